@@ -1,0 +1,1 @@
+//! WBXML codec (see wbxml.md in the protocol guide).
