@@ -423,6 +423,15 @@ mod tests {
     }
 
     #[test]
+    fn every_key_is_documented() {
+        let doc = include_str!("../../docs/configuration.md");
+        for key in known_keys() {
+            let key = key.replace(".*", ".<kind>");
+            assert!(doc.contains(&format!("`{key}`")), "docs/configuration.md lacks `{key}`");
+        }
+    }
+
+    #[test]
     fn env_names_follow_key_paths() {
         assert_eq!(
             env_name("limits.max_body_bytes"),
