@@ -427,7 +427,10 @@ mod tests {
         let doc = include_str!("../../docs/configuration.md");
         for key in known_keys() {
             let key = key.replace(".*", ".<kind>");
-            assert!(doc.contains(&format!("`{key}`")), "docs/configuration.md lacks `{key}`");
+            assert!(
+                doc.contains(&format!("`{key}`")),
+                "docs/configuration.md lacks `{key}`"
+            );
         }
     }
 

@@ -1,0 +1,101 @@
+//! The records the store keeps. Everything is keyed by user and device; nothing here is
+//! user data (items live upstream), only what SyncML needs and DAV lacks.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Identifies one datastore of one device of one user: the unit that has anchors and a map.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DatastoreKey {
+    pub user: String,
+    pub device: String,
+    /// The datastore as the bridge names it (the resolved alias, e.g. `contacts`), so a
+    /// phone that spells `./Contacts` one day and `contacts` the next keeps its map.
+    pub datastore: String,
+}
+
+impl DatastoreKey {
+    pub fn new(
+        user: impl Into<String>,
+        device: impl Into<String>,
+        datastore: impl Into<String>,
+    ) -> Self {
+        DatastoreKey {
+            user: user.into(),
+            device: device.into(),
+            datastore: datastore.into(),
+        }
+    }
+}
+
+/// What the bridge knows of a device.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    pub user: String,
+    pub device_id: String,
+    /// The device's last DevInf, as XML, when it sent one.
+    pub devinf_xml: Option<String>,
+    pub manufacturer: Option<String>,
+    pub model: Option<String>,
+    pub software_version: Option<String>,
+    /// `1.0`, `1.1` or `1.2`: the protocol version of its last session.
+    pub syncml_version: Option<String>,
+    /// The nonce the device must use for its next MD5 credential.
+    pub next_nonce: Option<String>,
+    /// Unix seconds of the last completed session.
+    pub last_sync: Option<i64>,
+    /// Short text of the last session's outcome (`ok`, or what failed).
+    pub last_result: Option<String>,
+    /// Free-form per-device settings (quirk profile override, time zone, push), by name.
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
+}
+
+/// The sync state of one datastore; written as a whole when a session completes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DatastoreState {
+    /// The phone's Next anchor of the last completed session (compared with its next Last).
+    pub phone_anchor: Option<String>,
+    /// The anchor the bridge sent as its own Next in the last completed session.
+    pub server_anchor: Option<String>,
+    /// Change-detection state per upstream collection URL (sync token or etag snapshot),
+    /// serialised by the engine; opaque here.
+    #[serde(default)]
+    pub collections: BTreeMap<String, String>,
+    /// Set by an admin (or after data loss) to force the next session into a slow sync.
+    #[serde(default)]
+    pub force_slow: bool,
+    pub last_sync: Option<i64>,
+    pub last_result: Option<String>,
+}
+
+/// One LUID <-> href pairing of a device datastore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MapEntry {
+    /// The device's local id.
+    pub luid: String,
+    /// The upstream resource (absolute path or URL).
+    pub href: String,
+    /// The ETag of the upstream resource as last synchronised with this device, so the
+    /// bridge's own writes are not echoed back and a later change is recognised.
+    pub etag: Option<String>,
+}
+
+/// A change to a datastore's map, applied in one transaction with others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MapChange {
+    /// Insert or replace the pairing for `entry.luid` (and drop any older pairing of its href).
+    Put(MapEntry),
+    /// Forget the pairing of this LUID.
+    RemoveLuid(String),
+}
+
+/// An item the bridge sent to a device under a temporary id, waiting for the device's Map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingMap {
+    /// The id the bridge sent as the item's Source LocURI.
+    pub server_id: String,
+    pub href: String,
+    pub etag: Option<String>,
+}
