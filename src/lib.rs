@@ -2,5 +2,6 @@
 //! the user's CalDAV/CardDAV server. See DESIGN in docs/ for the shape of the modules.
 
 pub mod config;
+pub mod session;
 pub mod store;
 pub mod syncml;
