@@ -100,7 +100,7 @@ fn read_xml(xml: &str) -> Element {
         let name = String::from_utf8(e.local_name().as_ref().to_vec()).unwrap();
         (Element::new(name, ns.clone()), ns)
     };
-    fn close(stack: &mut Vec<(Element, Ns)>, root: &mut Option<Element>, e: Element) {
+    fn close(stack: &mut [(Element, Ns)], root: &mut Option<Element>, e: Element) {
         match stack.last_mut() {
             Some((parent, _)) => parent.children.push(Node::Element(e)),
             None => *root = Some(e),
