@@ -51,14 +51,14 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
         };
         match event {
             Event::Start(s) => {
-                let el = open(&s.local_name().into_inner(), declared, stack.last())?;
+                let el = open(s.local_name().into_inner(), declared, stack.last())?;
                 if root.is_some() {
                     return Err(XmlError::TrailingContent { position });
                 }
                 stack.push(el);
             }
             Event::Empty(s) => {
-                let el = open(&s.local_name().into_inner(), declared, stack.last())?;
+                let el = open(s.local_name().into_inner(), declared, stack.last())?;
                 close(el, &mut stack, &mut root, position)?;
             }
             Event::End(_) => {
@@ -110,9 +110,8 @@ fn open(local: &[u8], declared: Option<Ns>, parent: Option<&Element>) -> Result<
 /// The vocabulary of an element: an explicit MetInf/DevInf/other namespace wins; a
 /// SyncML or missing one is refined from the parent and the element's name.
 fn infer_ns(name: &str, declared: Option<Ns>, parent: Option<&Element>) -> Ns {
-    match declared {
-        Some(ns @ (Ns::MetInf | Ns::DevInf | Ns::Other(_))) => return ns,
-        _ => {}
+    if let Some(ns @ (Ns::MetInf | Ns::DevInf | Ns::Other(_))) = declared {
+        return ns;
     }
     match parent {
         Some(p) if matches!(p.ns, Ns::MetInf | Ns::DevInf) => p.ns.clone(),
