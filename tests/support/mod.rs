@@ -4,6 +4,7 @@
 
 pub mod radicale;
 pub mod syncevolution;
+pub mod syncml_xml;
 pub mod tools;
 pub mod webdav;
 pub mod xandikos;
