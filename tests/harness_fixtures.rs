@@ -1,0 +1,105 @@
+//! The captured SyncEvolution corpus is complete and says what its README says.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::syncml_xml::{element_paths, texts_at, wbxml_to_xml};
+
+const SESSIONS: [(&str, &str, bool); 4] = [
+    ("1.1-xml", "1.1", false),
+    ("1.1-wbxml", "1.1", true),
+    ("1.2-xml", "1.2", false),
+    ("1.2-wbxml", "1.2", true),
+];
+
+fn fixture_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/syncevolution")
+        .join(name)
+}
+
+/// The request NN of a session as (element path, text) pairs; WBXML is decoded with the
+/// installed wbxml2xml and must give the same tree as the stored decoding.
+fn request(name: &str, wbxml: bool, n: u32) -> Vec<(String, String)> {
+    let dir = fixture_dir(name);
+    if wbxml {
+        let raw = std::fs::read(dir.join(format!("{n:02}-request.wbxml"))).unwrap();
+        let decoded = wbxml_to_xml(&raw).unwrap();
+        let stored =
+            std::fs::read_to_string(dir.join(format!("{n:02}-request.wbxml2xml.xml"))).unwrap();
+        let paths = element_paths(&decoded).unwrap();
+        assert_eq!(paths, element_paths(&stored).unwrap(), "{name}/{n:02}");
+        paths
+    } else {
+        let xml = std::fs::read_to_string(dir.join(format!("{n:02}-request.xml"))).unwrap();
+        element_paths(&xml).unwrap_or_else(|e| panic!("{name}/{n:02}: {e}"))
+    }
+}
+
+#[test]
+fn every_session_is_a_complete_slow_sync() {
+    for (name, version, wbxml) in SESSIONS {
+        let output = std::fs::read_to_string(fixture_dir(name).join("client-output.txt")).unwrap();
+        assert!(output.contains("Synchronization successful"), "{name}");
+
+        let proto = format!("SyncML/{version}");
+        let devinf = format!("./devinf{}", version.replace('.', ""));
+
+        let pkg1 = request(name, wbxml, 1);
+        assert_eq!(
+            texts_at(&pkg1, "SyncML/SyncHdr/VerProto"),
+            vec![proto.as_str()]
+        );
+        assert_eq!(
+            texts_at(&pkg1, "SyncML/SyncHdr/Cred/Meta/Type"),
+            vec!["syncml:auth-md5"],
+            "{name}"
+        );
+        assert_eq!(
+            texts_at(&pkg1, "SyncML/SyncBody/Alert/Data"),
+            vec!["201", "201"]
+        );
+        let mut targets = texts_at(&pkg1, "SyncML/SyncBody/Alert/Item/Target/LocURI");
+        targets.sort();
+        assert_eq!(targets, vec!["Calendar", "Contacts"], "{name}");
+        assert_eq!(
+            texts_at(&pkg1, "SyncML/SyncBody/Put/Item/Source/LocURI"),
+            vec![devinf.as_str()]
+        );
+        assert_eq!(
+            texts_at(&pkg1, "SyncML/SyncBody/Get/Item/Target/LocURI"),
+            vec![devinf.as_str()]
+        );
+
+        let pkg3 = request(name, wbxml, 2);
+        let mut synced = texts_at(&pkg3, "SyncML/SyncBody/Sync/Target/LocURI");
+        synced.sort();
+        assert_eq!(synced, vec!["Calendar", "Contacts"], "{name}");
+        let adds = texts_at(&pkg3, "SyncML/SyncBody/Sync/Add/Item/Data");
+        assert_eq!(adds.len(), 5, "{name}: 3 contacts and 2 events");
+        assert_eq!(
+            adds.iter().filter(|d| d.starts_with("BEGIN:VCARD")).count(),
+            3
+        );
+        assert!(
+            adds.iter().any(|d| d.contains("Müller")),
+            "{name}: UTF-8 kept"
+        );
+        assert_eq!(texts_at(&pkg3, "SyncML/SyncBody/Final").len(), 1);
+
+        let pkg5 = request(name, wbxml, 3);
+        let mut mapped = texts_at(&pkg5, "SyncML/SyncBody/Map/MapItem/Target/LocURI");
+        mapped.sort();
+        assert_eq!(mapped, vec!["srv-contact-1", "srv-event-1"], "{name}");
+        assert!(
+            !fixture_dir(name)
+                .join(format!(
+                    "04-request.{}",
+                    if wbxml { "wbxml" } else { "xml" }
+                ))
+                .exists(),
+            "{name}: the session has three client packages"
+        );
+    }
+}
