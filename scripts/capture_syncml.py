@@ -12,7 +12,13 @@ Every request body and the reply to it is stored as NN-request.<ext> / NN-respon
 (ext = xml or wbxml; WBXML messages also get NN-*.wbxml2xml.xml, decoded by `wbxml2xml -m 0`).
 WBXML replies are encoded with `xml2wbxml -k -n -v 1.2`.
 
+Each of the four version/encoding scenarios runs a slow sync and then, after a change, a delete
+and an add on the phone, a two-way sync (where the server sends a Replace and a Delete by the
+LUIDs the client mapped). `1.2-xml-multimsg` slow-syncs 40 contacts with maxMsgSize=10240, so
+the client's package 3 spans several messages answered with Alert 222.
+
 Usage: scripts/capture_syncml.py [--out tests/fixtures/syncevolution] [--only 1.2-xml ...]
+       scripts/capture_syncml.py --serve PORT --out DIR   (server only, for harness tests)
 Needs: syncevolution, gcc, libwbxml2-utils (Debian packages).
 """
 
@@ -106,14 +112,22 @@ def xml_to_wbxml(data, workdir):
         return f.read()
 
 
+class Server:
+    """What the capture server remembers: the current session and the client's Map entries."""
+
+    def __init__(self):
+        self.sessions = {}  # SessionID -> Session
+        self.maps = {}  # (server db uri, guid) -> client LUID
+
+
 class Session:
-    """Server-side state of the one session the client runs."""
+    """Server-side state of one SyncML session."""
 
     def __init__(self, version):
-        self.version = version  # "1.1" or "1.2"
+        self.version = version  # "1.1" or "1.2", from the client's VerDTD
         self.msg_id = 0
-        self.datastores = []  # (client uri, server uri, format)
-        self.sent_server_items = False
+        self.datastores = []  # (alert code, client uri, server uri, format)
+        self.sent_server_changes = False
         self.auth_done = False
 
     def header(self, req_hdr, resp_uri):
@@ -138,9 +152,48 @@ def status(cmd_id, msg_ref, cmd_ref, cmd, code, target_ref=None, source_ref=None
             f"<Cmd>{cmd}</Cmd>{refs}<Data>{code}</Data>{extra}</Status>")
 
 
-def answer(session, request_xml, resp_uri):
+def items_of(command):
+    return [c for c in command if local(c.tag) == "Item"]
+
+
+def server_changes(server, code, client_uri, server_uri, fmt, next_id):
+    """The server's Sync for one datastore: in a slow sync one Add; in a two-way sync a Replace
+    of that item when it is a contact and a Delete of it when it is an event (by mapped LUID)."""
+    if fmt not in SERVER_ITEMS:
+        return ""
+    guid, data = SERVER_ITEMS[fmt]
+    sync_id = next_id()
+    ops = ""
+    if code == "201":
+        ops = (f"<Add><CmdID>{next_id()}</CmdID><Meta><Type xmlns=\"syncml:metinf\">{fmt}</Type>"
+               f"</Meta><Item><Source><LocURI>{guid}</LocURI></Source>"
+               f"<Data>{escape(data)}</Data></Item></Add>")
+    elif code == "200" and (server_uri, guid) in server.maps:
+        luid = escape(server.maps[(server_uri, guid)])
+        if fmt == "text/x-vcard":
+            changed = data.replace("+441234567890", "+441234567899")
+            ops = (f"<Replace><CmdID>{next_id()}</CmdID><Meta><Type xmlns=\"syncml:metinf\">"
+                   f"{fmt}</Type></Meta><Item><Target><LocURI>{luid}</LocURI></Target>"
+                   f"<Source><LocURI>{guid}</LocURI></Source>"
+                   f"<Data>{escape(changed)}</Data></Item></Replace>")
+        else:
+            ops = (f"<Delete><CmdID>{next_id()}</CmdID><Item><Target><LocURI>{luid}</LocURI>"
+                   f"</Target><Source><LocURI>{guid}</LocURI></Source></Item></Delete>")
+    count = 1 if ops else 0
+    return (f"<Sync><CmdID>{sync_id}</CmdID>"
+            f"<Target><LocURI>{escape(client_uri)}</LocURI></Target>"
+            f"<Source><LocURI>{escape(server_uri)}</LocURI></Source>"
+            f"<NumberOfChanges>{count}</NumberOfChanges>{ops}</Sync>")
+
+
+def answer(server, request_xml, resp_uri):
     root = ET.fromstring(request_xml)
     hdr, body = child(root, "SyncHdr"), child(root, "SyncBody")
+    session_id = text(hdr, "SessionID")
+    session = server.sessions.get(session_id)
+    if session is None or text(hdr, "MsgID") == "1":
+        session = Session(text(hdr, "VerDTD"))
+        server.sessions = {session_id: session}
     msg_ref = text(hdr, "MsgID")
     cmd = [0]
 
@@ -162,7 +215,7 @@ def answer(session, request_xml, resp_uri):
             continue
         if name == "Alert":
             code = text(command, "Data")
-            for item in (c for c in command if local(c.tag) == "Item"):
+            for item in items_of(command):
                 target = text(item, "Target", "LocURI")
                 source = text(item, "Source", "LocURI")
                 anchor_next = text(item, "Meta", "Anchor", "Next")
@@ -172,7 +225,7 @@ def answer(session, request_xml, resp_uri):
                 if code in ("200", "201", "202", "203", "204", "205"):
                     alerts.append((code, target, source))
         elif name in ("Put", "Get"):
-            for item in (c for c in command if local(c.tag) == "Item"):
+            for item in items_of(command):
                 out.append(status(next_id(), msg_ref, ref, name, 200,
                                   text(item, "Target", "LocURI") or None,
                                   text(item, "Source", "LocURI") or None))
@@ -187,12 +240,17 @@ def answer(session, request_xml, resp_uri):
                 if op_name not in ("Add", "Replace", "Delete"):
                     continue
                 code = {"Add": 201, "Replace": 200, "Delete": 200}[op_name]
-                for item in (c for c in op if local(c.tag) == "Item"):
+                for item in items_of(op):
                     out.append(status(next_id(), msg_ref, text(op, "CmdID"), op_name, code,
-                                      None, text(item, "Source", "LocURI") or None))
+                                      text(item, "Target", "LocURI") or None,
+                                      text(item, "Source", "LocURI") or None))
         elif name == "Map":
+            server_uri = text(command, "Target", "LocURI")
+            for item in (c for c in command if local(c.tag) == "MapItem"):
+                server.maps[(server_uri, text(item, "Target", "LocURI"))] = \
+                    text(item, "Source", "LocURI")
             out.append(status(next_id(), msg_ref, ref, "Map", 200,
-                              text(command, "Target", "LocURI"), text(command, "Source", "LocURI")))
+                              server_uri, text(command, "Source", "LocURI")))
         else:
             out.append(status(next_id(), msg_ref, ref, name, 200))
 
@@ -207,14 +265,16 @@ def answer(session, request_xml, resp_uri):
             f"<DevID>capture-server</DevID><DevTyp>server</DevTyp></DevInf></Data></Item></Results>")
 
     for code, target, source in alerts:
-        fmt = DATASTORE_FORMAT.get(target, "text/x-vcard")
-        session.datastores.append((source, target, fmt))
+        fmt = DATASTORE_FORMAT.get(target)
+        session.datastores.append((code, source, target, fmt))
+        # A two-way sync gets Last = the Next of the previous session.
+        last = "srv-anchor-1" if code == "200" else ""
         out.append(
             f"<Alert><CmdID>{next_id()}</CmdID><Data>{code}</Data><Item>"
             f"<Target><LocURI>{escape(source)}</LocURI></Target>"
             f"<Source><LocURI>{escape(target)}</LocURI></Source>"
-            f"<Meta><Anchor xmlns=\"syncml:metinf\"><Last></Last><Next>srv-anchor-1</Next>"
-            f"</Anchor></Meta></Item></Alert>")
+            f"<Meta><Anchor xmlns=\"syncml:metinf\"><Last>{last}</Last>"
+            f"<Next>srv-anchor-{2 if last else 1}</Next></Anchor></Meta></Item></Alert>")
 
     if not final:
         # More of the client's package follows: ask for it.
@@ -223,20 +283,10 @@ def answer(session, request_xml, resp_uri):
             f"<Target><LocURI>{escape(text(hdr, 'Source', 'LocURI'))}</LocURI></Target>"
             f"<Source><LocURI>{escape(text(hdr, 'Target', 'LocURI'))}</LocURI></Source>"
             f"</Item></Alert>")
-    elif saw_sync and not session.sent_server_items:
-        session.sent_server_items = True
-        for client_uri, server_uri, fmt in session.datastores:
-            guid, data = SERVER_ITEMS[fmt]
-            sync_id = next_id()
-            add_id = next_id()
-            out.append(
-                f"<Sync><CmdID>{sync_id}</CmdID>"
-                f"<Target><LocURI>{escape(client_uri)}</LocURI></Target>"
-                f"<Source><LocURI>{escape(server_uri)}</LocURI></Source>"
-                f"<NumberOfChanges>1</NumberOfChanges>"
-                f"<Add><CmdID>{add_id}</CmdID><Meta><Type xmlns=\"syncml:metinf\">{fmt}</Type>"
-                f"</Meta><Item><Source><LocURI>{guid}</LocURI></Source>"
-                f"<Data>{escape(data)}</Data></Item></Add></Sync>")
+    elif saw_sync and not session.sent_server_changes:
+        session.sent_server_changes = True
+        for code, client_uri, server_uri, fmt in session.datastores:
+            out.append(server_changes(server, code, client_uri, server_uri, fmt, next_id))
     reply_hdr = session.header(hdr, resp_uri)
     final_tag = "<Final/>" if final else ""
     return (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
@@ -244,7 +294,7 @@ def answer(session, request_xml, resp_uri):
             f"<SyncBody>{''.join(out)}{final_tag}</SyncBody></SyncML>").encode("utf-8")
 
 
-def make_handler(session, wbxml, outdir, workdir, counter, errors):
+def make_handler(server, outdir, workdir, counter, errors):
     class Handler(http.server.BaseHTTPRequestHandler):
         def log_message(self, fmt, *args):
             sys.stderr.write("capture: " + (fmt % args) + "\n")
@@ -253,6 +303,7 @@ def make_handler(session, wbxml, outdir, workdir, counter, errors):
             try:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
+                wbxml = "wbxml" in self.headers.get("Content-Type", "")
                 counter[0] += 1
                 n = counter[0]
                 ext = "wbxml" if wbxml else "xml"
@@ -263,7 +314,7 @@ def make_handler(session, wbxml, outdir, workdir, counter, errors):
                     with open(os.path.join(outdir, f"{n:02}-request.wbxml2xml.xml"), "wb") as f:
                         f.write(request_xml)
                 port = self.server.server_address[1]
-                reply_xml = answer(session, request_xml, f"http://127.0.0.1:{port}/syncml?sid=1")
+                reply_xml = answer(server, request_xml, f"http://127.0.0.1:{port}/syncml?sid=1")
                 reply = xml_to_wbxml(reply_xml, workdir) if wbxml else reply_xml
                 with open(os.path.join(outdir, f"{n:02}-response.{ext}"), "wb") as f:
                     f.write(reply)
@@ -278,6 +329,7 @@ def make_handler(session, wbxml, outdir, workdir, counter, errors):
                 self.wfile.write(reply)
             except Exception as exc:  # report, answer 500, let the client stop
                 errors.append(repr(exc))
+                sys.stderr.write(f"capture: error: {exc!r}\n")
                 self.send_response(500)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -295,18 +347,50 @@ def client_command(*args):
     return ["syncevolution", "--daemon=no", *args]
 
 
-def capture(version, wbxml, outdir, shim):
-    name = f"{version}-{'wbxml' if wbxml else 'xml'}"
+def many_contacts(count):
+    return {str(i): (f"BEGIN:VCARD\r\nVERSION:2.1\r\nN:Contact{i:03};Test;;;\r\n"
+                     f"TEL;CELL:+4930{i:07}\r\nEMAIL;INTERNET:test{i}@example.org\r\n"
+                     f"NOTE:{'padding ' * 20}\r\nEND:VCARD\r\n")
+            for i in range(1, count + 1)}
+
+
+def change_phone(tmp):
+    """Between the slow and the two-way session: one contact changed, one event deleted, one
+    contact added on the phone."""
+    path = os.path.join(tmp, "contacts", "1")
+    with open(path, encoding="utf-8") as f:
+        card = f.read()
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(card.replace("+442079460001", "+442079460002"))
+    later = os.stat(path).st_mtime + 2  # the file backend compares modification times
+    os.utime(path, (later, later))
+    os.remove(os.path.join(tmp, "calendar", "2"))
+    with open(os.path.join(tmp, "contacts", "new-1"), "w", encoding="utf-8") as f:
+        f.write("BEGIN:VCARD\r\nVERSION:2.1\r\nN:Hamilton;Margaret;;;\r\n"
+                "TEL;WORK:+16175550199\r\nEND:VCARD\r\n")
+
+
+# name -> (SyncML version, WBXML, phone contacts, maxMsgSize, two-way follow-up session)
+SCENARIOS = {
+    "1.1-xml": ("1.1", False, PHONE_CONTACTS, 20000, True),
+    "1.1-wbxml": ("1.1", True, PHONE_CONTACTS, 20000, True),
+    "1.2-xml": ("1.2", False, PHONE_CONTACTS, 20000, True),
+    "1.2-wbxml": ("1.2", True, PHONE_CONTACTS, 20000, True),
+    "1.2-xml-multimsg": ("1.2", False, many_contacts(40), 10240, False),
+}
+
+
+def capture(name, outdir, shim):
+    version, wbxml, contacts, max_msg_size, follow_up = SCENARIOS[name]
     target = os.path.join(outdir, name)
     shutil.rmtree(target, ignore_errors=True)
     os.makedirs(target)
     with tempfile.TemporaryDirectory(prefix="capture-") as tmp:
-        session = Session(version)
         counter, errors = [0], []
-        server = http.server.HTTPServer(("127.0.0.1", 0), make_handler(
-            session, wbxml, target, tmp, counter, errors))
-        port = server.server_address[1]
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        httpd = http.server.HTTPServer(("127.0.0.1", 0), make_handler(
+            Server(), target, tmp, counter, errors))
+        port = httpd.server_address[1]
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
         thread.start()
         env = dict(os.environ)
         for sub in ("config", "cache", "data"):
@@ -314,32 +398,37 @@ def capture(version, wbxml, outdir, shim):
         env.update(XDG_CONFIG_HOME=os.path.join(tmp, "config"),
                    XDG_CACHE_HOME=os.path.join(tmp, "cache"),
                    XDG_DATA_HOME=os.path.join(tmp, "data"), LD_PRELOAD=shim)
-        stores = {"contacts": PHONE_CONTACTS, "calendar": PHONE_EVENTS}
-        for store, items in stores.items():
+        for store, items in (("contacts", contacts), ("calendar", PHONE_EVENTS)):
             os.makedirs(os.path.join(tmp, store))
             for item, content in items.items():
                 with open(os.path.join(tmp, store, item), "w", encoding="utf-8") as f:
                     f.write(content)
-        configure = client_command(*configure_args(version, wbxml, port, tmp))
-        run_client(configure, env)
-        sync = client_command("--sync", "slow", "phone@capture", "contacts", "calendar")
-        result = run_client(sync, env, check=False)
-        server.shutdown()
+        run_client(client_command(*configure_args(version, wbxml, max_msg_size, port, tmp)), env)
+        outputs = []
+        modes = ["slow", "two-way"] if follow_up else ["slow"]
+        for mode in modes:
+            if mode == "two-way":
+                change_phone(tmp)
+            result = run_client(client_command("--sync", mode, "phone@capture", "contacts",
+                                               "calendar"), env, check=False)
+            output = result.stdout.decode(errors="replace")
+            outputs.append(f"==== syncevolution --sync {mode} (after message {counter[0]:02})\n"
+                           + output)
+            if errors or result.returncode != 0:
+                httpd.shutdown()
+                raise RuntimeError(f"{name} {mode}: exit {result.returncode}, server errors "
+                                   f"{errors}:\n{output}")
+        httpd.shutdown()
         with open(os.path.join(target, "client-output.txt"), "w") as f:
-            f.write(result.stdout.decode(errors="replace"))
-        if errors:
-            raise RuntimeError(f"{name}: server errors: {errors}")
-        if result.returncode != 0:
-            raise RuntimeError(f"{name}: syncevolution exited {result.returncode}:\n"
-                               + result.stdout.decode(errors="replace"))
+            f.write("\n".join(outputs))
         print(f"{name}: {counter[0]} messages captured in {target}")
 
 
-def configure_args(version, wbxml, port, tmp):
+def configure_args(version, wbxml, max_msg_size, port, tmp):
     args = ["--configure", "--template", "none", "keyring=no",
             f"syncURL=http://127.0.0.1:{port}/syncml", "username=alice", "password=secret",
             "deviceId=capture-phone-1", f"enableWBXML={1 if wbxml else 0}",
-            f"SyncMLVersion={version}", "clientAuthType=md5", "maxMsgSize=20000",
+            f"SyncMLVersion={version}", "clientAuthType=md5", f"maxMsgSize={max_msg_size}",
             "preventSlowSync=0", "RetryInterval=0", "enableRefreshSync=1", "printChanges=0",
             "dumpData=0"]
     for store, uri, fmt in (("contacts", "Contacts", "text/x-vcard"),
@@ -358,23 +447,40 @@ def run_client(command, env, check=True):
     return result
 
 
+def serve(port, outdir):
+    """Serve sessions until killed, recording every message in outdir (for harness tests)."""
+    os.makedirs(outdir, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="capture-serve-") as tmp:
+        errors = []
+        httpd = http.server.HTTPServer(("127.0.0.1", port), make_handler(
+            Server(), outdir, tmp, [0], errors))
+        print(f"listening on 127.0.0.1:{httpd.server_address[1]}", flush=True)
+        httpd.serve_forever()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(REPO, "tests", "fixtures", "syncevolution"))
-    parser.add_argument("--only", nargs="*", help="e.g. 1.2-xml 1.1-wbxml")
+    parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS),
+                        help="capture only these scenarios")
+    parser.add_argument("--serve", type=int, metavar="PORT",
+                        help="only run the server on 127.0.0.1:PORT, recording into --out")
     opts = parser.parse_args()
-    for tool, package in (("syncevolution", "syncevolution"), ("gcc", "gcc"),
-                          ("wbxml2xml", "libwbxml2-utils"), ("xml2wbxml", "libwbxml2-utils")):
+    tools = [("wbxml2xml", "libwbxml2-utils"), ("xml2wbxml", "libwbxml2-utils")]
+    if opts.serve is None:
+        tools += [("syncevolution", "syncevolution"), ("gcc", "gcc")]
+    for tool, package in tools:
         if shutil.which(tool) is None:
             sys.exit(f"missing {tool}: install Debian package {package}")
+    if opts.serve is not None:
+        serve(opts.serve, opts.out)
+        return
     with tempfile.TemporaryDirectory(prefix="capture-shim-") as shimdir:
         shim = build_shim(shimdir)
-        for version in ("1.1", "1.2"):
-            for wbxml in (False, True):
-                name = f"{version}-{'wbxml' if wbxml else 'xml'}"
-                if opts.only and name not in opts.only:
-                    continue
-                capture(version, wbxml, opts.out, shim)
+        for name in SCENARIOS:
+            if opts.only and name not in opts.only:
+                continue
+            capture(name, opts.out, shim)
 
 
 if __name__ == "__main__":

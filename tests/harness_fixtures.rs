@@ -38,7 +38,7 @@ fn request(name: &str, wbxml: bool, n: u32) -> Vec<(String, String)> {
 }
 
 #[test]
-fn every_session_is_a_complete_slow_sync() {
+fn every_scenario_is_a_slow_then_two_way_sync() {
     for (name, version, wbxml) in SESSIONS {
         let output = std::fs::read_to_string(fixture_dir(name).join("client-output.txt")).unwrap();
         assert!(output.contains("Synchronization successful"), "{name}");
@@ -92,14 +92,69 @@ fn every_session_is_a_complete_slow_sync() {
         let mut mapped = texts_at(&pkg5, "SyncML/SyncBody/Map/MapItem/Target/LocURI");
         mapped.sort();
         assert_eq!(mapped, vec!["srv-contact-1", "srv-event-1"], "{name}");
+
+        // The two-way session after a change, a delete and an add on the phone.
+        let again = request(name, wbxml, 4);
+        assert_eq!(
+            texts_at(&again, "SyncML/SyncBody/Alert/Data"),
+            vec!["200", "200"]
+        );
+        let lasts = texts_at(&again, "SyncML/SyncBody/Alert/Item/Meta/Anchor/Last");
+        let firsts = texts_at(&pkg1, "SyncML/SyncBody/Alert/Item/Meta/Anchor/Next");
+        assert_eq!(
+            lasts, firsts,
+            "{name}: Last anchors are the previous Next anchors"
+        );
+
+        let changes = request(name, wbxml, 5);
+        let replaced = texts_at(&changes, "SyncML/SyncBody/Sync/Replace/Item/Source/LocURI");
+        let deleted = texts_at(&changes, "SyncML/SyncBody/Sync/Delete/Item/Source/LocURI");
+        let added = texts_at(&changes, "SyncML/SyncBody/Sync/Add/Item/Source/LocURI");
+        assert_eq!(
+            (replaced, deleted, added),
+            (vec!["1"], vec!["2"], vec!["new-1"])
+        );
+        let replaced_data = texts_at(&changes, "SyncML/SyncBody/Sync/Replace/Item/Data");
+        assert!(replaced_data[0].contains("+442079460002"), "{name}");
+
+        let end = request(name, wbxml, 6);
+        assert!(texts_at(&end, "SyncML/SyncBody/Map").is_empty());
+        let commands = texts_at(&end, "SyncML/SyncBody/Status/Cmd");
+        assert!(
+            commands.contains(&"Replace") && commands.contains(&"Delete"),
+            "{name}"
+        );
         assert!(
             !fixture_dir(name)
                 .join(format!(
-                    "04-request.{}",
+                    "07-request.{}",
                     if wbxml { "wbxml" } else { "xml" }
                 ))
                 .exists(),
-            "{name}: the session has three client packages"
+            "{name}: two sessions of three client packages"
         );
     }
+}
+
+#[test]
+fn multi_message_package_is_split_and_continued_after_alert_222() {
+    let name = "1.2-xml-multimsg";
+    let first = request(name, false, 2);
+    let second = request(name, false, 3);
+    assert!(texts_at(&first, "SyncML/SyncBody/Final").is_empty());
+    assert_eq!(texts_at(&second, "SyncML/SyncBody/Final").len(), 1);
+    let adds = texts_at(&first, "SyncML/SyncBody/Sync/Add/Item/Source/LocURI").len()
+        + texts_at(&second, "SyncML/SyncBody/Sync/Add/Item/Source/LocURI").len();
+    assert_eq!(adds, 42, "40 contacts and 2 events");
+
+    let reply = std::fs::read_to_string(fixture_dir(name).join("02-response.xml")).unwrap();
+    let reply = element_paths(&reply).unwrap();
+    assert!(texts_at(&reply, "SyncML/SyncBody/Alert/Data").contains(&"222"));
+    assert!(texts_at(&reply, "SyncML/SyncBody/Final").is_empty());
+
+    let maps = request(name, false, 4);
+    assert_eq!(
+        texts_at(&maps, "SyncML/SyncBody/Map/MapItem/Target/LocURI").len(),
+        2
+    );
 }
