@@ -16,6 +16,7 @@ Each of the four version/encoding scenarios runs a slow sync and then, after a c
 and an add on the phone, a two-way sync (where the server sends a Replace and a Delete by the
 LUIDs the client mapped). `1.2-xml-multimsg` slow-syncs 40 contacts with maxMsgSize=10240, so
 the client's package 3 spans several messages answered with Alert 222.
+`1.1-wbxml-tasks-notes` slow-syncs two vCalendar 1.0 tasks and two text/plain notes.
 
 Usage: scripts/capture_syncml.py [--out tests/fixtures/syncevolution] [--only 1.2-xml ...]
        scripts/capture_syncml.py --serve PORT --out DIR   (server only, for harness tests)
@@ -54,6 +55,17 @@ PHONE_EVENTS = {
     "2": "BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nSUMMARY:Dentist\r\n"
          "DTSTART:20260212T143000Z\r\nDTEND:20260212T150000Z\r\n"
          "AALARM:20260212T141500Z;;;\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+}
+PHONE_TASKS = {
+    "1": "BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VTODO\r\nSUMMARY:Buy milk\r\n"
+         "DUE:20260105T170000Z\r\nPRIORITY:1\r\nSTATUS:NEEDS ACTION\r\nEND:VTODO\r\n"
+         "END:VCALENDAR\r\n",
+    "2": "BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VTODO\r\nSUMMARY:File taxes\r\n"
+         "STATUS:COMPLETED\r\nCOMPLETED:20260102T120000Z\r\nEND:VTODO\r\nEND:VCALENDAR\r\n",
+}
+PHONE_NOTES = {
+    "1": "Shopping list\nmilk\neggs\n",
+    "2": "Door code 4711 \u2013 caf\u00e9 upstairs\n",
 }
 SERVER_ITEMS = {
     "text/x-vcard": ("srv-contact-1",
@@ -370,18 +382,30 @@ def change_phone(tmp):
                 "TEL;WORK:+16175550199\r\nEND:VCARD\r\n")
 
 
-# name -> (SyncML version, WBXML, phone contacts, maxMsgSize, two-way follow-up session)
+# datastore name on the phone -> (server URI, format)
+STORES = {
+    "contacts": ("Contacts", "text/x-vcard"),
+    "calendar": ("Calendar", "text/x-vcalendar"),
+    "tasks": ("Tasks", "text/x-vcalendar"),
+    "notes": ("Notes", "text/plain"),
+}
+EVENTS_AND_CONTACTS = {"contacts": PHONE_CONTACTS, "calendar": PHONE_EVENTS}
+
+# name -> (SyncML version, WBXML, phone items per datastore, maxMsgSize, two-way follow-up)
 SCENARIOS = {
-    "1.1-xml": ("1.1", False, PHONE_CONTACTS, 20000, True),
-    "1.1-wbxml": ("1.1", True, PHONE_CONTACTS, 20000, True),
-    "1.2-xml": ("1.2", False, PHONE_CONTACTS, 20000, True),
-    "1.2-wbxml": ("1.2", True, PHONE_CONTACTS, 20000, True),
-    "1.2-xml-multimsg": ("1.2", False, many_contacts(40), 10240, False),
+    "1.1-xml": ("1.1", False, EVENTS_AND_CONTACTS, 20000, True),
+    "1.1-wbxml": ("1.1", True, EVENTS_AND_CONTACTS, 20000, True),
+    "1.2-xml": ("1.2", False, EVENTS_AND_CONTACTS, 20000, True),
+    "1.2-wbxml": ("1.2", True, EVENTS_AND_CONTACTS, 20000, True),
+    "1.2-xml-multimsg": ("1.2", False, {"contacts": many_contacts(40), "calendar": PHONE_EVENTS},
+                         10240, False),
+    "1.1-wbxml-tasks-notes": ("1.1", True, {"tasks": PHONE_TASKS, "notes": PHONE_NOTES}, 20000,
+                              False),
 }
 
 
 def capture(name, outdir, shim):
-    version, wbxml, contacts, max_msg_size, follow_up = SCENARIOS[name]
+    version, wbxml, stores, max_msg_size, follow_up = SCENARIOS[name]
     target = os.path.join(outdir, name)
     shutil.rmtree(target, ignore_errors=True)
     os.makedirs(target)
@@ -398,19 +422,20 @@ def capture(name, outdir, shim):
         env.update(XDG_CONFIG_HOME=os.path.join(tmp, "config"),
                    XDG_CACHE_HOME=os.path.join(tmp, "cache"),
                    XDG_DATA_HOME=os.path.join(tmp, "data"), LD_PRELOAD=shim)
-        for store, items in (("contacts", contacts), ("calendar", PHONE_EVENTS)):
+        for store, items in stores.items():
             os.makedirs(os.path.join(tmp, store))
             for item, content in items.items():
                 with open(os.path.join(tmp, store, item), "w", encoding="utf-8") as f:
                     f.write(content)
-        run_client(client_command(*configure_args(version, wbxml, max_msg_size, port, tmp)), env)
+        run_client(client_command(*configure_args(version, wbxml, max_msg_size, port, tmp,
+                                                  list(stores))), env)
         outputs = []
         modes = ["slow", "two-way"] if follow_up else ["slow"]
         for mode in modes:
             if mode == "two-way":
                 change_phone(tmp)
-            result = run_client(client_command("--sync", mode, "phone@capture", "contacts",
-                                               "calendar"), env, check=False)
+            result = run_client(client_command("--sync", mode, "phone@capture", *stores),
+                                env, check=False)
             output = result.stdout.decode(errors="replace")
             outputs.append(f"==== syncevolution --sync {mode} (after message {counter[0]:02})\n"
                            + output)
@@ -424,19 +449,19 @@ def capture(name, outdir, shim):
         print(f"{name}: {counter[0]} messages captured in {target}")
 
 
-def configure_args(version, wbxml, max_msg_size, port, tmp):
+def configure_args(version, wbxml, max_msg_size, port, tmp, stores):
     args = ["--configure", "--template", "none", "keyring=no",
             f"syncURL=http://127.0.0.1:{port}/syncml", "username=alice", "password=secret",
             "deviceId=capture-phone-1", f"enableWBXML={1 if wbxml else 0}",
             f"SyncMLVersion={version}", "clientAuthType=md5", f"maxMsgSize={max_msg_size}",
             "preventSlowSync=0", "RetryInterval=0", "enableRefreshSync=1", "printChanges=0",
             "dumpData=0"]
-    for store, uri, fmt in (("contacts", "Contacts", "text/x-vcard"),
-                            ("calendar", "Calendar", "text/x-vcalendar")):
+    for store in stores:
+        uri, fmt = STORES[store]
         args += [f"{store}/backend=file", f"{store}/database=file://{tmp}/{store}",
                  f"{store}/databaseFormat={fmt}", f"{store}/syncFormat={fmt}",
                  f"{store}/forceSyncFormat=1", f"{store}/uri={uri}"]
-    return args + ["phone@capture", "contacts", "calendar"]
+    return args + ["phone@capture", *stores]
 
 
 def run_client(command, env, check=True):

@@ -158,3 +158,28 @@ fn multi_message_package_is_split_and_continued_after_alert_222() {
         2
     );
 }
+
+#[test]
+fn tasks_and_notes_travel_as_vcalendar_and_plain_text() {
+    let name = "1.1-wbxml-tasks-notes";
+    let pkg1 = request(name, true, 1);
+    let mut targets = texts_at(&pkg1, "SyncML/SyncBody/Alert/Item/Target/LocURI");
+    targets.sort();
+    assert_eq!(targets, vec!["Notes", "Tasks"]);
+
+    let pkg3 = request(name, true, 2);
+    let types = texts_at(&pkg3, "SyncML/SyncBody/Sync/Add/Meta/Type");
+    assert_eq!(
+        types,
+        vec![
+            "text/plain",
+            "text/plain",
+            "text/x-vcalendar",
+            "text/x-vcalendar"
+        ]
+    );
+    let data = texts_at(&pkg3, "SyncML/SyncBody/Sync/Add/Item/Data");
+    assert!(data.iter().any(|d| d.contains("café upstairs")));
+    assert_eq!(data.iter().filter(|d| d.contains("BEGIN:VTODO")).count(), 2);
+    assert!(!fixture_dir(name).join("03-request.wbxml").exists());
+}

@@ -8,7 +8,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::syncevolution::{Datastore, Phone, PhoneOptions, SyncMlVersion, SyncMode};
+use support::syncevolution::{ClientAuth, Datastore, Phone, PhoneOptions, SyncMlVersion, SyncMode};
+use support::syncml_xml::{element_paths, texts_at};
 use support::tools::{free_port, require, wait_until, OwnedProcess};
 
 fn capture_server(out: &Path) -> (OwnedProcess, u16) {
@@ -135,4 +136,52 @@ fn phone_run_that_cannot_connect_fails_without_hanging() {
         .expect("a failed session still writes status.ini");
     assert_ne!(report.status, Some(0));
     assert!(report.error.is_some(), "{report:?}");
+}
+
+#[test]
+fn phone_syncs_tasks_and_notes_over_syncml_1_1_xml_with_basic_auth() {
+    let work = tempfile::tempdir().unwrap();
+    let (_server, port) = capture_server(work.path());
+    let mut phone = Phone::new();
+    phone.configure(
+        &format!("http://127.0.0.1:{port}/syncml"),
+        "bob",
+        "hunter2",
+        "harness-phone-4",
+        PhoneOptions {
+            version: SyncMlVersion::V1_1,
+            wbxml: false,
+            auth: ClientAuth::Basic,
+            datastores: vec![Datastore::Tasks, Datastore::Notes],
+            timeout: Duration::from_secs(90),
+            ..PhoneOptions::default()
+        },
+    );
+    phone.put_item(
+        Datastore::Tasks,
+        "milk",
+        "BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VTODO\r\nSUMMARY:Buy milk\r\nEND:VTODO\r\nEND:VCALENDAR\r\n",
+    );
+    phone.put_item(Datastore::Notes, "list", "eggs\nflour\n");
+
+    let outcome = phone.sync(SyncMode::Slow, &[]);
+    outcome.assert_success();
+    assert_eq!(outcome.source(Datastore::Tasks).remote_added(), 1);
+    assert_eq!(outcome.source(Datastore::Notes).remote_added(), 1);
+
+    let first = std::fs::read_to_string(work.path().join("messages/01-request.xml")).unwrap();
+    let paths = element_paths(&first).unwrap();
+    assert_eq!(
+        texts_at(&paths, "SyncML/SyncHdr/VerProto"),
+        vec!["SyncML/1.1"]
+    );
+    assert_eq!(
+        texts_at(&paths, "SyncML/SyncHdr/Cred/Meta/Type"),
+        vec!["syncml:auth-basic"]
+    );
+    let sync = std::fs::read_to_string(work.path().join("messages/02-request.xml")).unwrap();
+    let paths = element_paths(&sync).unwrap();
+    let mut types = texts_at(&paths, "SyncML/SyncBody/Sync/Add/Meta/Type");
+    types.sort();
+    assert_eq!(types, vec!["text/plain", "text/x-vcalendar"]);
 }
