@@ -1,0 +1,1 @@
+//! SyncEvolution as the phone (filled in below).
