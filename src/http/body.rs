@@ -19,9 +19,7 @@ pub(crate) fn full(bytes: impl Into<Bytes>) -> ResponseBody {
 
 /// A short plain-text answer that no cache keeps.
 pub(crate) fn text(status: StatusCode, message: impl Into<String>) -> Response<ResponseBody> {
-    let mut text = message.into();
-    text.push('\n');
-    let mut response = Response::new(full(text));
+    let mut response = Response::new(full(message.into()));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(
