@@ -439,3 +439,19 @@ fn an_unreachable_upstream_gives_502() {
     assert_eq!(response.status(), 502);
     assert!(response.text().unwrap().contains("unreachable"));
 }
+
+/// HTTP request targets carry no fragment; the parser drops what follows a `#`. A phone
+/// configured with `/syncml#sync=1` is still served on the SyncML path.
+#[test]
+fn a_hash_in_the_request_line_still_reaches_the_syncml_path() {
+    let recorder = Arc::new(Recorder::default());
+    let bridge = start(&recorder);
+    let answer = raw(
+        bridge.addr(),
+        b"POST /syncml#sync=1 HTTP/1.1\r\nHost: b\r\nContent-Type: application/vnd.syncml+xml\r\n\
+          Content-Length: 8\r\nConnection: close\r\n\r\n<SyncML>",
+    );
+    assert_eq!(status_of(&answer), 200, "{answer}");
+    assert!(answer.ends_with("<SyncML>"), "{answer}");
+    assert_eq!(recorder.seen()[0].path_and_query, "/syncml");
+}
