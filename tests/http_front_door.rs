@@ -343,7 +343,7 @@ fn shutdown_lets_in_flight_requests_finish_then_stops_listening() {
     assert!(TcpStream::connect(addr).is_err(), "no longer listening");
 }
 
-/// Accepts one connection, returns its request head, and answers with `reply` (or
+/// Accepts one connection, returns its request head and body, and answers with `reply` (or
 /// keeps the connection open without a word when `reply` is `None`).
 fn capture_one(listener: &TcpListener, reply: Option<&str>) -> String {
     let (mut stream, _) = listener.accept().unwrap();
@@ -355,11 +355,22 @@ fn capture_one(listener: &TcpListener, reply: Option<&str>) -> String {
     while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
         head.push(byte[0]);
     }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).unwrap();
     match reply {
         Some(reply) => stream.write_all(reply.as_bytes()).unwrap(),
         None => std::thread::sleep(Duration::from_secs(3)),
     }
-    String::from_utf8_lossy(&head).into_owned()
+    format!("{head}{}", String::from_utf8_lossy(&body))
 }
 
 #[test]
@@ -454,4 +465,39 @@ fn a_hash_in_the_request_line_still_reaches_the_syncml_path() {
     assert_eq!(status_of(&answer), 200, "{answer}");
     assert!(answer.ends_with("<SyncML>"), "{answer}");
     assert_eq!(recorder.seen()[0].path_and_query, "/syncml");
+}
+
+#[test]
+fn a_slow_upload_is_not_mistaken_for_a_slow_upstream() {
+    let upstream = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut s = settings(&format!("http://{}/", upstream.local_addr().unwrap()));
+    s.upstream_timeout = Duration::from_secs(1);
+    let bridge = Bridge::start(s, Arc::new(Recorder::default()));
+    let created = "HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let (answer, captured) = std::thread::scope(|scope| {
+        let capture = scope.spawn(|| capture_one(&upstream, Some(created)));
+        let mut client = TcpStream::connect(bridge.addr()).unwrap();
+        client
+            .write_all(b"PUT /alice/c/1.vcf HTTP/1.1\r\nHost: b\r\nContent-Length: 19\r\nConnection: close\r\n\r\nBEGIN:VCARD\r\n")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        client.write_all(b"END:\r\n").unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut answer = String::new();
+        let _ = client.read_to_string(&mut answer);
+        (answer, capture.join().unwrap())
+    });
+    assert_eq!(status_of(&answer), 201, "{answer}");
+    assert!(
+        captured.ends_with("\r\n\r\nBEGIN:VCARD\r\nEND:\r\n"),
+        "{captured:?}"
+    );
+    assert!(
+        captured
+            .to_ascii_lowercase()
+            .contains("content-length: 19\r\n"),
+        "{captured}"
+    );
 }

@@ -16,6 +16,7 @@ mod routes;
 mod server;
 mod settings;
 mod syncml_route;
+mod upload_end;
 
 pub use handler::{SyncmlHandler, SyncmlReply, SyncmlRequest, WireEncoding};
 pub use server::{serve, serve_listener, shutdown_signal};

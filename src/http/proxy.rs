@@ -12,6 +12,7 @@ use url::Url;
 
 use super::body::{text, BoxError, ResponseBody};
 use super::proxy_headers::{bridge_origin, forward_request_headers, forward_response_headers};
+use super::upload_end::watch_end;
 use super::HttpError;
 
 /// The scheme clients reach the bridge with (TLS is terminated in front of it for now).
@@ -54,7 +55,7 @@ impl Proxy {
         remote: SocketAddr,
     ) -> Response<ResponseBody>
     where
-        B: Body<Data = Bytes> + Send + Sync + 'static,
+        B: Body<Data = Bytes> + Send + Sync + Unpin + 'static,
         B::Error: Into<BoxError>,
     {
         let (mut parts, body) = request.into_parts();
@@ -71,25 +72,29 @@ impl Proxy {
         let bridge = bridge_origin(BRIDGE_PROTO, parts.headers.get(http::header::HOST));
         forward_request_headers(&mut parts.headers, remote.ip(), BRIDGE_PROTO);
 
+        let (body, uploaded) = watch_end(body);
         let sent = self
             .client
             .request(parts.method.clone(), url)
             .headers(parts.headers)
             .body(reqwest::Body::wrap(body))
             .send();
-        let upstream_response = match tokio::time::timeout(self.timeout, sent).await {
-            Ok(Ok(response)) => response,
-            Ok(Err(e)) if e.is_timeout() => return self.timed_out(&parts.method),
-            Ok(Err(e)) => {
-                let kind = if e.is_connect() {
-                    "unreachable"
-                } else {
-                    "failed"
-                };
-                tracing::warn!(method = %parts.method, error = %DisplayChain(&e), "upstream {kind}");
-                return text(StatusCode::BAD_GATEWAY, format!("the DAV server is {kind}"));
-            }
-            Err(_) => return self.timed_out(&parts.method),
+        // The upstream's time starts once it has the whole request; uploads may take long.
+        let deadline = async {
+            let _ = uploaded.await;
+            tokio::time::sleep(self.timeout).await;
+        };
+        let upstream_response = tokio::select! {
+            sent = sent => match sent {
+                Ok(response) => response,
+                Err(e) if e.is_timeout() => return self.timed_out(&parts.method),
+                Err(e) => {
+                    let kind = if e.is_connect() { "unreachable" } else { "failed" };
+                    tracing::warn!(method = %parts.method, error = %DisplayChain(&e), "upstream {kind}");
+                    return text(StatusCode::BAD_GATEWAY, format!("the DAV server is {kind}"));
+                }
+            },
+            () = deadline => return self.timed_out(&parts.method),
         };
 
         let response: Response<reqwest::Body> = upstream_response.into();

@@ -28,7 +28,8 @@ pub struct HttpSettings {
     /// are forwarded unchanged.
     pub upstream: Url,
     pub upstream_connect_timeout: Duration,
-    /// Time the upstream may take to start answering (504 after).
+    /// Time the upstream may take to start answering once it has the whole request
+    /// (504 after).
     pub upstream_timeout: Duration,
 }
 
