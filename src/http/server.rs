@@ -1,0 +1,151 @@
+//! The listener: accepts connections up to the cap, serves each with hyper, and on
+//! shutdown stops accepting and lets in-flight requests finish within a grace period.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+
+use super::handler::SyncmlHandler;
+use super::routes::{connection_service, Router};
+use super::settings::HttpSettings;
+use super::HttpError;
+use crate::config::Config;
+
+/// Pause after a failed accept (e.g. out of file descriptors) before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Binds `config.listen` and serves until `shutdown` completes.
+pub async fn serve<H: SyncmlHandler>(
+    config: &Config,
+    handler: Arc<H>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), HttpError> {
+    let settings = HttpSettings::from_config(config)?;
+    let addr = config.listen_addr().map_err(|e| HttpError::Settings {
+        key: "listen",
+        message: e.to_string(),
+    })?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| HttpError::Bind { addr, source })?;
+    serve_listener(listener, settings, handler, shutdown).await
+}
+
+/// Serves on a listener that is already bound (tests bind port 0 and read the address
+/// first) until `shutdown` completes; then waits up to `settings.shutdown_grace` for
+/// in-flight requests.
+pub async fn serve_listener<H: SyncmlHandler>(
+    listener: TcpListener,
+    settings: HttpSettings,
+    handler: Arc<H>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), HttpError> {
+    settings.validate()?;
+    let local = listener.local_addr().map_err(HttpError::LocalAddr)?;
+    let router = Arc::new(Router::new(&settings, handler)?);
+    let slots = Arc::new(Semaphore::new(settings.max_connections));
+    let (stop_tx, stop_rx) = watch::channel(());
+    let mut connections = JoinSet::new();
+    tracing::info!(addr = %local, syncml_path = %settings.syncml_path, upstream = %settings.upstream.origin().ascii_serialization(), "listening");
+
+    tokio::pin!(shutdown);
+    loop {
+        while connections.try_join_next().is_some() {}
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            slot = slots.clone().acquire_owned() => slot,
+        };
+        let Ok(slot) = slot else { break };
+        let (stream, remote) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+        };
+        // Small request/response exchanges: do not wait to fill segments.
+        let _ = stream.set_nodelay(true);
+        let service = connection_service(router.clone(), remote);
+        let hyper_service =
+            hyper::service::service_fn(move |request| service.clone().oneshot(request));
+        let mut stop = stop_rx.clone();
+        let header_read_timeout = settings.header_read_timeout;
+        connections.spawn(async move {
+            let _slot = slot;
+            let mut builder = http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout);
+            let connection = builder.serve_connection(TokioIo::new(stream), hyper_service);
+            tokio::pin!(connection);
+            let outcome = tokio::select! {
+                outcome = connection.as_mut() => outcome,
+                _ = stop.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = outcome {
+                tracing::debug!(%remote, error = %e, "connection ended with an error");
+            }
+        });
+    }
+
+    drop(listener);
+    let in_flight = connections.len();
+    tracing::info!(in_flight, "shutting down");
+    let _ = stop_tx.send(());
+    let drained = tokio::time::timeout(settings.shutdown_grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            remaining = connections.len(),
+            grace_secs = settings.shutdown_grace.as_secs(),
+            "grace period over, closing the remaining connections"
+        );
+        connections.shutdown().await;
+    }
+    Ok(())
+}
+
+/// Completes on SIGTERM or ctrl-c, whichever comes first.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("ctrl-c received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}
