@@ -1,8 +1,12 @@
+use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use syncml_bridge::config::Config;
+use syncml_bridge::{http, session, syncml};
 
 #[derive(Parser)]
 #[command(
@@ -28,34 +32,111 @@ enum Command {
         /// Directory of the bridge's store (config key `data_dir`).
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// TOML configuration file.
+        /// TOML configuration file (docs/configuration.md).
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Convert a SyncML message (XML or WBXML, detected) to the other encoding on stdout.
+    Codec {
+        /// The encoding to write.
+        #[arg(long, value_enum)]
+        to: CodecTarget,
+        /// The message file; stdin when absent.
+        file: Option<PathBuf>,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
+#[derive(Clone, Copy, ValueEnum)]
+enum CodecTarget {
+    Xml,
+    Wbxml,
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Command::Serve {
             listen,
             upstream,
             data_dir,
             config,
-        } => {
-            let mut cfg = Config::load(config.as_deref(), std::env::vars())
-                .context("invalid configuration")?;
-            if let Some(l) = listen {
-                cfg.listen = l;
-            }
-            if let Some(u) = upstream {
-                cfg.upstream.url = u;
-            }
-            if let Some(d) = data_dir {
-                cfg.data_dir = d;
-            }
-            cfg.validate().context("invalid configuration")?;
-            anyhow::bail!("serve: the HTTP front door is not wired yet")
+        } => serve(listen, upstream, data_dir, config),
+        Command::Codec { to, file } => codec(to, file),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("syncml-bridge: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn serve(
+    listen: Option<String>,
+    upstream: Option<String>,
+    data_dir: Option<PathBuf>,
+    config: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let mut cfg =
+        Config::load(config.as_deref(), std::env::vars()).context("invalid configuration")?;
+    if let Some(l) = listen {
+        cfg.listen = l;
+    }
+    if let Some(u) = upstream {
+        cfg.upstream.url = u;
+    }
+    if let Some(d) = data_dir {
+        cfg.data_dir = d;
+    }
+    cfg.validate().context("invalid configuration")?;
+    init_logging(&cfg)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        tracing::info!(listen = %cfg.listen, upstream = %cfg.upstream.url, path = %cfg.syncml_path, "syncml-bridge starting");
+        http::serve(&cfg, Arc::new(session::header_reply::HeaderReplyHandler), http::shutdown_signal())
+            .await
+            .context("HTTP server failed")
+    })
+}
+
+fn init_logging(cfg: &Config) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log.filter).context("log.filter")?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = if cfg.log.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+    result.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
+}
+
+fn codec(to: CodecTarget, file: Option<PathBuf>) -> anyhow::Result<()> {
+    let input = read_input(file.as_ref())?;
+    let target = match to {
+        CodecTarget::Xml => syncml::Encoding::Xml,
+        CodecTarget::Wbxml => syncml::Encoding::Wbxml,
+    };
+    let out = syncml::transcode(&input, target).context("cannot convert the message")?;
+    std::io::stdout()
+        .write_all(&out)
+        .context("cannot write to stdout")?;
+    Ok(())
+}
+
+fn read_input(file: Option<&PathBuf>) -> anyhow::Result<Vec<u8>> {
+    match file {
+        Some(path) => {
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+        }
+        None => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .context("cannot read stdin")?;
+            Ok(buf)
         }
     }
 }
