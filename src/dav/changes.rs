@@ -335,8 +335,10 @@ mod tests {
 
     #[test]
     fn delta_skips_own_writes_and_unknown_deletes() {
-        let mut state = ChangeState::default();
-        state.etags = snap(&[("/c/a", "1"), ("/c/b", "1")]);
+        let mut state = ChangeState {
+            etags: snap(&[("/c/a", "1"), ("/c/b", "1")]),
+            ..ChangeState::default()
+        };
         state.record_write("/c/mine", "7");
         let (snapshot, changed, deleted) = apply_delta(
             &state.etags,

@@ -3,7 +3,7 @@
 
 use super::bodies;
 use super::client::DavRequest;
-use super::discovery::ItemKind;
+use super::discovery::{CollectionType, ItemKind};
 use super::error::DavError;
 use super::user::DavUser;
 
@@ -33,9 +33,20 @@ impl DavUser {
                 tracing::info!(path, kind = kind.key(), "created upstream collection");
                 Ok(Created::Created)
             }
-            // RFC 4918: MKCOL on an existing resource is 405.
-            405 => Ok(Created::AlreadyExists),
+            // An existing resource gets 405 (RFC 4918), 403 or 409 depending on the
+            // server: it is fine only if it already is the right kind of collection.
+            403 | 405 | 409 => match self.collection_info(path).await {
+                Ok(c) if c.kind == expected_type(kind) => Ok(Created::AlreadyExists),
+                _ => Err(resp.error(method)),
+            },
             _ => Err(resp.error(method)),
         }
+    }
+}
+
+fn expected_type(kind: ItemKind) -> CollectionType {
+    match kind {
+        ItemKind::Contacts => CollectionType::AddressBook,
+        _ => CollectionType::Calendar,
     }
 }
