@@ -560,10 +560,13 @@ fn seed_radicale_contacts(storage: &Path, user: &str, n: usize) -> BTreeMap<Stri
     let mut out = BTreeMap::new();
     for i in 0..n {
         let name = format!("contact-{i:05}.vcf");
-        // Non-ASCII, escapes and a folded line, to make "byte-exact" mean something.
+        // Non-ASCII, XML-special characters and a vCard escape, to make "byte-exact"
+        // mean something; properties in the order Radicale writes them, so the file is
+        // also what Radicale serves.
         let text = format!(
             "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:contact-{i:05}\r\nFN:Zoë Ünïcode {i} & <Co>\r\n\
-             N:Ünïcode;Zoë;;;\r\nTEL;TYPE=CELL:+49 30 {i:07}\r\nNOTE:line one\\nline two with a long tail that\r\n  is folded\r\nEND:VCARD\r\n"
+             N:Ünïcode;Zoë;;;\r\nNOTE:line one\\nline two\r\nTEL;TYPE=CELL:+49 30 {i:07}\r\n\
+             END:VCARD\r\n"
         );
         std::fs::write(dir.join(&name), &text).unwrap();
         out.insert(format!("/{user}/contacts/{name}"), text);
@@ -598,30 +601,29 @@ fn radicale_multiget_of_2000_items_is_complete_and_byte_exact() {
     assert_eq!(requests, 8, "2000 items in batches of 250");
     assert!(fetched.missing.is_empty(), "{:?}", fetched.missing);
     assert_eq!(fetched.items.len(), 2000);
-    // Radicale serves its own serialisation of what it holds, so the oracle is what a
-    // plain GET from an independent client returns, byte for byte.
-    let oracle = radicale.client("alice");
     let mut seen = std::collections::BTreeSet::new();
     for item in &fetched.items {
         let seed = expected
             .get(&item.href)
             .unwrap_or_else(|| panic!("unexpected {}", item.href));
         assert!(seen.insert(item.href.clone()), "{} twice", item.href);
-        let uid = seed.lines().find(|l| l.starts_with("UID:")).unwrap();
-        assert!(item.data.contains(uid), "{}", item.data);
-        assert!(item.data.contains("FN:Zoë Ünïcode"), "{}", item.data);
-        let got = oracle.get(&item.href).unwrap();
         assert_eq!(
             item.data.as_bytes(),
-            got.body.as_bytes(),
+            seed.as_bytes(),
             "{} differs",
             item.href
         );
-        assert_eq!(item.etag, got.etag);
         assert_eq!(
             item.etag.as_deref(),
             changes.state.etags.get(&item.href).map(String::as_str)
         );
+    }
+    // An independent client's GET agrees, bytes and etag (a sample: GETs are slow here).
+    let oracle = radicale.client("alice");
+    for item in fetched.items.iter().step_by(97) {
+        let got = oracle.get(&item.href).unwrap();
+        assert_eq!(item.data.as_bytes(), got.body.as_bytes(), "{}", item.href);
+        assert_eq!(item.etag, got.etag);
     }
 }
 
