@@ -130,6 +130,25 @@ fn radicale_discovery_finds_each_kind_and_config_overrides_it() {
 }
 
 #[test]
+fn radicale_discovery_falls_back_to_the_well_known_urls() {
+    let radicale = Radicale::start();
+    radicale.standard_collections("alice");
+    let rt = runtime();
+    // A configured URL that holds no principal: the well-known URLs lead to it.
+    let cfg = config(&format!("{}/elsewhere/", radicale.base_url()));
+    let alice = user(&cfg, "alice", "secret");
+    let client = alice.client().clone();
+    let found = rt.block_on(alice.discover()).unwrap();
+    assert_eq!(found.principal.as_deref(), Some("/alice/"));
+    assert_eq!(found.collections.len(), 4, "{:?}", found.collections);
+    assert!(client.requests_sent() >= 4);
+    // A wrong password fails discovery as unauthorised, never as "nothing found".
+    let wrong = user(&cfg, "alice", "nope");
+    let err = rt.block_on(wrong.discover()).unwrap_err();
+    assert!(matches!(err, DavError::Unauthorized { .. }), "{err}");
+}
+
+#[test]
 fn radicale_missing_notes_collection_is_created_for_vjournal() {
     let radicale = Radicale::start();
     let dav = radicale.client("alice");

@@ -303,7 +303,8 @@ impl DavUser {
     }
 
     /// `current-user-principal` at `url`, following redirects (well-known URLs answer
-    /// with one). A 404 or 405 means "not here", not an error.
+    /// with one). 403, 404 or 405 mean "not here", not an error: a wrong password is
+    /// a 401 and fails the whole discovery.
     async fn principal_at(&self, mut url: Url) -> Result<Option<String>, DavError> {
         for _ in 0..=MAX_REDIRECTS {
             let req = DavRequest::new("PROPFIND", url.clone())
@@ -337,7 +338,7 @@ impl DavUser {
                     }
                     url = next;
                 }
-                400 | 404 | 405 | 501 => return Ok(None),
+                400 | 403 | 404 | 405 | 501 => return Ok(None),
                 _ => return Err(resp.error("PROPFIND")),
             }
         }

@@ -92,3 +92,36 @@ impl DavError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_what_the_engine_needs() {
+        let e =
+            |s: u16| DavError::from_status("PUT", "http://h/a", StatusCode::from_u16(s).unwrap());
+        assert!(matches!(e(401), DavError::Unauthorized { .. }));
+        assert!(matches!(e(403), DavError::Forbidden { .. }));
+        assert!(matches!(e(404), DavError::NotFound { .. }));
+        assert!(matches!(e(410), DavError::NotFound { .. }));
+        assert!(matches!(
+            e(412),
+            DavError::Conflict {
+                current_etag: None,
+                ..
+            }
+        ));
+        assert!(matches!(e(507), DavError::ServerError { status: 507, .. }));
+        assert!(e(502).is_unavailable() && e(503).is_unavailable());
+        assert!(matches!(
+            e(415),
+            DavError::UnexpectedStatus { status: 415, .. }
+        ));
+        assert!(!e(415).is_unavailable() && !e(412).is_unavailable());
+        assert_eq!(
+            e(503).to_string(),
+            "upstream failed on PUT http://h/a: HTTP 503"
+        );
+    }
+}
