@@ -2,6 +2,8 @@
 //! the user's CalDAV/CardDAV server. docs/architecture.md describes the modules.
 
 pub mod config;
+pub mod convert;
+pub mod dav;
 pub mod http;
 pub mod session;
 pub mod store;

@@ -67,6 +67,9 @@ pub struct UpstreamConfig {
     /// replaced by the user name, e.g.
     /// `contacts = "https://cloud.example.org/remote.php/dav/addressbooks/users/{user}/contacts/"`.
     pub collections: BTreeMap<String, String>,
+    /// How changes are found: `auto` (sync-collection where offered, else the etag
+    /// listing) or `etag-diff` (always the Depth-1 `getetag` listing).
+    pub change_detection: String,
 }
 
 /// Explicit limits; every one answered with a clear error when exceeded.
@@ -118,6 +121,7 @@ impl Default for UpstreamConfig {
             multiget_batch: 100,
             create_missing_collections: true,
             collections: BTreeMap::new(),
+            change_detection: "auto".into(),
         }
     }
 }
@@ -202,6 +206,18 @@ impl Config {
                     format!("`{value}` is not a URL: {e}"),
                 )
             })?;
+        }
+        if !matches!(
+            self.upstream.change_detection.as_str(),
+            "auto" | "etag-diff"
+        ) {
+            return Err(invalid(
+                "upstream.change_detection",
+                format!(
+                    "`{}`: expected `auto` or `etag-diff`",
+                    self.upstream.change_detection
+                ),
+            ));
         }
         if !self.syncml_path.starts_with('/') || self.syncml_path.len() < 2 {
             return Err(invalid(
@@ -409,6 +425,21 @@ mod tests {
         let err =
             Config::load(None, env(&[("SYNCML_BRIDGE_UPSTREAM__URL", "ftp://x/")])).unwrap_err();
         assert!(err.to_string().contains("upstream.url"), "{err}");
+        let err = Config::load(
+            None,
+            env(&[("SYNCML_BRIDGE_UPSTREAM__CHANGE_DETECTION", "ctag")]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("upstream.change_detection"),
+            "{err}"
+        );
+        let c = Config::load(
+            None,
+            env(&[("SYNCML_BRIDGE_UPSTREAM__CHANGE_DETECTION", "etag-diff")]),
+        )
+        .unwrap();
+        assert_eq!(c.upstream.change_detection, "etag-diff");
         let err = Config::load(None, env(&[("SYNCML_BRIDGE_NO_SUCH", "1")])).unwrap_err();
         assert!(err.to_string().contains("SYNCML_BRIDGE_NO_SUCH"), "{err}");
     }
