@@ -2,4 +2,5 @@
 //! the user's CalDAV/CardDAV server. See DESIGN in docs/ for the shape of the modules.
 
 pub mod config;
+pub mod convert;
 pub mod syncml;
