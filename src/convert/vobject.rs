@@ -497,8 +497,7 @@ fn unfold(lines: &[Line<'_>], dialect: Dialect) -> Vec<Logical> {
         let qp = head.is_some_and(|h| head_has_word(h, b"QUOTED-PRINTABLE"));
         let base64 = dialect == Dialect::Old
             && head.is_some_and(|h| head_has_word(h, b"BASE64") || head_has_word(h, b"B"));
-        loop {
-            let Some(next) = lines.get(i) else { break };
+        while let Some(next) = lines.get(i) {
             if qp && ends_with_soft_break(&text) {
                 strip_soft_break(&mut text);
                 let cont = next.text;
@@ -1050,4 +1049,251 @@ pub fn split_escaped(raw: &str, sep: char) -> Vec<String> {
     }
     out.push(cur);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn old() -> ParseOptions {
+        ParseOptions {
+            dialect: Some(Dialect::Old),
+            default_charset: Charset::Utf8,
+        }
+    }
+
+    #[test]
+    fn qp_soft_breaks_and_charset_are_decoded() {
+        let input = b"BEGIN:VCARD\r\nVERSION:2.1\r\nNOTE;ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:Line one=0D=0ALine two with =\r\na soft break\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller;Hans;;;\r\nEND:VCARD\r\n";
+        let c = parse(input, &ParseOptions::default()).unwrap();
+        assert_eq!(c.name, "VCARD");
+        let note = c.property("NOTE").unwrap();
+        assert_eq!(note.value, "Line one\r\nLine two with a soft break");
+        assert!(note.params.is_empty(), "transfer params are dropped");
+        assert_eq!(c.value("N"), Some("Müller;Hans;;;"));
+    }
+
+    #[test]
+    fn qp_continuation_with_leading_space_and_n9_break() {
+        let input = b"BEGIN:VCALENDAR\nVERSION:1.0\nDESCRIPTION;ENCODING=QUOTED-PRINTABLE:ab=\n cd==0A=0D=\nef\nEND:VCALENDAR\n";
+        let c = parse(input, &ParseOptions::default()).unwrap();
+        assert_eq!(c.value("DESCRIPTION"), Some("abcdef"));
+    }
+
+    #[test]
+    fn latin1_and_windows1252_values() {
+        let mut input = b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN;CHARSET=ISO-8859-1:J".to_vec();
+        input.extend_from_slice(&[0xF6, b'r', b'g', b'\r', b'\n']);
+        input.extend_from_slice(b"NOTE;CHARSET=WINDOWS-1252;ENCODING=QUOTED-PRINTABLE:=80 5\r\n");
+        // No CHARSET: the session default applies.
+        input.extend_from_slice(&[b'T', b'I', b'T', b'L', b'E', b':', 0xE9, b'\r', b'\n']);
+        input.extend_from_slice(b"END:VCARD\r\n");
+        let opts = ParseOptions {
+            dialect: None,
+            default_charset: Charset::Latin1,
+        };
+        let c = parse(&input, &opts).unwrap();
+        assert_eq!(c.value("FN"), Some("Jörg"));
+        assert_eq!(c.value("NOTE"), Some("€ 5"));
+        assert_eq!(c.value("TITLE"), Some("é"));
+    }
+
+    #[test]
+    fn invalid_utf8_falls_back_to_windows_1252() {
+        let mut input = b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN;CHARSET=UTF-8:M".to_vec();
+        input.extend_from_slice(&[0xFC, b'l', b'l', b'e', b'r', b'\r', b'\n']);
+        input.extend_from_slice(b"END:VCARD\r\n");
+        let c = parse(&input, &old()).unwrap();
+        assert_eq!(c.value("FN"), Some("Müller"));
+    }
+
+    #[test]
+    fn bare_params_become_type_and_encoding() {
+        let input = b"BEGIN:VCARD\r\nVERSION:2.1\r\nTEL;CELL;HOME:+41\r\nTEL;TYPE=WORK,FAX:+42\r\nitem1.EMAIL;INTERNET:a@b\r\nEND:VCARD\r\n";
+        let c = parse(input, &old()).unwrap();
+        let tels: Vec<_> = c.properties_named("TEL").collect();
+        assert_eq!(tels[0].types(), ["CELL", "HOME"]);
+        assert_eq!(tels[1].types(), ["WORK", "FAX"]);
+        let email = c.property("EMAIL").unwrap();
+        assert_eq!(email.group.as_deref(), Some("item1"));
+        assert!(email.has_type("internet"));
+    }
+
+    #[test]
+    fn base64_block_ends_at_blank_line() {
+        let input = b"BEGIN:VCARD\r\nVERSION:2.1\r\nPHOTO;ENCODING=BASE64;JPEG:\r\n /9j/4AAQ\r\n SkZJRg==\r\n\r\nTEL;CELL:+41\r\nEND:VCARD\r\n";
+        let c = parse(input, &old()).unwrap();
+        let photo = c.property("PHOTO").unwrap();
+        assert_eq!(photo.value, "/9j/4AAQSkZJRg==");
+        assert!(photo.is_binary());
+        assert!(photo.has_type("JPEG"));
+        assert_eq!(c.value("TEL"), Some("+41"));
+    }
+
+    #[test]
+    fn base64_block_without_blank_line_or_indent() {
+        let input =
+            b"BEGIN:VCARD\nVERSION:2.1\nPHOTO;BASE64:\n/9j/4AAQ\nSkZJRg==\nTEL:1\nEND:VCARD\n";
+        let c = parse(input, &old()).unwrap();
+        assert_eq!(c.value("PHOTO"), Some("/9j/4AAQSkZJRg=="));
+        assert_eq!(c.value("TEL"), Some("1"));
+    }
+
+    #[test]
+    fn folding_differs_between_dialects() {
+        let input = b"BEGIN:VCARD\r\nVERSION:2.1\r\nNOTE:one\r\n two\r\nEND:VCARD\r\n";
+        assert_eq!(parse(input, &old()).unwrap().value("NOTE"), Some("one two"));
+        let input = b"BEGIN:VCARD\r\nVERSION:3.0\r\nNOTE:one\r\n two\r\nEND:VCARD\r\n";
+        let c = parse(input, &ParseOptions::default()).unwrap();
+        assert_eq!(c.value("NOTE"), Some("onetwo"));
+    }
+
+    #[test]
+    fn nested_components_and_errors() {
+        let input = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:x\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nEND:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let c = parse(input, &ParseOptions::default()).unwrap();
+        assert_eq!(
+            c.components[0].components[0].value("ACTION"),
+            Some("DISPLAY")
+        );
+
+        let bad = b"BEGIN:VCARD\r\nFN:x\r\nEND:VEVENT\r\n";
+        assert!(matches!(
+            parse(bad, &old()),
+            Err(VObjectError::MismatchedEnd { line: 3, .. })
+        ));
+        assert_eq!(
+            parse(b"BEGIN:VCARD\r\nFN:x\r\n", &old()),
+            Err(VObjectError::Unclosed {
+                name: "VCARD".into()
+            })
+        );
+        assert_eq!(
+            parse(b"BEGIN:VCARD\r\nFN x\r\nEND:VCARD", &old()),
+            Err(VObjectError::MissingColon { line: 2 })
+        );
+        assert_eq!(parse(b"", &old()), Err(VObjectError::Empty));
+        let deep = "BEGIN:X\n".repeat(100);
+        assert_eq!(
+            parse(deep.as_bytes(), &old()),
+            Err(VObjectError::TooDeep { max: MAX_DEPTH })
+        );
+    }
+
+    #[test]
+    fn old_writer_uses_qp_charset_and_bare_types() {
+        let mut c = Component::new("VCARD");
+        c.push(Property::new("VERSION", "2.1"));
+        c.push(Property::new("TEL", "+41").with_param("TYPE", "CELL"));
+        c.push(Property::new("N", "Müller;Hans;;;"));
+        c.push(Property::new("NOTE", "a\r\nb"));
+        c.push(Property::new("FN", "Ωmega"));
+        let out = write(&c, &WriteOptions::old(Charset::Latin1));
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.contains("TEL;CELL:+41\r\n"), "{text}");
+        assert!(
+            text.contains("N;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:M=FCller;Hans;;;\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("NOTE;ENCODING=QUOTED-PRINTABLE:a=0D=0Ab\r\n"),
+            "{text}"
+        );
+        // Not in Latin-1: honest UTF-8 with its label.
+        assert!(
+            text.contains("FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=CE=A9mega\r\n"),
+            "{text}"
+        );
+        let back = parse(&out, &old()).unwrap();
+        assert_eq!(back, {
+            let mut expect = c.clone();
+            expect.properties[1].params[0] = Param::new("TYPE", "CELL");
+            expect
+        });
+    }
+
+    #[test]
+    fn old_writer_raw_8bit_when_asked() {
+        let mut c = Component::new("VCARD");
+        c.push(Property::new("FN", "Jörg"));
+        let opts = WriteOptions {
+            qp_non_ascii: false,
+            ..WriteOptions::old(Charset::Latin1)
+        };
+        let out = write(&c, &opts);
+        assert_eq!(
+            out,
+            b"BEGIN:VCARD\r\nFN;CHARSET=ISO-8859-1:J\xF6rg\r\nEND:VCARD\r\n".to_vec()
+        );
+    }
+
+    #[test]
+    fn long_qp_lines_get_soft_breaks() {
+        let mut c = Component::new("VNOTE");
+        let long = "ä".repeat(100);
+        c.push(Property::new("BODY", long.clone()));
+        let out = write(&c, &WriteOptions::old(Charset::Utf8));
+        for line in out.split(|&b| b == b'\n') {
+            assert!(line.len() <= 77, "{}", String::from_utf8_lossy(line));
+        }
+        assert_eq!(
+            parse(&out, &old()).unwrap().value("BODY"),
+            Some(long.as_str())
+        );
+    }
+
+    #[test]
+    fn standard_writer_folds_without_splitting_utf8() {
+        let mut c = Component::new("VCARD");
+        let long = "ü".repeat(80);
+        c.push(Property::new("NOTE", long.clone()));
+        c.push(Property::new("X-A", "v").with_param("X-P", "a:b"));
+        let out = write(&c, &WriteOptions::standard());
+        let text = std::str::from_utf8(&out).unwrap();
+        assert!(text.lines().all(|l| l.len() <= 75));
+        assert!(text.contains("X-A;X-P=\"a:b\":v\r\n"));
+        let back = parse(&out, &ParseOptions::default()).unwrap();
+        assert_eq!(back.value("NOTE"), Some(long.as_str()));
+        assert_eq!(back.property("X-A").unwrap().param("X-P"), Some("a:b"));
+    }
+
+    #[test]
+    fn escaping_helpers() {
+        assert_eq!(
+            unescape_text("a\\, b\\;c\\nd\\\\", Dialect::Standard),
+            "a, b;c\nd\\"
+        );
+        assert_eq!(
+            escape_text("a, b;c\nd\\", Dialect::Standard),
+            "a\\, b\\;c\\nd\\\\"
+        );
+        assert_eq!(escape_text("a, b\nc", Dialect::Old), "a, b\r\nc");
+        assert_eq!(
+            split_structured("M\\;x;Hans;;;", Dialect::Old),
+            ["M;x", "Hans", "", "", ""]
+        );
+        assert_eq!(join_structured(&["M;x", "a,b"], Dialect::Old), "M\\;x;a,b");
+        assert_eq!(
+            join_structured(&["M;x", "a,b"], Dialect::Standard),
+            "M\\;x;a\\,b"
+        );
+    }
+
+    #[test]
+    fn never_panics_on_garbage() {
+        let samples: [&[u8]; 8] = [
+            b"BEGIN:VCARD\r\nN;ENCODING=QUOTED-PRINTABLE:=\r\n",
+            b"BEGIN:VCARD\r\nN;ENCODING=QUOTED-PRINTABLE:=Z",
+            b":::\r\n;;;\r\n",
+            b"BEGIN:\r\nEND:\r\n",
+            b"BEGIN:VCARD\r\nPHOTO;BASE64:\r\n\r\n\r\nEND:VCARD",
+            b"\xff\xfe\x00BEGIN",
+            b"BEGIN:A\r\n\"x:y\";=;:\r\nEND:A",
+            b"BEGIN:A\r\n.:x\r\nEND:A",
+        ];
+        for s in samples {
+            let _ = parse(s, &old());
+            let _ = parse(s, &ParseOptions::default());
+        }
+    }
 }
