@@ -5,6 +5,8 @@
 //! Pure: no I/O, no clock. Everything time-dependent (DTSTAMP, the device's zone) comes in
 //! through [`ConvertOptions`].
 
+pub mod rrule;
+pub mod timezone;
 pub mod vobject;
 
 use std::fmt;
