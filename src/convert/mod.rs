@@ -5,8 +5,10 @@
 //! Pure: no I/O, no clock. Everything time-dependent (DTSTAMP, the device's zone) comes in
 //! through [`ConvertOptions`].
 
+pub mod aliases;
 pub mod rrule;
 pub mod timezone;
+pub mod vcard;
 pub mod vobject;
 
 use std::fmt;
@@ -250,10 +252,7 @@ impl ConvertOptions {
 
     /// Parse options for versit-era input from this device.
     pub fn parse_old(&self) -> vobject::ParseOptions {
-        vobject::ParseOptions {
-            dialect: Some(Dialect::Old),
-            default_charset: self.charset,
-        }
+        vobject::ParseOptions::old(self.charset)
     }
 
     /// Write options for versit-era output to this device.

@@ -317,18 +317,46 @@ impl fmt::Display for Component {
 /// How to read an input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParseOptions {
-    /// Forces a dialect; `None` takes it from the first `VERSION:` line (Standard if none).
+    /// Forces a dialect; `None` takes it from the first `VERSION:` line.
     pub dialect: Option<Dialect>,
+    /// The dialect when `dialect` is `None` and the input has no `VERSION:` line.
+    pub fallback_dialect: Dialect,
     /// Charset of versit-era values that carry no `CHARSET=` (the session charset).
     pub default_charset: Charset,
 }
 
-impl Default for ParseOptions {
-    fn default() -> Self {
+impl ParseOptions {
+    /// Versit-era input whatever its VERSION says.
+    pub fn old(default_charset: Charset) -> ParseOptions {
         ParseOptions {
-            dialect: None,
+            dialect: Some(Dialect::Old),
+            fallback_dialect: Dialect::Old,
+            default_charset,
+        }
+    }
+
+    /// RFC 2425 input (DAV resources).
+    pub fn standard() -> ParseOptions {
+        ParseOptions {
+            dialect: Some(Dialect::Standard),
+            fallback_dialect: Dialect::Standard,
             default_charset: Charset::Utf8,
         }
+    }
+
+    /// Dialect from the `VERSION:` line, `fallback` when there is none.
+    pub fn detect(fallback: Dialect, default_charset: Charset) -> ParseOptions {
+        ParseOptions {
+            dialect: None,
+            fallback_dialect: fallback,
+            default_charset,
+        }
+    }
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions::detect(Dialect::Standard, Charset::Utf8)
     }
 }
 
@@ -340,7 +368,10 @@ const MAX_DEPTH: usize = 16;
 pub fn parse_all(input: &[u8], opts: &ParseOptions) -> Result<Vec<Component>, VObjectError> {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let physical = split_lines(input);
-    let dialect = opts.dialect.unwrap_or_else(|| detect_dialect(&physical));
+    let dialect = opts
+        .dialect
+        .or_else(|| detect_dialect(&physical))
+        .unwrap_or(opts.fallback_dialect);
     let logical = unfold(&physical, dialect);
 
     let mut roots = Vec::new();
@@ -450,13 +481,11 @@ fn split_lines(input: &[u8]) -> Vec<Line<'_>> {
     out
 }
 
-fn detect_dialect(lines: &[Line<'_>]) -> Dialect {
-    for l in lines {
-        if l.text.len() >= 8 && l.text[..8].eq_ignore_ascii_case(b"VERSION:") {
-            return Dialect::from_version(&String::from_utf8_lossy(&l.text[8..]));
-        }
-    }
-    Dialect::Standard
+fn detect_dialect(lines: &[Line<'_>]) -> Option<Dialect> {
+    lines
+        .iter()
+        .find(|l| l.text.len() >= 8 && l.text[..8].eq_ignore_ascii_case(b"VERSION:"))
+        .map(|l| Dialect::from_version(&String::from_utf8_lossy(&l.text[8..])))
 }
 
 /// The head (name and params) of a physical line: the bytes before the first ':' that
@@ -1056,10 +1085,7 @@ mod tests {
     use super::*;
 
     fn old() -> ParseOptions {
-        ParseOptions {
-            dialect: Some(Dialect::Old),
-            default_charset: Charset::Utf8,
-        }
+        ParseOptions::old(Charset::Utf8)
     }
 
     #[test]
@@ -1088,10 +1114,7 @@ mod tests {
         // No CHARSET: the session default applies.
         input.extend_from_slice(&[b'T', b'I', b'T', b'L', b'E', b':', 0xE9, b'\r', b'\n']);
         input.extend_from_slice(b"END:VCARD\r\n");
-        let opts = ParseOptions {
-            dialect: None,
-            default_charset: Charset::Latin1,
-        };
+        let opts = ParseOptions::detect(Dialect::Standard, Charset::Latin1);
         let c = parse(&input, &opts).unwrap();
         assert_eq!(c.value("FN"), Some("Jörg"));
         assert_eq!(c.value("NOTE"), Some("€ 5"));
