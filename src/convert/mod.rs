@@ -6,6 +6,7 @@
 //! through [`ConvertOptions`].
 
 pub mod aliases;
+pub mod alarm;
 pub mod rrule;
 pub mod timezone;
 pub mod vcard;
