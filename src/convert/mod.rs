@@ -6,9 +6,12 @@
 //! through [`ConvertOptions`].
 
 pub mod aliases;
+pub mod capability;
+pub mod merge;
 pub mod alarm;
 pub mod rrule;
 pub mod timezone;
+pub mod vcal;
 pub mod vcard;
 pub mod vobject;
 
@@ -184,6 +187,8 @@ pub enum ConvertError {
     },
     #[error("{format} item: XML: {reason}")]
     Xml { format: Format, reason: String },
+    #[error("cannot merge a {incoming} item into a {existing} resource")]
+    MergeMismatch { existing: String, incoming: String },
     #[error("conversion from {from} to {to} is not available")]
     Unsupported { from: Format, to: Format },
 }
