@@ -5,10 +5,10 @@
 //! Pure: no I/O, no clock. Everything time-dependent (DTSTAMP, the device's zone) comes in
 //! through [`ConvertOptions`].
 
+pub mod alarm;
 pub mod aliases;
 pub mod capability;
 pub mod merge;
-pub mod alarm;
 pub mod rrule;
 pub mod timezone;
 pub mod vcal;
