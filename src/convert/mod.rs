@@ -6,6 +6,7 @@
 //! through [`ConvertOptions`].
 
 pub mod alarm;
+pub mod note;
 pub mod aliases;
 pub mod capability;
 pub mod merge;
