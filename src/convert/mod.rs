@@ -6,10 +6,11 @@
 //! through [`ConvertOptions`].
 
 pub mod alarm;
-pub mod note;
 pub mod aliases;
 pub mod capability;
+pub mod matchkey;
 pub mod merge;
+pub mod note;
 pub mod rrule;
 pub mod timezone;
 pub mod vcal;
