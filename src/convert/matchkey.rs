@@ -79,7 +79,7 @@ fn contact_key(card: &Component) -> MatchKey {
     let from_n = card.value("N").map(|n| {
         let f = split_structured(n, Dialect::Standard);
         // given + family: the parts every phone keeps.
-        let parts = [f.get(1), f.get(0)];
+        let parts = [f.get(1), f.first()];
         parts
             .iter()
             .flatten()
