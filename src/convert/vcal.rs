@@ -157,7 +157,7 @@ pub fn to_dav_with(
     let mut zones: Vec<VTimezone> = Vec::new();
     let mut used: BTreeSet<String> = BTreeSet::new();
     let mut out_items = Vec::new();
-    for item in items {
+    for (index, item) in items.into_iter().enumerate() {
         let zone = item_zone(&root, item, opts)?;
         let mut reader = Reader {
             opts,
@@ -165,7 +165,7 @@ pub fn to_dav_with(
             zone,
             used_tz: None,
         };
-        let c = reader.convert(item, input)?;
+        let c = reader.convert(item, input, index)?;
         if let Some((tz, year)) = reader.used_tz {
             if used.insert(tz.name().to_string()) {
                 zones.push(VTimezone::for_tz(tz, year));
@@ -285,7 +285,12 @@ impl Reader<'_> {
         time_property(name, t)
     }
 
-    fn convert(&mut self, item: &Component, raw_input: &[u8]) -> Result<Component, ConvertError> {
+    fn convert(
+        &mut self,
+        item: &Component,
+        raw_input: &[u8],
+        index: usize,
+    ) -> Result<Component, ConvertError> {
         let is_todo = item.name == "VTODO";
         let mut out = Component::new(&item.name);
         let recurring = item
@@ -336,7 +341,7 @@ impl Reader<'_> {
             .value("UID")
             .map(|u| unescape_text(u.trim(), Dialect::Old))
             .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| derived_uid(raw_input, self.opts));
+            .unwrap_or_else(|| derived_uid(raw_input, index, self.opts));
         out.push(Property::new("UID", escape_text(&uid, Dialect::Standard)));
         out.push(Property::new(
             "DTSTAMP",
@@ -610,7 +615,7 @@ fn is_end_of_day(t: NaiveTime) -> bool {
 }
 
 /// A UID for an item the phone sent without one, stable for the same bytes and clock.
-fn derived_uid(input: &[u8], opts: &ConvertOptions) -> String {
+fn derived_uid(input: &[u8], index: usize, opts: &ConvertOptions) -> String {
     // FNV-1a: no randomness in a pure module, and no collisions between different items
     // converted at the same instant that matter for a sync session.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -618,7 +623,12 @@ fn derived_uid(input: &[u8], opts: &ConvertOptions) -> String {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("{:016x}-{}@syncml-bridge", h, opts.now.timestamp())
+    let suffix = if index == 0 {
+        String::new()
+    } else {
+        format!("-{index}")
+    };
+    format!("{:016x}-{}{suffix}@syncml-bridge", h, opts.now.timestamp())
 }
 
 fn text_prop(name: &str, text: &str) -> Property {
@@ -1055,6 +1065,11 @@ impl Writer<'_> {
                 AlarmKind::Procedure => AlarmKind::Procedure,
                 _ => self.profile.alarm_as,
             };
+            // A display text is no sound file: an AALARM carries only the time then.
+            let mut a = a;
+            if a.kind != kind && kind == AlarmKind::Audio {
+                a.content = None;
+            }
             out.push(alarm::to_vcal_property(&a, kind, |t| self.alarm_time(t)));
         }
         Ok((
