@@ -12,6 +12,7 @@ pub mod matchkey;
 pub mod merge;
 pub mod note;
 pub mod rrule;
+pub mod sif;
 pub mod timezone;
 pub mod vcal;
 pub mod vcard;
