@@ -272,3 +272,148 @@ impl ConvertOptions {
         }
     }
 }
+
+/// Reads one item in `format` into its DAV form: a VCARD (3.0 or 4.0 per
+/// `opts.dav_vcard`) for contacts, a VCALENDAR for events, tasks and notes.
+pub fn to_dav(
+    format: Format,
+    input: &[u8],
+    opts: &ConvertOptions,
+) -> Result<Component, ConvertError> {
+    match format {
+        Format::Vcard21 | Format::Vcard30 | Format::Vcard40 => vcard::to_dav(input, format, opts),
+        Format::Sifc => sif::contact::to_dav(input, opts),
+        Format::Vcal10 => vcal::to_dav(input, opts),
+        Format::Ical20 => parse_ical(input),
+        Format::Text => note::text_to_dav(input, opts),
+        Format::Vnote => note::vnote_to_dav(input, opts),
+        Format::Sife | Format::Sift | Format::Sifn => Err(ConvertError::Unsupported {
+            from: format,
+            to: Format::Ical20,
+        }),
+    }
+}
+
+/// Writes a DAV item (VCARD or VCALENDAR tree) in `format`.
+pub fn from_dav(
+    format: Format,
+    item: &Component,
+    opts: &ConvertOptions,
+) -> Result<Vec<u8>, ConvertError> {
+    let expected = if format.kind() == ItemKind::Contact {
+        "VCARD"
+    } else {
+        "VCALENDAR"
+    };
+    if item.name != expected {
+        return Err(ConvertError::WrongComponent {
+            format,
+            expected,
+            found: item.name.clone(),
+        });
+    }
+    match format {
+        Format::Vcard21 | Format::Vcard30 | Format::Vcard40 => vcard::from_dav(item, format, opts),
+        Format::Sifc => sif::contact::from_dav(item, opts),
+        Format::Vcal10 => vcal::from_dav(item, opts),
+        Format::Ical20 => Ok(dav_bytes(item)),
+        Format::Text => note::text_from_dav(item, opts),
+        Format::Vnote => note::vnote_from_dav(item, opts),
+        Format::Sife | Format::Sift | Format::Sifn => Err(ConvertError::Unsupported {
+            from: Format::Ical20,
+            to: format,
+        }),
+    }
+}
+
+/// Parses an iCalendar 2.0 resource.
+pub fn parse_ical(input: &[u8]) -> Result<Component, ConvertError> {
+    let cal = vobject::parse(input, &vobject::ParseOptions::standard())
+        .map_err(ConvertError::syntax(Format::Ical20))?;
+    if cal.name != "VCALENDAR" {
+        return Err(ConvertError::WrongComponent {
+            format: Format::Ical20,
+            expected: "VCALENDAR",
+            found: cal.name,
+        });
+    }
+    Ok(cal)
+}
+
+/// The bytes of a DAV resource (RFC 2425 syntax, UTF-8, folded at 75 octets).
+pub fn dav_bytes(item: &Component) -> Vec<u8> {
+    vobject::write(item, &vobject::WriteOptions::standard())
+}
+
+/// `syncml-bridge convert --from F --to F`: one item from `input` in `from`, written in
+/// `to`, through the DAV form. Contacts convert only to contacts; events, tasks and notes
+/// share the iCalendar form.
+pub fn cli_convert(
+    from: Format,
+    to: Format,
+    input: &[u8],
+    opts: &ConvertOptions,
+) -> Result<Vec<u8>, ConvertError> {
+    let contact = |f: Format| f.kind() == ItemKind::Contact;
+    if contact(from) != contact(to) {
+        return Err(ConvertError::Incompatible { from, to });
+    }
+    let dav = to_dav(from, input, opts)?;
+    from_dav(to, &dav, opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> ConvertOptions {
+        ConvertOptions::new(DateTime::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn format_names_and_mime_types() {
+        for f in Format::ALL {
+            assert_eq!(f.name().parse::<Format>().unwrap(), f);
+        }
+        assert!(matches!(
+            "vcard22".parse::<Format>(),
+            Err(ConvertError::UnknownFormat(_))
+        ));
+        assert_eq!(
+            Format::from_mime("TEXT/X-VCARD; charset=UTF-8", None),
+            Some(Format::Vcard21)
+        );
+        assert_eq!(
+            Format::from_mime("text/vcard", Some("4.0")),
+            Some(Format::Vcard40)
+        );
+        assert_eq!(Format::from_mime("text/x-sifc", None), Some(Format::Sifc));
+        assert_eq!(Format::from_mime("application/x", None), None);
+    }
+
+    #[test]
+    fn cli_converts_between_contact_formats() {
+        let input = b"BEGIN:VCARD\r\nVERSION:2.1\r\nN;ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:M=C3=BCller;Hans\r\nTEL;CELL:123\r\nEND:VCARD\r\n";
+        let out = cli_convert(Format::Vcard21, Format::Vcard40, input, &opts()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("VERSION:4.0\r\n"), "{text}");
+        assert!(text.contains("N:Müller;Hans\r\n"), "{text}");
+        assert!(text.contains("TEL;TYPE=cell:123\r\n"), "{text}");
+        let sif = cli_convert(Format::Vcard21, Format::Sifc, input, &opts()).unwrap();
+        assert!(String::from_utf8(sif)
+            .unwrap()
+            .contains("<LastName>Müller</LastName>"));
+    }
+
+    #[test]
+    fn cli_rejects_mixed_kinds_and_bad_input() {
+        assert!(matches!(
+            cli_convert(Format::Vcard21, Format::Ical20, b"", &opts()),
+            Err(ConvertError::Incompatible { .. })
+        ));
+        assert!(matches!(
+            cli_convert(Format::Vcard21, Format::Vcard30, b"no card here", &opts()),
+            Err(ConvertError::Syntax { .. })
+        ));
+    }
+}
