@@ -168,7 +168,10 @@ pub fn from_dav(
     let mut out = convert(card, source, target);
     let wopts = match target {
         VcardVersion::V21 => {
+            // Phones keep neither; a UID they echo back would only be stripped again.
             out.remove("PRODID");
+            out.remove("UID");
+            out.remove("REV");
             opts.write_old()
         }
         VcardVersion::V30 | VcardVersion::V40 => vobject::WriteOptions::standard(),
@@ -264,7 +267,8 @@ fn is_empty_value(name: &str, value: &str, dialect: Dialect) -> bool {
             .iter()
             .all(|f| f.trim().is_empty())
     } else {
-        value.trim().is_empty()
+        // Motorola K1/W/V600 phones write "-" for an empty e-mail slot.
+        value.trim().is_empty() || (name == "EMAIL" && value.trim() == "-")
     }
 }
 
@@ -282,9 +286,10 @@ fn convert_value(
     }
     if is_in(LISTS, name) {
         let items: Vec<String> = match fd {
-            // Phones separate with ';' (vCalendar style) or ','; neither is escaped.
+            // Versit-era lists are unescaped: categories use ';' (the vCalendar 1.0 way,
+            // which is also what the writer below emits), nicknames ','.
             Dialect::Old => value
-                .split([';', ','])
+                .split(if name == "CATEGORIES" { ';' } else { ',' })
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty())
                 .collect(),
@@ -665,12 +670,13 @@ mod tests {
 
     #[test]
     fn categories_lists() {
-        let input =
-            b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:x\r\nCATEGORIES:Work;Friends, Golf\r\nEND:VCARD\r\n";
+        let input = b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:x\r\nCATEGORIES:Work;Friends, Golf\r\nNICKNAME:a,b\r\nEND:VCARD\r\n";
         let card = to_dav(input, Format::Vcard21, &opts()).unwrap();
-        assert_eq!(card.value("CATEGORIES"), Some("Work,Friends,Golf"));
+        assert_eq!(card.value("CATEGORIES"), Some("Work,Friends\\, Golf"));
+        assert_eq!(card.value("NICKNAME"), Some("a,b"));
         let back = String::from_utf8(from_dav(&card, Format::Vcard21, &opts()).unwrap()).unwrap();
-        assert!(back.contains("CATEGORIES:Work;Friends;Golf\r\n"));
+        assert!(back.contains("CATEGORIES:Work;Friends, Golf\r\n"), "{back}");
+        assert!(back.contains("NICKNAME:a,b\r\n"), "{back}");
     }
 
     #[test]

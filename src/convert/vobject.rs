@@ -949,13 +949,18 @@ fn encode_qp_into(bytes: &[u8], start_col: usize, limit: usize, out: &mut Vec<u8
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut col = start_col;
     for (i, &b) in bytes.iter().enumerate() {
-        let literal = (b'!'..=b'~').contains(&b) && b != b'=' || (b == b' ' && i + 1 < bytes.len());
-        let width = if literal { 1 } else { 3 };
+        let mut literal =
+            (b'!'..=b'~').contains(&b) && b != b'=' || (b == b' ' && i + 1 < bytes.len());
         // Leave room for the soft-break '='.
-        if col + width > limit - 1 {
+        if col + if literal { 1 } else { 3 } > limit - 1 {
             out.extend_from_slice(b"=\r\n");
             col = 0;
         }
+        // Readers drop one leading blank of a continuation line; never start one with it.
+        if col == 0 && b == b' ' {
+            literal = false;
+        }
+        let width = if literal { 1 } else { 3 };
         if literal {
             out.push(b);
         } else {
