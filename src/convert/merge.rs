@@ -46,6 +46,28 @@ pub fn merge(
     incoming: &Component,
     cap: &Capability,
 ) -> Result<Component, ConvertError> {
+    merge_inner(existing, incoming, cap, None)
+}
+
+/// Like [`merge`], knowing what the device was last sent (`sent`, in DAV form). Then only
+/// what the device really held can count as deleted by it: a phone with one number slot
+/// that drops its number deletes that number, never the next one that would have moved up,
+/// even when the same item arrives twice.
+pub fn merge_with_sent(
+    existing: &Component,
+    incoming: &Component,
+    cap: &Capability,
+    sent: &Component,
+) -> Result<Component, ConvertError> {
+    merge_inner(existing, incoming, cap, Some(sent))
+}
+
+fn merge_inner(
+    existing: &Component,
+    incoming: &Component,
+    cap: &Capability,
+    sent: Option<&Component>,
+) -> Result<Component, ConvertError> {
     if existing.name != incoming.name {
         return Err(ConvertError::MergeMismatch {
             existing: existing.name.clone(),
@@ -53,29 +75,33 @@ pub fn merge(
         });
     }
     if existing.name == "VCALENDAR" {
-        return merge_calendar(existing, incoming, cap);
+        return merge_calendar(existing, incoming, cap, sent);
     }
-    Ok(merge_component(existing, incoming, cap))
+    Ok(merge_component(existing, incoming, cap, sent))
 }
 
 fn is_override(c: &Component) -> bool {
     c.property("RECURRENCE-ID").is_some()
 }
 
+fn master(cal: &Component) -> Option<&Component> {
+    cal.components
+        .iter()
+        .find(|c| c.name != "VTIMEZONE" && !is_override(c))
+}
+
 fn merge_calendar(
     existing: &Component,
     incoming: &Component,
     cap: &Capability,
+    sent: Option<&Component>,
 ) -> Result<Component, ConvertError> {
     let mut out = existing.clone();
     let master_idx = out
         .components
         .iter()
         .position(|c| c.name != "VTIMEZONE" && !is_override(c));
-    let incoming_master = incoming
-        .components
-        .iter()
-        .find(|c| c.name != "VTIMEZONE" && !is_override(c));
+    let incoming_master = master(incoming);
     match (master_idx, incoming_master) {
         (Some(i), Some(inc)) => {
             if out.components[i].name != inc.name {
@@ -84,7 +110,8 @@ fn merge_calendar(
                     incoming: inc.name.clone(),
                 });
             }
-            out.components[i] = merge_component(&out.components[i], inc, cap);
+            let sent_master = sent.and_then(master);
+            out.components[i] = merge_component(&out.components[i], inc, cap, sent_master);
         }
         (None, Some(inc)) => out.components.push(inc.clone()),
         // The device item holds no item component: nothing of the server's is touched.
@@ -109,7 +136,13 @@ fn merge_calendar(
 }
 
 /// Property-level merge of one component and its sub-components.
-pub fn merge_component(existing: &Component, incoming: &Component, cap: &Capability) -> Component {
+/// Property-level merge of one component; `sent` is what the device was last sent of it.
+pub fn merge_component(
+    existing: &Component,
+    incoming: &Component,
+    cap: &Capability,
+    sent: Option<&Component>,
+) -> Component {
     let mut names: Vec<&str> = Vec::new();
     for p in existing.properties.iter().chain(&incoming.properties) {
         if !names.iter().any(|n| n.eq_ignore_ascii_case(&p.name)) {
@@ -123,7 +156,11 @@ pub fn merge_component(existing: &Component, incoming: &Component, cap: &Capabil
     for name in names {
         let e: Vec<&Property> = existing.properties_named(name).collect();
         let i: Vec<&Property> = incoming.properties_named(name).collect();
-        merged.push((name.to_owned(), merge_property(name, &e, &i, cap)));
+        let s: Option<Vec<&Property>> = sent.map(|c| c.properties_named(name).collect());
+        merged.push((
+            name.to_owned(),
+            merge_property(name, &e, &i, cap, s.as_deref()),
+        ));
     }
     let mut out = Component::new(&existing.name);
     let mut emitted: Vec<bool> = vec![false; merged.len()];
@@ -152,6 +189,7 @@ fn merge_property(
     existing: &[&Property],
     incoming: &[&Property],
     cap: &Capability,
+    sent: Option<&[&Property]>,
 ) -> Vec<Property> {
     let keep = || existing.iter().map(|p| (*p).clone()).collect::<Vec<_>>();
     if is_in(SERVER_OWNED, name) {
@@ -172,12 +210,15 @@ fn merge_property(
         };
     }
     if is_in(REPEATED, name) || existing.len() > 1 || incoming.len() > 1 {
-        return merge_slots(name, existing, incoming, cap);
+        return merge_slots(name, existing, incoming, cap, sent);
     }
     match (existing.first(), incoming.first()) {
         (Some(e), Some(i)) => vec![merge_one(name, e, i, cap)],
         (None, Some(i)) => vec![(*i).clone()],
-        (Some(_), None) if cap.absent_means_deleted() => Vec::new(),
+        // Left out: deleted, unless the device was never sent it.
+        (Some(_), None) if cap.absent_means_deleted() && sent.is_none_or(|s| !s.is_empty()) => {
+            Vec::new()
+        }
         (Some(_), None) | (None, None) => keep(),
     }
 }
@@ -190,28 +231,44 @@ fn merge_slots(
     existing: &[&Property],
     incoming: &[&Property],
     cap: &Capability,
+    sent: Option<&[&Property]>,
 ) -> Vec<Property> {
     let max = cap.property(name).and_then(|p| p.max_occur);
+    let fits = |p: &Property| !cap.absent_means_deleted() || cap.fits_types(name, &p.types());
+    // The instances the device held: the first that fit its slots, of what it was sent
+    // when that is known, else of the server's own list.
+    let window: Vec<&Property> = sent
+        .unwrap_or(existing)
+        .iter()
+        .copied()
+        .filter(|p| fits(p))
+        .take(max.unwrap_or(usize::MAX))
+        .collect();
     let mut visible = vec![false; existing.len()];
-    let mut count = 0;
+    let mut claimed = vec![false; window.len()];
     for (k, e) in existing.iter().enumerate() {
-        let fits = if cap.absent_means_deleted() {
-            cap.fits_types(name, &e.types())
-        } else {
-            true
+        if !fits(e) {
+            continue;
+        }
+        let held = |w: usize| {
+            !claimed[w]
+                && (std::ptr::eq(window[w], *e)
+                    || (sent.is_some() && same_value(name, window[w], e)))
         };
-        if fits && max.is_none_or(|m| count < m) {
+        if let Some(w) = (0..window.len()).find(|&w| held(w)) {
+            claimed[w] = true;
             visible[k] = true;
-            count += 1;
         }
     }
 
     let mut pair: Vec<Option<usize>> = vec![None; existing.len()];
     let mut used = vec![false; incoming.len()];
-    // Same value first (the phone may have changed only the type), then same slot.
+    // Same value first, visible or not: a value the server already has is that instance
+    // (the phone may have changed only the type). Then the same slot.
     for (j, i) in incoming.iter().enumerate() {
         if let Some(k) = (0..existing.len())
-            .find(|&k| visible[k] && pair[k].is_none() && same_value(name, existing[k], i))
+            .filter(|&k| pair[k].is_none() && same_value(name, existing[k], i))
+            .min_by_key(|&k| !visible[k])
         {
             pair[k] = Some(j);
             used[j] = true;
@@ -391,7 +448,7 @@ fn merge_subcomponents(
                 // Inside a slot the device's properties win and the server's others stay
                 // (an alarm's DESCRIPTION or ATTACH the phone has no field for).
                 (Some(ec), Some(ic)) if k < visible => {
-                    out.push(merge_component(ec, ic, &Capability::unknown()))
+                    out.push(merge_component(ec, ic, &Capability::unknown(), None))
                 }
                 (Some(ec), None) if k < visible => {
                     if !cap.absent_means_deleted() {
@@ -551,6 +608,22 @@ mod tests {
             .collect();
         assert_eq!(triggers, ["-PT5M", "-PT1H"]);
         assert_eq!(out.components[2].value("SUMMARY"), Some("moved"));
+    }
+
+    #[test]
+    fn a_repeated_item_never_deletes_what_the_phone_was_not_sent() {
+        let cap = ctcap(&[("TEL", Some(1), &[])]);
+        let server = card("BEGIN:VCARD\r\nTEL:1\r\nTEL:2\r\nTEL:3\r\nEND:VCARD\r\n");
+        let phone = card("BEGIN:VCARD\r\nN:x\r\nEND:VCARD\r\n");
+        let once = merge_with_sent(&server, &phone, &cap, &server).unwrap();
+        let values = |c: &Component| -> Vec<String> {
+            c.properties_named("TEL").map(|p| p.value.clone()).collect()
+        };
+        assert_eq!(values(&once), ["2", "3"]);
+        let twice = merge_with_sent(&once, &phone, &cap, &server).unwrap();
+        assert_eq!(twice, once);
+        // Without the snapshot the window moves up: the documented limit of `merge`.
+        assert_eq!(values(&merge(&once, &phone, &cap).unwrap()), ["3"]);
     }
 
     #[test]
