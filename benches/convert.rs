@@ -1,0 +1,99 @@
+//! vCard 2.1 -> DAV vCard 3.0 (and back, and the merge) over a few thousand realistic
+//! phone contacts. Run: `cargo bench --bench convert`. Prints items per second on one core.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use syncml_bridge::convert::capability::Capability;
+use syncml_bridge::convert::merge::merge;
+use syncml_bridge::convert::{vcard, ConvertOptions, Format};
+
+fn corpus(n: usize) -> Vec<Vec<u8>> {
+    const FIRST: &[&str] = &["Hans", "Jörg", "Anna", "François", "Zoë", "Li", "Søren"];
+    const LAST: &[&str] = &["Müller", "Meier", "Dupont", "Smith", "Øberg", "Nguyen"];
+    (0..n)
+        .map(|i| {
+            let first = FIRST[i % FIRST.len()];
+            let last = LAST[i % LAST.len()];
+            let mut s = String::with_capacity(600);
+            s.push_str("BEGIN:VCARD\r\nVERSION:2.1\r\n");
+            if i % 2 == 0 {
+                let qp = |t: &str| -> String {
+                    t.bytes()
+                        .map(|b| {
+                            if b.is_ascii_alphanumeric() || b == b' ' {
+                                (b as char).to_string()
+                            } else {
+                                format!("={b:02X}")
+                            }
+                        })
+                        .collect()
+                };
+                s.push_str(&format!(
+                    "N;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:{};{};;;\r\nFN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:{} {}\r\n",
+                    qp(last), qp(first), qp(first), qp(last)
+                ));
+            } else {
+                s.push_str(&format!("N:{last};{first};;;\r\nFN:{first} {last}\r\n"));
+            }
+            s.push_str(&format!(
+                "TEL;CELL:+4179{i:07}\r\nTEL;HOME;VOICE:+4144{i:07}\r\nTEL;WORK;FAX:+4143{i:07}\r\nEMAIL;INTERNET:user{i}@example.com\r\n"
+            ));
+            if i % 3 == 0 {
+                s.push_str("ADR;HOME:;;Bahnhofstr. 1;Zurich;;8001;Switzerland\r\nORG:Example AG;Sales\r\nTITLE:Manager\r\n");
+            }
+            if i % 4 == 0 {
+                s.push_str("NOTE;ENCODING=QUOTED-PRINTABLE:first line=0D=0Asecond line with a soft =\r\nbreak\r\nBDAY:19700131\r\n");
+            }
+            if i % 10 == 0 {
+                s.push_str("PHOTO;ENCODING=BASE64;TYPE=JPEG:\r\n /9j/4AAQSkZJRgABAQEASABIAAD/2wBDAAYEBQYFBAYGBQYHBwYIChAKCgkJChQODwwQ\r\n AAAAAAAAAAA//9k=\r\n\r\n");
+            }
+            s.push_str("X-EPOCSECONDNAME:Nick\r\nEND:VCARD\r\n");
+            s.into_bytes()
+        })
+        .collect()
+}
+
+fn rate(label: &str, n: usize, t: Instant) {
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "{label:<32} {n} items in {secs:.3} s = {:.0} items/s",
+        n as f64 / secs
+    );
+}
+
+fn main() {
+    let opts = ConvertOptions::new(chrono::DateTime::UNIX_EPOCH);
+    let items = corpus(5000);
+    let bytes: usize = items.iter().map(Vec::len).sum();
+    println!("corpus: {} vCard 2.1 items, {} bytes", items.len(), bytes);
+    let cap = Capability::from_format(Format::Vcard21);
+    for round in 0..3 {
+        println!("round {round}");
+        let t = Instant::now();
+        let dav: Vec<_> = items
+            .iter()
+            .filter_map(|it| vcard::to_dav(black_box(it), Format::Vcard21, &opts).ok())
+            .collect();
+        rate("vCard 2.1 -> DAV vCard 3.0", dav.len(), t);
+
+        let t = Instant::now();
+        let mut out_bytes = 0;
+        for c in &dav {
+            if let Ok(b) = vcard::from_dav(black_box(c), Format::Vcard21, &opts) {
+                out_bytes += b.len();
+            }
+        }
+        rate("DAV vCard 3.0 -> vCard 2.1", dav.len(), t);
+        black_box(out_bytes);
+
+        let t = Instant::now();
+        let mut n = 0;
+        for c in &dav {
+            if merge(black_box(c), c, &cap).is_ok() {
+                n += 1;
+            }
+        }
+        rate("merge (phone item into DAV)", n, t);
+    }
+}
