@@ -37,10 +37,9 @@ fn gateway(kannel: &Kannel) -> Transports {
         smsc: String::new(),
     };
     Transports {
-        sms: Some(SmsGateway::Kannel(KannelGateway::new(
-            &config,
-            Duration::from_secs(10),
-        ))),
+        sms: Some(SmsGateway::Kannel(
+            KannelGateway::new(&config, Duration::from_secs(10)).unwrap(),
+        )),
         tcp: Default::default(),
     }
 }
@@ -171,10 +170,9 @@ fn a_webhook_template_can_drive_the_same_gateway() {
         body: String::new(),
     };
     let transports = Transports {
-        sms: Some(SmsGateway::Webhook(Webhook::new(
-            &config,
-            Duration::from_secs(10),
-        ))),
+        sms: Some(SmsGateway::Webhook(
+            Webhook::new(&config, Duration::from_secs(10)).unwrap(),
+        )),
         tcp: Default::default(),
     };
     let d = device("1.2", &[]);
@@ -199,10 +197,9 @@ fn a_refusing_gateway_is_a_clear_error_without_the_password() {
         smsc: String::new(),
     };
     let transports = Transports {
-        sms: Some(SmsGateway::Kannel(KannelGateway::new(
-            &config,
-            Duration::from_secs(10),
-        ))),
+        sms: Some(SmsGateway::Kannel(
+            KannelGateway::new(&config, Duration::from_secs(10)).unwrap(),
+        )),
         tcp: Default::default(),
     };
     let err = runtime()

@@ -452,7 +452,7 @@ impl PushConfig {
             return Err(invalid("server_id", "must be 1 to 255 bytes long".into()));
         }
         let http_url = |key: &str, value: &str| -> Result<(), ConfigError> {
-            let probe = value.replace('{', "").replace('}', "");
+            let probe = value.replace(['{', '}'], "");
             match url::Url::parse(&probe) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
                 _ => Err(invalid(

@@ -33,15 +33,15 @@ impl std::fmt::Debug for Kannel {
 const NAME: &str = "kannel";
 
 impl Kannel {
-    pub fn new(config: &KannelConfig, timeout: Duration) -> Self {
-        Kannel {
-            client: super::webhook::http_client(timeout),
+    pub fn new(config: &KannelConfig, timeout: Duration) -> Result<Self, PushError> {
+        Ok(Kannel {
+            client: super::webhook::http_client(timeout)?,
             url: config.url.clone(),
             username: config.username.clone(),
             password: config.password.expose().to_owned(),
             from: config.from.clone(),
             smsc: config.smsc.clone(),
-        }
+        })
     }
 
     /// The query string of one SMS (holds the password: never log it).

@@ -59,6 +59,11 @@ pub enum PushError {
         status: u16,
         body: String,
     },
+    #[error("cannot set up the HTTP client for the SMS gateway: {source}")]
+    HttpClient {
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("webhook template: {what}")]
     Template { what: String },
     #[error("TCP push to {addr}: {source}")]
@@ -127,6 +132,30 @@ pub enum Sent {
 pub struct Transports {
     pub sms: Option<SmsGateway>,
     pub tcp: tcp::TcpOptions,
+}
+
+impl Transports {
+    /// The transports the `[push]` configuration describes.
+    pub fn from_config(config: &crate::config::PushConfig) -> Result<Self, PushError> {
+        let timeout = std::time::Duration::from_secs(config.gateway_timeout_secs);
+        let sms = match config.gateway.as_str() {
+            "kannel" => Some(SmsGateway::Kannel(kannel::Kannel::new(
+                &config.kannel,
+                timeout,
+            )?)),
+            "webhook" => Some(SmsGateway::Webhook(webhook::Webhook::new(
+                &config.webhook,
+                timeout,
+            )?)),
+            _ => None,
+        };
+        Ok(Transports {
+            sms,
+            tcp: tcp::TcpOptions {
+                timeout: std::time::Duration::from_secs(config.tcp_timeout_secs),
+            },
+        })
+    }
 }
 
 /// The SMS gateway notifications go through.
@@ -249,4 +278,55 @@ pub async fn notify(
     let session_id: u16 = rand::random();
     let notification = build_notification(device, datastores, session_id)?;
     deliver(device, notification, transports, rand::random()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PushConfig;
+    use crate::store::DeviceRecord;
+
+    fn sms_device() -> DevicePush {
+        let record = DeviceRecord {
+            device_id: "IMEI:1".into(),
+            settings: [(settings::keys::SMS.to_string(), "+4917012345".to_string())]
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        };
+        DevicePush::resolve(&record, &PushConfig::default()).unwrap()
+    }
+
+    #[test]
+    fn sms_without_a_gateway_is_refused_before_anything_is_sent() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let err = rt
+            .block_on(notify(&sms_device(), &[], &Transports::default()))
+            .unwrap_err();
+        assert!(matches!(err, PushError::NoSmsGateway { .. }), "{err}");
+    }
+
+    #[test]
+    fn transports_follow_the_configuration() {
+        let mut config = PushConfig::default();
+        assert!(Transports::from_config(&config).unwrap().sms.is_none());
+        config.gateway = "kannel".into();
+        config.tcp_timeout_secs = 3;
+        let t = Transports::from_config(&config).unwrap();
+        assert!(matches!(t.sms, Some(SmsGateway::Kannel(_))));
+        assert_eq!(t.tcp.timeout, std::time::Duration::from_secs(3));
+    }
+
+    #[test]
+    fn the_11_form_needs_a_datastore() {
+        let mut d = sms_device();
+        d.form = Form::Alert11;
+        assert!(matches!(
+            build_notification(&d, &[], 1),
+            Err(PushError::InvalidNotification { .. })
+        ));
+    }
 }

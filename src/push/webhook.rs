@@ -13,12 +13,11 @@ use crate::config::WebhookConfig;
 
 const NAME: &str = "webhook";
 
-pub(crate) fn http_client(timeout: Duration) -> reqwest::Client {
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, PushError> {
     reqwest::Client::builder()
         .timeout(timeout)
         .build()
-        // Building only fails when TLS cannot initialise; a default client still works for http.
-        .unwrap_or_default()
+        .map_err(|source| PushError::HttpClient { source })
 }
 
 #[derive(Debug, Clone)]
@@ -28,11 +27,11 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    pub fn new(config: &WebhookConfig, timeout: Duration) -> Self {
-        Webhook {
-            client: http_client(timeout),
+    pub fn new(config: &WebhookConfig, timeout: Duration) -> Result<Self, PushError> {
+        Ok(Webhook {
+            client: http_client(timeout)?,
             config: config.clone(),
-        }
+        })
     }
 
     pub async fn send(&self, to: &str, parts: &[Sms]) -> Result<(), PushError> {
