@@ -45,6 +45,91 @@ pub struct Config {
     pub upstream: UpstreamConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
+    pub push: PushConfig,
+}
+
+/// A configured secret: read like a string, never shown by `Debug`.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+/// Server-alerted sync: when and how phones are told to sync.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PushConfig {
+    /// Whether the background poller watches the upstream for push-enabled devices.
+    pub enabled: bool,
+    /// Seconds between two checks of one collection.
+    pub poll_interval_secs: u64,
+    /// Most upstream change checks in flight at once.
+    pub max_requests_in_flight: usize,
+    /// Least number of seconds between two notifications to one device.
+    pub min_alert_interval_secs: u64,
+    /// `HH:MM-HH:MM` (local time) during which no notification is sent; empty for none.
+    pub quiet_hours: String,
+    /// Server identifier in the notification digest (what phones call the server ID).
+    pub server_id: String,
+    /// Server password in the notification digest; per device `push.server_password` wins.
+    pub server_password: Secret,
+    /// Nonce of the digest when the device has none from its last session.
+    pub san_nonce: String,
+    /// UI mode asked of the phone: `not-specified`, `background`, `informative`, `user-interaction`.
+    pub ui_mode: String,
+    /// Form for a device whose DevInf and version say nothing: `san` or `alert11`.
+    pub default_form: String,
+    /// WDP destination port of WAP pushes.
+    pub wdp_destination_port: u16,
+    /// WDP source port of WAP pushes.
+    pub wdp_source_port: u16,
+    /// `raw` (the notification bytes alone) or `http` (an HTTP POST) for TCP push.
+    pub tcp_framing: String,
+    /// Seconds allowed for one TCP push (connect, write and answer).
+    pub tcp_timeout_secs: u64,
+    /// SMS gateway: `none`, `kannel` or `webhook`.
+    pub gateway: String,
+    /// Seconds allowed for one request to the SMS gateway.
+    pub gateway_timeout_secs: u64,
+    pub kannel: KannelConfig,
+    pub webhook: WebhookConfig,
+}
+
+/// Kannel's smsbox `sendsms` interface.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KannelConfig {
+    /// The sendsms URL, e.g. `http://127.0.0.1:13013/cgi-bin/sendsms`.
+    pub url: String,
+    pub username: String,
+    pub password: Secret,
+    /// Sender number or name; empty to let the SMSC choose.
+    pub from: String,
+    /// Route through this SMSC id; empty for Kannel's choice.
+    pub smsc: String,
+}
+
+/// Any other SMS gateway, reached by an HTTP request built from templates.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// URL template; see docs/configuration.md for the placeholders.
+    pub url: String,
+    /// `GET` or `POST`.
+    pub method: String,
+    pub content_type: String,
+    /// Body template (POST only).
+    pub body: String,
 }
 
 /// The DAV server behind the bridge and how to talk to it.
@@ -106,6 +191,55 @@ impl Default for Config {
             upstream: UpstreamConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
+            push: PushConfig::default(),
+        }
+    }
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        PushConfig {
+            enabled: false,
+            poll_interval_secs: 60,
+            max_requests_in_flight: 8,
+            min_alert_interval_secs: 300,
+            quiet_hours: String::new(),
+            server_id: "syncml-bridge".into(),
+            server_password: Secret::default(),
+            san_nonce: "Synthesis".into(),
+            ui_mode: "not-specified".into(),
+            default_form: "san".into(),
+            wdp_destination_port: 2948,
+            wdp_source_port: 49154,
+            tcp_framing: "raw".into(),
+            tcp_timeout_secs: 10,
+            gateway: "none".into(),
+            gateway_timeout_secs: 10,
+            kannel: KannelConfig::default(),
+            webhook: WebhookConfig::default(),
+        }
+    }
+}
+
+impl Default for KannelConfig {
+    fn default() -> Self {
+        KannelConfig {
+            url: "http://127.0.0.1:13013/cgi-bin/sendsms".into(),
+            username: String::new(),
+            password: Secret::default(),
+            from: String::new(),
+            smsc: String::new(),
+        }
+    }
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            url: String::new(),
+            method: "POST".into(),
+            content_type: "application/json".into(),
+            body: r#"{"to":"${to}","udh":"${udh_hex}","data":"${data_hex}"}"#.into(),
         }
     }
 }
@@ -266,7 +400,7 @@ impl Config {
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.filter)
             .map_err(|e| invalid("log.filter", e.to_string()))?;
-        Ok(())
+        self.push.validate()
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
@@ -278,6 +412,102 @@ impl Config {
             ),
         })
     }
+}
+
+impl PushConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: format!("push.{key}"),
+            message,
+        };
+        let positive: [(&str, u64); 5] = [
+            ("poll_interval_secs", self.poll_interval_secs),
+            ("max_requests_in_flight", self.max_requests_in_flight as u64),
+            ("tcp_timeout_secs", self.tcp_timeout_secs),
+            ("gateway_timeout_secs", self.gateway_timeout_secs),
+            ("wdp_destination_port", u64::from(self.wdp_destination_port)),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(invalid(key, "must be greater than 0".into()));
+            }
+        }
+        if !self.quiet_hours.is_empty() && parse_quiet_hours(&self.quiet_hours).is_none() {
+            return Err(invalid(
+                "quiet_hours",
+                format!(
+                    "`{}`: expected HH:MM-HH:MM, e.g. 22:00-07:00",
+                    self.quiet_hours
+                ),
+            ));
+        }
+        let choices: [(&str, &str, &[&str]); 4] = [
+            (
+                "ui_mode",
+                &self.ui_mode,
+                &[
+                    "not-specified",
+                    "background",
+                    "informative",
+                    "user-interaction",
+                ],
+            ),
+            ("default_form", &self.default_form, &["san", "alert11"]),
+            ("tcp_framing", &self.tcp_framing, &["raw", "http"]),
+            ("gateway", &self.gateway, &["none", "kannel", "webhook"]),
+        ];
+        for (key, value, allowed) in choices {
+            if !allowed.contains(&value) {
+                return Err(invalid(
+                    key,
+                    format!("`{value}`: expected one of {}", allowed.join(", ")),
+                ));
+            }
+        }
+        if self.server_id.is_empty() || self.server_id.len() > 255 {
+            return Err(invalid("server_id", "must be 1 to 255 bytes long".into()));
+        }
+        let http_url = |key: &str, value: &str| -> Result<(), ConfigError> {
+            let probe = value.replace(['{', '}'], "");
+            match url::Url::parse(&probe) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+                _ => Err(invalid(
+                    key,
+                    format!("`{value}` is not an http:// or https:// URL"),
+                )),
+            }
+        };
+        match self.gateway.as_str() {
+            "kannel" => http_url("kannel.url", &self.kannel.url)?,
+            "webhook" => {
+                http_url("webhook.url", &self.webhook.url)?;
+                if !matches!(self.webhook.method.as_str(), "GET" | "POST") {
+                    return Err(invalid(
+                        "webhook.method",
+                        format!("`{}`: expected GET or POST", self.webhook.method),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The quiet hours as minutes after midnight, start and end (end may be smaller:
+    /// the span crosses midnight). `None` when unset.
+    pub fn quiet_hours_minutes(&self) -> Option<(u16, u16)> {
+        parse_quiet_hours(&self.quiet_hours)
+    }
+}
+
+fn parse_quiet_hours(s: &str) -> Option<(u16, u16)> {
+    let minutes = |t: &str| -> Option<u16> {
+        let (h, m) = t.trim().split_once(':')?;
+        let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60).then_some(h * 60 + m)
+    };
+    let (a, b) = s.split_once('-')?;
+    Some((minutes(a)?, minutes(b)?))
 }
 
 /// Every key path the configuration knows, as the environment names them are derived
@@ -463,6 +693,51 @@ mod tests {
                 "docs/configuration.md lacks `{key}`"
             );
         }
+    }
+
+    #[test]
+    fn push_section_is_validated() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("SYNCML_BRIDGE_PUSH__GATEWAY", "kannel"),
+                ("SYNCML_BRIDGE_PUSH__QUIET_HOURS", "22:30-07:00"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.push.quiet_hours_minutes(), Some((22 * 60 + 30, 7 * 60)));
+        for (var, value, key) in [
+            (
+                "SYNCML_BRIDGE_PUSH__QUIET_HOURS",
+                "late",
+                "push.quiet_hours",
+            ),
+            (
+                "SYNCML_BRIDGE_PUSH__QUIET_HOURS",
+                "25:00-07:00",
+                "push.quiet_hours",
+            ),
+            ("SYNCML_BRIDGE_PUSH__GATEWAY", "smpp", "push.gateway"),
+            ("SYNCML_BRIDGE_PUSH__UI_MODE", "loud", "push.ui_mode"),
+            (
+                "SYNCML_BRIDGE_PUSH__POLL_INTERVAL_SECS",
+                "0",
+                "push.poll_interval_secs",
+            ),
+            ("SYNCML_BRIDGE_PUSH__SERVER_ID", "", "push.server_id"),
+        ] {
+            let err = Config::load(None, env(&[(var, value)])).unwrap_err();
+            assert!(err.to_string().contains(key), "{var}={value}: {err}");
+        }
+        let err = Config::load(
+            None,
+            env(&[
+                ("SYNCML_BRIDGE_PUSH__GATEWAY", "webhook"),
+                ("SYNCML_BRIDGE_PUSH__WEBHOOK__URL", "not a url"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("push.webhook.url"), "{err}");
     }
 
     #[test]

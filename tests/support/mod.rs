@@ -19,6 +19,7 @@
 //! their whole process group when dropped. A missing tool panics naming the package to install.
 #![allow(dead_code)]
 
+pub mod kannel;
 pub mod radicale;
 pub mod syncevolution;
 pub mod syncml_xml;
