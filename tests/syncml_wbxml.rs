@@ -80,8 +80,13 @@ fn devinf_travels_as_nested_wbxml_document() {
     assert_eq!(inner.root.name, "DevInf");
     // Decoded, the model names it by the XML type again.
     let back = decode(&bin).unwrap().message;
-    let Command::Put(p) = &back.body.commands[0] else { panic!() };
-    assert_eq!(p.meta.as_ref().unwrap().content_type.as_deref(), Some(DEVINF_XML_TYPE));
+    let Command::Put(p) = &back.body.commands[0] else {
+        panic!()
+    };
+    assert_eq!(
+        p.meta.as_ref().unwrap().content_type.as_deref(),
+        Some(DEVINF_XML_TYPE)
+    );
     assert!(matches!(p.items[0].data, Some(Data::DevInf(_))));
 }
 
@@ -105,11 +110,20 @@ fn answers_use_the_public_id_form_received() {
         PublicId::Fpi("-//SYNCML//DTD SyncML 1.0//EN".into())
     );
     let d = decode(&bin).unwrap();
-    assert_eq!(d.wbxml, Some(WbxmlForm { version: 0x02, fpi: true }));
+    assert_eq!(
+        d.wbxml,
+        Some(WbxmlForm {
+            version: 0x02,
+            fpi: true
+        })
+    );
     assert_eq!(d.reply_options(), opts);
     // Transcoding keeps the form too.
     let again = transcode(&transcode(&bin, Encoding::Wbxml).unwrap(), Encoding::Wbxml).unwrap();
-    assert!(matches!(wbxml::decode(&again).unwrap().public_id, PublicId::Fpi(_)));
+    assert!(matches!(
+        wbxml::decode(&again).unwrap().public_id,
+        PublicId::Fpi(_)
+    ));
 }
 
 #[test]
@@ -119,10 +133,16 @@ fn binary_data_is_opaque_in_wbxml() {
         .find(|(n, _)| n == "v11_pkg3_sync.xml")
         .unwrap()
         .1;
-    let Command::Sync(sync) = &mut m.body.commands[2] else { panic!() };
-    let Command::Add(add) = &mut sync.commands[0] else { panic!() };
+    let Command::Sync(sync) = &mut m.body.commands[2] else {
+        panic!()
+    };
+    let Command::Add(add) = &mut sync.commands[0] else {
+        panic!()
+    };
     add.items[0].data = Some(Data::Binary(vec![0xFF, 0x00, 0x80]));
-    let back = decode(&encode(&m, Encoding::Wbxml).unwrap()).unwrap().message;
+    let back = decode(&encode(&m, Encoding::Wbxml).unwrap())
+        .unwrap()
+        .message;
     assert_eq!(back, m);
 }
 
@@ -144,7 +164,10 @@ fn bad_wbxml_gives_typed_errors() {
     let m = &wbxml_corpus()[0].1;
     let bin = encode(m, Encoding::Wbxml).unwrap();
     for cut in 1..bin.len() {
-        assert!(decode(&bin[..cut]).is_err(), "prefix of {cut} bytes decoded");
+        assert!(
+            decode(&bin[..cut]).is_err(),
+            "prefix of {cut} bytes decoded"
+        );
     }
     // A DevInf document where a SyncML message is expected.
     let devinf = wbxml::encode(&wbxml::WbxmlDocument {
@@ -158,7 +181,10 @@ fn bad_wbxml_gives_typed_errors() {
     })
     .unwrap();
     assert!(matches!(decode(&devinf), Err(CodecError::Model(_))));
-    assert!(matches!(decode(&[0x02, 0xFF, 0xFF]), Err(CodecError::Wbxml(_))));
+    assert!(matches!(
+        decode(&[0x02, 0xFF, 0xFF]),
+        Err(CodecError::Wbxml(_))
+    ));
 }
 
 const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -169,9 +195,7 @@ fn tool(name: &str) -> PathBuf {
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .map(|d| d.join(name))
         .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("`{name}` is missing: install Debian package libwbxml2-utils")
-        })
+        .unwrap_or_else(|| panic!("`{name}` is missing: install Debian package libwbxml2-utils"))
 }
 
 fn run(name: &str, args: &[&Path]) {
@@ -217,7 +241,13 @@ fn libwbxml_reads_our_messages_and_we_read_its() {
         std::fs::write(&our_xml, encode(&m, Encoding::Xml).unwrap()).unwrap();
         run(
             "xml2wbxml",
-            &[Path::new("-v"), Path::new("1.2"), Path::new("-o"), &theirs, &our_xml],
+            &[
+                Path::new("-v"),
+                Path::new("1.2"),
+                Path::new("-o"),
+                &theirs,
+                &our_xml,
+            ],
         );
         let from_libwbxml = decode(&std::fs::read(&theirs).unwrap())
             .unwrap_or_else(|e| panic!("{name}: xml2wbxml output: {e}"))
@@ -225,5 +255,31 @@ fn libwbxml_reads_our_messages_and_we_read_its() {
         // xml2wbxml turns LF into CRLF inside text; compare with line ends unified.
         let unify = |m: &Message| format!("{m:?}").replace("\\r\\n", "\\n");
         assert_eq!(unify(&from_libwbxml), unify(&m), "{name} via xml2wbxml");
+    }
+}
+
+/// Deterministic byte flips over every fixture in both encodings: decoding may fail,
+/// but must return, never panic.
+#[test]
+fn mutated_input_never_panics() {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for (_, m) in wbxml_corpus() {
+        for enc in [Encoding::Xml, Encoding::Wbxml] {
+            let good = encode(&m, enc).unwrap();
+            for _ in 0..80 {
+                let mut bad = good.clone();
+                for _ in 0..1 + next() % 4 {
+                    let at = (next() % bad.len() as u64) as usize;
+                    bad[at] = next() as u8;
+                }
+                let _ = decode(&bad);
+            }
+        }
     }
 }
