@@ -7,7 +7,10 @@ use syncml_bridge::syncml::tree::Ns;
 use syncml_bridge::syncml::{self, decode, encode, CodecError, Encoding};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/messages/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/messages/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
 }
 
@@ -38,7 +41,9 @@ fn msg(name: &str) -> Message {
 #[test]
 fn every_fixture_round_trips_through_xml() {
     for (name, bytes) in corpus() {
-        let first = decode(&bytes).unwrap_or_else(|e| panic!("{name}: {e}")).message;
+        let first = decode(&bytes)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .message;
         let xml = encode(&first, Encoding::Xml).unwrap();
         let second = decode(&xml)
             .unwrap_or_else(|e| panic!("{name} re-encoded: {e}\n{}", String::from_utf8_lossy(&xml)))
@@ -60,14 +65,27 @@ fn v11_init_package_is_fully_typed() {
     assert_eq!(cred.auth_type(), "syncml:auth-md5");
     assert_eq!(cred.data.as_text(), Some("Zz6EivR3yeaaENcRN6lpAQ=="));
     let meta = h.meta.as_ref().unwrap();
-    assert_eq!((meta.max_msg_size, meta.max_obj_size), (Some(10000), Some(65536)));
+    assert_eq!(
+        (meta.max_msg_size, meta.max_obj_size),
+        (Some(10000), Some(65536))
+    );
     assert!(m.body.final_);
     assert_eq!(m.body.commands.len(), 3);
 
-    let Command::Put(put) = &m.body.commands[0] else { panic!("not a Put") };
-    assert_eq!(put.meta.as_ref().unwrap().content_type.as_deref(), Some(DEVINF_XML_TYPE));
-    let Some(Data::DevInf(di)) = &put.items[0].data else { panic!("no DevInf") };
-    assert_eq!((di.man.as_deref(), di.model.as_deref()), (Some("NOKIA"), Some("6230")));
+    let Command::Put(put) = &m.body.commands[0] else {
+        panic!("not a Put")
+    };
+    assert_eq!(
+        put.meta.as_ref().unwrap().content_type.as_deref(),
+        Some(DEVINF_XML_TYPE)
+    );
+    let Some(Data::DevInf(di)) = &put.items[0].data else {
+        panic!("no DevInf")
+    };
+    assert_eq!(
+        (di.man.as_deref(), di.model.as_deref()),
+        (Some("NOKIA"), Some("6230"))
+    );
     assert!(di.support_large_objs && di.support_number_of_changes && !di.utc);
     assert_eq!(di.data_stores.len(), 2);
     assert_eq!(di.data_stores[0].max_guid_size, Some(8));
@@ -88,9 +106,17 @@ fn v11_init_package_is_fully_typed() {
     assert!(begin.values.contains("VEVENT") && begin.values.contains("VTODO"));
     assert!(di.capabilities("text/calendar").is_none());
 
-    let Command::Alert(alert) = &m.body.commands[2] else { panic!("not an Alert") };
+    let Command::Alert(alert) = &m.body.commands[2] else {
+        panic!("not an Alert")
+    };
     assert_eq!(alert.code, AlertCode::TwoWay);
-    let anchor = alert.items[0].meta.as_ref().unwrap().anchor.as_ref().unwrap();
+    let anchor = alert.items[0]
+        .meta
+        .as_ref()
+        .unwrap()
+        .anchor
+        .as_ref()
+        .unwrap();
     assert_eq!(anchor.last.as_deref(), Some("20050101T120000Z"));
     assert_eq!(anchor.next, "20050102T120000Z");
 }
@@ -100,9 +126,16 @@ fn v12_devinf_structured_ctcap() {
     let m = msg("v12_pkg1_init.xml");
     // MetInf wrapped in a <MetInf> element is flattened.
     assert_eq!(m.header.meta.as_ref().unwrap().max_msg_size, Some(20000));
-    assert_eq!(m.header.cred.as_ref().unwrap().auth_type(), "syncml:auth-basic");
-    let Command::Put(put) = &m.body.commands[0] else { panic!() };
-    let Some(Data::DevInf(di)) = &put.items[0].data else { panic!() };
+    assert_eq!(
+        m.header.cred.as_ref().unwrap().auth_type(),
+        "syncml:auth-basic"
+    );
+    let Command::Put(put) = &m.body.commands[0] else {
+        panic!()
+    };
+    let Some(Data::DevInf(di)) = &put.items[0].data else {
+        panic!()
+    };
     assert!(di.utc && di.ctcaps.is_empty());
     let contacts = di.data_store("./C\\Contacts.cdb").unwrap();
     assert!(contacts.support_hierarchical_sync);
@@ -112,7 +145,10 @@ fn v12_devinf_structured_ctcap() {
     assert_eq!(kept, ["Filter-Rx", "FilterCap"]);
     let caps = di.capabilities("text/x-vcard").unwrap();
     let tel = caps.property("TEL").unwrap();
-    assert_eq!((tel.max_occur, tel.max_size, tel.no_truncate), (Some(5), Some(40), true));
+    assert_eq!(
+        (tel.max_occur, tel.max_size, tel.no_truncate),
+        (Some(5), Some(40), true)
+    );
     assert!(caps.can_store_type("TEL", "WORK") && !caps.can_store_type("TEL", "FAX"));
     // ENCODING is a named parameter, not a TYPE value.
     let photo = caps.property("PHOTO").unwrap();
@@ -124,11 +160,28 @@ fn v12_devinf_structured_ctcap() {
     assert_eq!(cal.property("SUMMARY").unwrap().max_size, Some(80));
     assert!(cal.can_store("PRIORITY"));
 
-    let Command::Alert(resume) = &m.body.commands[2] else { panic!() };
+    let Command::Alert(resume) = &m.body.commands[2] else {
+        panic!()
+    };
     assert_eq!(resume.code, AlertCode::Resume);
-    let Command::Alert(slow) = &m.body.commands[1] else { panic!() };
-    assert_eq!(slow.items[0].meta.as_ref().unwrap().max_obj_size, Some(4_000_000));
-    assert_eq!(slow.items[0].meta.as_ref().unwrap().anchor.as_ref().unwrap().last, None);
+    let Command::Alert(slow) = &m.body.commands[1] else {
+        panic!()
+    };
+    assert_eq!(
+        slow.items[0].meta.as_ref().unwrap().max_obj_size,
+        Some(4_000_000)
+    );
+    assert_eq!(
+        slow.items[0]
+            .meta
+            .as_ref()
+            .unwrap()
+            .anchor
+            .as_ref()
+            .unwrap()
+            .last,
+        None
+    );
 }
 
 #[test]
@@ -139,7 +192,10 @@ fn devinf_forms_are_written_per_place() {
     assert!(out.contains("<MaxSize>40</MaxSize>"));
     let m11 = msg("v11_pkg1_init.xml");
     let out11 = String::from_utf8(encode(&m11, Encoding::Xml).unwrap()).unwrap();
-    assert!(out11.contains("<PropName>NOTE</PropName><Size>256</Size>"), "{out11}");
+    assert!(
+        out11.contains("<PropName>NOTE</PropName><Size>256</Size>"),
+        "{out11}"
+    );
     assert!(!out11.contains("<Property>"));
     assert!(out11.contains("<DevInf xmlns=\"syncml:devinf\">"));
 }
@@ -149,57 +205,101 @@ fn v10_with_doctype_and_display_alert() {
     let m = msg("v10_pkg1_doctype.xml");
     assert_eq!(m.version(), Some(syncml::Version::V1_0));
     assert_eq!(m.header.msg_id, "2");
-    let Command::Alert(display) = &m.body.commands[1] else { panic!() };
+    let Command::Alert(display) = &m.body.commands[1] else {
+        panic!()
+    };
     assert_eq!(display.code, AlertCode::Display);
-    assert_eq!(display.items[0].data.as_ref().unwrap().as_text(), Some("Sync starting"));
+    assert_eq!(
+        display.items[0].data.as_ref().unwrap().as_text(),
+        Some("Sync starting")
+    );
     let out = String::from_utf8(encode(&m, Encoding::Xml).unwrap()).unwrap();
-    assert!(out.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?><SyncML xmlns=\"SYNCML:SYNCML1.0\">"));
+    assert!(out.starts_with(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><SyncML xmlns=\"SYNCML:SYNCML1.0\">"
+    ));
 }
 
 #[test]
 fn server_package_statuses_results_and_chal() {
     let m = msg("v11_pkg2_server.xml");
-    assert_eq!(m.header.resp_uri.as_deref(), Some("http://sync.example.org/syncml?sid=a1b2c3"));
-    let Command::Status(hdr) = &m.body.commands[0] else { panic!() };
+    assert_eq!(
+        m.header.resp_uri.as_deref(),
+        Some("http://sync.example.org/syncml?sid=a1b2c3")
+    );
+    let Command::Status(hdr) = &m.body.commands[0] else {
+        panic!()
+    };
     assert_eq!((hdr.cmd.as_str(), hdr.cmd_ref.as_str()), ("SyncHdr", "0"));
     assert_eq!(hdr.code, StatusCode::AuthenticationAccepted);
     let chal = hdr.chal.as_ref().unwrap();
     assert_eq!(chal.meta.next_nonce.as_deref(), Some("Tm9uY2U="));
-    let Command::Status(alert) = &m.body.commands[2] else { panic!() };
+    let Command::Status(alert) = &m.body.commands[2] else {
+        panic!()
+    };
     assert_eq!(alert.code, StatusCode::RefreshRequired);
-    let Some(Data::Anchor(echo)) = &alert.items[0].data else { panic!("no anchor echo") };
+    let Some(Data::Anchor(echo)) = &alert.items[0].data else {
+        panic!("no anchor echo")
+    };
     assert_eq!(echo.next, "20050102T120000Z");
-    let Command::Results(res) = &m.body.commands[3] else { panic!() };
-    assert_eq!((res.msg_ref.as_deref(), res.cmd_ref.as_str()), (Some("1"), "2"));
+    let Command::Results(res) = &m.body.commands[3] else {
+        panic!()
+    };
+    assert_eq!(
+        (res.msg_ref.as_deref(), res.cmd_ref.as_str()),
+        (Some("1"), "2")
+    );
     assert_eq!(res.target_refs, ["./devinf11"]);
-    let Some(Data::DevInf(di)) = &res.items[0].data else { panic!() };
+    let Some(Data::DevInf(di)) = &res.items[0].data else {
+        panic!()
+    };
     assert_eq!(di.dev_typ, "server");
 }
 
 #[test]
 fn sync_package_with_every_change_command() {
     let m = msg("v11_pkg3_sync.xml");
-    let Command::Sync(sync) = &m.body.commands[2] else { panic!() };
+    let Command::Sync(sync) = &m.body.commands[2] else {
+        panic!()
+    };
     assert_eq!(sync.number_of_changes, Some(6));
     assert_eq!(sync.meta.as_ref().unwrap().max_obj_size, Some(65536));
     let names: Vec<_> = sync.commands.iter().map(|c| c.name()).collect();
-    assert_eq!(names, ["Add", "Replace", "Delete", "Copy", "Atomic", "Sequence"]);
-    let Command::Add(add) = &sync.commands[0] else { panic!() };
+    assert_eq!(
+        names,
+        ["Add", "Replace", "Delete", "Copy", "Atomic", "Sequence"]
+    );
+    let Command::Add(add) = &sync.commands[0] else {
+        panic!()
+    };
     let cdata = add.items[0].data.as_ref().unwrap().as_text().unwrap();
     assert!(cdata.starts_with("BEGIN:VCARD\n") && cdata.contains("Tom & Jerry <friends>"));
     // Character references keep carriage returns.
     let crlf = add.items[1].data.as_ref().unwrap().as_text().unwrap();
     assert!(crlf.starts_with("BEGIN:VCARD\r\nVERSION:2.1\r\n"));
-    let Command::Replace(rep) = &sync.commands[1] else { panic!() };
+    let Command::Replace(rep) = &sync.commands[1] else {
+        panic!()
+    };
     assert!(rep.no_resp && rep.items[0].more_data);
     assert_eq!(rep.items[0].meta.as_ref().unwrap().size, Some(120));
     // Item data is not trimmed: the chunk's trailing space is part of the object.
-    assert!(rep.items[0].data.as_ref().unwrap().as_text().unwrap().ends_with("chunk "));
-    let Command::Delete(del) = &sync.commands[2] else { panic!() };
+    assert!(rep.items[0]
+        .data
+        .as_ref()
+        .unwrap()
+        .as_text()
+        .unwrap()
+        .ends_with("chunk "));
+    let Command::Delete(del) = &sync.commands[2] else {
+        panic!()
+    };
     assert!(del.archive && del.sft_del);
-    let Command::Atomic(atomic) = &sync.commands[4] else { panic!() };
+    let Command::Atomic(atomic) = &sync.commands[4] else {
+        panic!()
+    };
     assert_eq!(atomic.commands.len(), 2);
-    let Command::Sequence(seq) = &sync.commands[5] else { panic!() };
+    let Command::Sequence(seq) = &sync.commands[5] else {
+        panic!()
+    };
     assert_eq!(seq.meta.as_ref().unwrap().mark.as_deref(), Some("urgent"));
     assert!(seq.no_resp);
     // Markup in item data is written back as CDATA and reads back the same.
@@ -211,23 +311,50 @@ fn sync_package_with_every_change_command() {
 fn v12_move_exec_search_and_meta() {
     let m = msg("v12_pkg4_misc_commands.xml");
     assert!(m.header.no_resp);
-    assert_eq!(m.header.meta.as_ref().unwrap().emi, ["vendor-a", "vendor-b"]);
-    let Command::Sync(sync) = &m.body.commands[0] else { panic!() };
+    assert_eq!(
+        m.header.meta.as_ref().unwrap().emi,
+        ["vendor-a", "vendor-b"]
+    );
+    let Command::Sync(sync) = &m.body.commands[0] else {
+        panic!()
+    };
     assert!(sync.cred.is_some() && sync.no_resp);
     let mem = sync.meta.as_ref().unwrap().mem.as_ref().unwrap();
     assert!(mem.shared_mem && mem.free_mem == Some(8192) && mem.free_id == Some(40));
-    let Command::Move(mv) = &sync.commands[0] else { panic!() };
-    assert_eq!(mv.items[0].target_parent.as_ref().unwrap().loc_uri, "folder2");
-    assert_eq!(mv.items[0].source_parent.as_ref().unwrap().loc_uri, "folder1");
-    let Command::Add(add) = &sync.commands[1] else { panic!() };
+    let Command::Move(mv) = &sync.commands[0] else {
+        panic!()
+    };
+    assert_eq!(
+        mv.items[0].target_parent.as_ref().unwrap().loc_uri,
+        "folder2"
+    );
+    assert_eq!(
+        mv.items[0].source_parent.as_ref().unwrap().loc_uri,
+        "folder1"
+    );
+    let Command::Add(add) = &sync.commands[1] else {
+        panic!()
+    };
     let meta = add.meta.as_ref().unwrap();
     assert!(meta.field_level && meta.version.as_deref() == Some("2.1"));
-    assert!(add.items[0].data.as_ref().unwrap().as_text().unwrap().contains("Müller;Jürgen"));
-    let Command::Search(search) = &m.body.commands[2] else { panic!() };
+    assert!(add.items[0]
+        .data
+        .as_ref()
+        .unwrap()
+        .as_text()
+        .unwrap()
+        .contains("Müller;Jürgen"));
+    let Command::Search(search) = &m.body.commands[2] else {
+        panic!()
+    };
     assert!(search.no_results && search.sources.len() == 2 && search.lang.as_deref() == Some("en"));
-    let Command::Get(get) = &m.body.commands[3] else { panic!() };
+    let Command::Get(get) = &m.body.commands[3] else {
+        panic!()
+    };
     assert_eq!(get.lang.as_deref(), Some("de"));
-    let Command::Alert(next) = &m.body.commands[4] else { panic!() };
+    let Command::Alert(next) = &m.body.commands[4] else {
+        panic!()
+    };
     assert_eq!(next.code, AlertCode::NextMessage);
     assert!(!m.body.final_);
 }
@@ -235,14 +362,18 @@ fn v12_move_exec_search_and_meta() {
 #[test]
 fn map_package() {
     let m = msg("v11_pkg5_map.xml");
-    let Command::Map(map) = &m.body.commands[2] else { panic!() };
+    let Command::Map(map) = &m.body.commands[2] else {
+        panic!()
+    };
     let pairs: Vec<_> = map
         .items
         .iter()
         .map(|i| (i.target.loc_uri.as_str(), i.source.loc_uri.as_str()))
         .collect();
     assert_eq!(pairs, [("srv-0001", "11"), ("srv-0002", "12")]);
-    let Command::Status(st) = &m.body.commands[1] else { panic!() };
+    let Command::Status(st) = &m.body.commands[1] else {
+        panic!()
+    };
     assert_eq!(st.source_refs, ["srv-0001", "srv-0002"]);
     assert_eq!(st.code, StatusCode::ItemAdded);
 }
@@ -251,17 +382,26 @@ fn map_package() {
 fn document_without_any_namespace() {
     let m = msg("no_namespace.xml");
     assert_eq!(m.header.meta.as_ref().unwrap().max_msg_size, Some(8000));
-    let Command::Put(put) = &m.body.commands[0] else { panic!() };
-    let Some(Data::DevInf(di)) = &put.items[0].data else { panic!("DevInf not recognised") };
+    let Command::Put(put) = &m.body.commands[0] else {
+        panic!()
+    };
+    let Some(Data::DevInf(di)) = &put.items[0].data else {
+        panic!("DevInf not recognised")
+    };
     // A junk SyncType is dropped, the good one kept.
     assert_eq!(di.data_stores[0].sync_types, [1]);
-    let Command::Alert(alert) = &m.body.commands[1] else { panic!() };
+    let Command::Alert(alert) = &m.body.commands[1] else {
+        panic!()
+    };
     let meta = alert.items[0].meta.as_ref().unwrap();
     assert_eq!(meta.anchor.as_ref().unwrap().next, "2");
     assert_eq!(meta.max_obj_size, Some(4096));
     // Written strictly: namespaces appear where the vocabularies change.
     let out = String::from_utf8(encode(&m, Encoding::Xml).unwrap()).unwrap();
-    assert!(out.contains("<Meta><Anchor xmlns=\"syncml:metinf\"><Last>1</Last>"), "{out}");
+    assert!(
+        out.contains("<Meta><Anchor xmlns=\"syncml:metinf\"><Last>1</Last>"),
+        "{out}"
+    );
     assert!(out.contains("<SyncML xmlns=\"SYNCML:SYNCML1.1\">"));
 }
 
@@ -269,18 +409,32 @@ fn document_without_any_namespace() {
 fn metinf_namespace_on_meta_or_prefixed() {
     let m = msg("metinf_on_meta.xml");
     assert_eq!(m.header.meta.as_ref().unwrap().max_msg_size, Some(9000));
-    let Command::Sync(sync) = &m.body.commands[0] else { panic!() };
-    let Command::Replace(rep) = &sync.commands[0] else { panic!() };
-    assert_eq!(rep.meta.as_ref().unwrap().content_type.as_deref(), Some("text/x-vcalendar"));
+    let Command::Sync(sync) = &m.body.commands[0] else {
+        panic!()
+    };
+    let Command::Replace(rep) = &sync.commands[0] else {
+        panic!()
+    };
+    assert_eq!(
+        rep.meta.as_ref().unwrap().content_type.as_deref(),
+        Some("text/x-vcalendar")
+    );
 }
 
 #[test]
 fn latin1_bytes_under_utf8_declaration() {
     let m = msg("latin1_under_utf8_decl.xml");
-    let Command::Sync(sync) = &m.body.commands[0] else { panic!() };
-    let Command::Add(add) = &sync.commands[0] else { panic!() };
+    let Command::Sync(sync) = &m.body.commands[0] else {
+        panic!()
+    };
+    let Command::Add(add) = &sync.commands[0] else {
+        panic!()
+    };
     let text = add.items[0].data.as_ref().unwrap().as_text().unwrap();
-    assert!(text.contains("N:François;Renée") && text.contains("Straße 5;Köln"), "{text}");
+    assert!(
+        text.contains("N:François;Renée") && text.contains("Straße 5;Köln"),
+        "{text}"
+    );
     // Answered in UTF-8.
     let out = encode(&m, Encoding::Xml).unwrap();
     assert!(std::str::from_utf8(&out).unwrap().contains("François"));
@@ -290,8 +444,12 @@ fn latin1_bytes_under_utf8_declaration() {
 fn declared_latin1_is_honoured() {
     let mut doc = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>".to_vec();
     doc.extend_from_slice(b"<SyncML><SyncHdr><VerDTD>1.1</VerDTD><VerProto>SyncML/1.1</VerProto>");
-    doc.extend_from_slice(b"<SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>s</LocURI></Target>");
-    doc.extend_from_slice(b"<Source><LocURI>d</LocURI><LocName>J\xfcrgen</LocName></Source></SyncHdr>");
+    doc.extend_from_slice(
+        b"<SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>s</LocURI></Target>",
+    );
+    doc.extend_from_slice(
+        b"<Source><LocURI>d</LocURI><LocName>J\xfcrgen</LocName></Source></SyncHdr>",
+    );
     doc.extend_from_slice(b"<SyncBody/></SyncML>");
     let m = decode(&doc).unwrap().message;
     assert_eq!(m.header.source.loc_name.as_deref(), Some("Jürgen"));
@@ -306,16 +464,26 @@ fn unknown_elements_survive_a_round_trip() {
     assert_eq!(h.target.extra[0].name, "Filter");
     assert_eq!(h.meta.as_ref().unwrap().extra[0].name, "Vendor");
     assert_eq!(h.meta.as_ref().unwrap().extra[0].ns, Ns::MetInf);
-    let Command::Alert(a) = &m.body.commands[0] else { panic!() };
+    let Command::Alert(a) = &m.body.commands[0] else {
+        panic!()
+    };
     assert_eq!(a.extra[0].name, "Correlator");
     assert_eq!(a.items[0].extra[0].name, "ItemExt");
-    let Command::Other(f) = &m.body.commands[1] else { panic!() };
+    let Command::Other(f) = &m.body.commands[1] else {
+        panic!()
+    };
     assert_eq!(f.name, "Frobnicate");
-    let Command::Put(put) = &m.body.commands[2] else { panic!() };
-    let Some(Data::DevInf(di)) = &put.items[0].data else { panic!() };
+    let Command::Put(put) = &m.body.commands[2] else {
+        panic!()
+    };
+    let Some(Data::DevInf(di)) = &put.items[0].data else {
+        panic!()
+    };
     assert_eq!(di.extra[0].name, "Gadget");
     assert_eq!(di.data_stores[0].extra[0].name, "Quirk");
-    let Command::Other(foreign) = &m.body.commands[3] else { panic!() };
+    let Command::Other(foreign) = &m.body.commands[3] else {
+        panic!()
+    };
     assert_eq!(foreign.ns, Ns::Other("urn:example:foreign".into()));
 
     let out = String::from_utf8(encode(&m, Encoding::Xml).unwrap()).unwrap();
@@ -353,8 +521,14 @@ fn bad_input_gives_typed_errors() {
         assert_error(&good[..good.len() / 2], "truncated"),
         CodecError::Xml(syncml::xml::XmlError::Truncated { .. })
     ));
-    assert!(matches!(assert_error(b"", "empty"), CodecError::Unrecognised));
-    assert!(matches!(assert_error(b"\x7fELF garbage", "garbage"), CodecError::Unrecognised));
+    assert!(matches!(
+        assert_error(b"", "empty"),
+        CodecError::Unrecognised
+    ));
+    assert!(matches!(
+        assert_error(b"\x7fELF garbage", "garbage"),
+        CodecError::Unrecognised
+    ));
     assert!(matches!(
         assert_error(b"<SyncML><SyncHdr></SyncBody></SyncML>", "mismatched"),
         CodecError::Xml(syncml::xml::XmlError::Syntax { .. })
@@ -365,14 +539,20 @@ fn bad_input_gives_typed_errors() {
     ));
     assert!(matches!(
         assert_error(b"<SyncML><SyncBody/></SyncML>", "no header"),
-        CodecError::Model(syncml::model::ModelError::Missing { name: "SyncHdr", .. })
+        CodecError::Model(syncml::model::ModelError::Missing {
+            name: "SyncHdr",
+            ..
+        })
     ));
     assert!(matches!(
         assert_error(b"<SyncML/><SyncML/>", "two roots"),
         CodecError::Xml(syncml::xml::XmlError::TrailingContent { .. })
     ));
     assert!(matches!(
-        assert_error(b"<?xml version=\"1.0\" encoding=\"klingon\"?><SyncML/>", "charset"),
+        assert_error(
+            b"<?xml version=\"1.0\" encoding=\"klingon\"?><SyncML/>",
+            "charset"
+        ),
         CodecError::Xml(syncml::xml::XmlError::UnknownCharset { .. })
     ));
     let bad_number = String::from_utf8(good.clone())
@@ -391,8 +571,14 @@ fn bad_input_gives_typed_errors() {
 #[test]
 fn detect_and_content_types() {
     assert_eq!(syncml::detect(b"  <?xml"), Some(Encoding::Xml));
-    assert_eq!(syncml::detect(b"\xEF\xBB\xBF<SyncML/>"), Some(Encoding::Xml));
-    assert_eq!(syncml::detect(&[0x02, 0x9F, 0x53, 0x6A]), Some(Encoding::Wbxml));
+    assert_eq!(
+        syncml::detect(b"\xEF\xBB\xBF<SyncML/>"),
+        Some(Encoding::Xml)
+    );
+    assert_eq!(
+        syncml::detect(&[0x02, 0x9F, 0x53, 0x6A]),
+        Some(Encoding::Wbxml)
+    );
     assert_eq!(syncml::detect(b"hello"), None);
     assert_eq!(syncml::detect(b""), None);
     assert_eq!(
@@ -405,13 +591,27 @@ fn detect_and_content_types() {
 #[test]
 fn binary_item_data_goes_base64_in_xml() {
     let mut m = msg("v11_pkg3_sync.xml");
-    let Command::Sync(sync) = &mut m.body.commands[2] else { panic!() };
-    let Command::Add(add) = &mut sync.commands[0] else { panic!() };
+    let Command::Sync(sync) = &mut m.body.commands[2] else {
+        panic!()
+    };
+    let Command::Add(add) = &mut sync.commands[0] else {
+        panic!()
+    };
     add.items[0].data = Some(Data::Binary(vec![0xFF, 0xFE, 0x00, 0x01]));
     let out = encode(&m, Encoding::Xml).unwrap();
     let back = decode(&out).unwrap().message;
-    let Command::Sync(sync) = &back.body.commands[2] else { panic!() };
-    let Command::Add(add) = &sync.commands[0] else { panic!() };
-    assert_eq!(add.items[0].data.as_ref().unwrap().as_text(), Some("//4AAQ=="));
-    assert_eq!(add.items[0].meta.as_ref().unwrap().format.as_deref(), Some("b64"));
+    let Command::Sync(sync) = &back.body.commands[2] else {
+        panic!()
+    };
+    let Command::Add(add) = &sync.commands[0] else {
+        panic!()
+    };
+    assert_eq!(
+        add.items[0].data.as_ref().unwrap().as_text(),
+        Some("//4AAQ==")
+    );
+    assert_eq!(
+        add.items[0].meta.as_ref().unwrap().format.as_deref(),
+        Some("b64")
+    );
 }
