@@ -257,3 +257,29 @@ fn libwbxml_reads_our_messages_and_we_read_its() {
         assert_eq!(unify(&from_libwbxml), unify(&m), "{name} via xml2wbxml");
     }
 }
+
+/// Deterministic byte flips over every fixture in both encodings: decoding may fail,
+/// but must return, never panic.
+#[test]
+fn mutated_input_never_panics() {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for (_, m) in wbxml_corpus() {
+        for enc in [Encoding::Xml, Encoding::Wbxml] {
+            let good = encode(&m, enc).unwrap();
+            for _ in 0..80 {
+                let mut bad = good.clone();
+                for _ in 0..1 + next() % 4 {
+                    let at = (next() % bad.len() as u64) as usize;
+                    bad[at] = next() as u8;
+                }
+                let _ = decode(&bad);
+            }
+        }
+    }
+}
