@@ -14,7 +14,6 @@ use super::tools::{require, run_bounded};
 
 const CONFIG: &str = "phone@test";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
-const LIBSYNCEVOLUTION: &str = "/usr/lib/x86_64-linux-gnu/libsyncevolution.so.0";
 
 /// Builds `curl_shim.c` once per test process and returns the shared object's path.
 pub fn curl_shim() -> &'static Path {
@@ -49,6 +48,16 @@ fn build_curl_shim() -> PathBuf {
     }
     std::fs::rename(&partial, &target).expect("move the built shim in place");
     target
+}
+
+/// The shim calls into libsyncevolution; look for it where Debian puts multiarch libraries.
+fn libsyncevolution_installed() -> bool {
+    let Ok(entries) = std::fs::read_dir("/usr/lib") else {
+        return false;
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .any(|e| e.path().join("libsyncevolution.so.0").exists())
 }
 
 /// One of the phone's datastores.
@@ -327,8 +336,8 @@ pub struct Phone {
 impl Phone {
     pub fn new() -> Self {
         let syncevolution = require("syncevolution", "syncevolution");
-        if !Path::new(LIBSYNCEVOLUTION).exists() {
-            panic!("missing {LIBSYNCEVOLUTION}: install Debian package syncevolution");
+        if !libsyncevolution_installed() {
+            panic!("missing libsyncevolution.so.0: install Debian package syncevolution");
         }
         curl_shim();
         let dir = tempfile::Builder::new()
