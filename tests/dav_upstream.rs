@@ -111,6 +111,8 @@ fn radicale_discovery_finds_each_kind_and_config_overrides_it() {
         let tasks = found.best_for(ItemKind::Tasks).unwrap();
         assert_eq!(tasks.href, "/alice/tasks/");
         assert_eq!(tasks.components, ["VTODO"]);
+        assert_eq!(tasks.data_kind(), DataKind::Calendar);
+        assert_eq!(contacts.data_kind(), DataKind::Card);
         assert_eq!(
             found.best_for(ItemKind::Notes).unwrap().href,
             "/alice/notes/"
@@ -383,8 +385,10 @@ fn change_rounds(
     assert_eq!(round.deleted, [format!("{collection}c1.vcf")]);
     state = round.state;
 
-    // Round 3: nothing happened.
+    // Round 3: nothing happened, and asking costs one request.
+    let before = dav.client().requests_sent();
     assert!(!rt.block_on(dav.has_changed(collection, &state)).unwrap());
+    assert_eq!(dav.client().requests_sent() - before, 1);
     let round = rt.block_on(dav.changes(collection, &state)).unwrap();
     assert!(
         round.changed.is_empty() && round.deleted.is_empty(),
