@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use syncml_bridge::config::Config;
-use syncml_bridge::{http, session, syncml};
+use syncml_bridge::{convert, http, session, syncml};
 
 #[derive(Parser)]
 #[command(
@@ -44,6 +44,18 @@ enum Command {
         /// The message file; stdin when absent.
         file: Option<PathBuf>,
     },
+    /// Convert one item between formats (vcard21, vcard30, vcard40, vcal10, ical20, text,
+    /// vnote, sifc, sife, sift, sifn) on stdout.
+    Convert {
+        /// The format of the input item.
+        #[arg(long)]
+        from: convert::Format,
+        /// The format to write.
+        #[arg(long)]
+        to: convert::Format,
+        /// The item file; stdin when absent.
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -62,6 +74,7 @@ fn main() -> ExitCode {
             config,
         } => serve(listen, upstream, data_dir, config),
         Command::Codec { to, file } => codec(to, file),
+        Command::Convert { from, to, file } => convert_item(from, to, file),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -120,6 +133,20 @@ fn codec(to: CodecTarget, file: Option<PathBuf>) -> anyhow::Result<()> {
         CodecTarget::Wbxml => syncml::Encoding::Wbxml,
     };
     let out = syncml::transcode(&input, target).context("cannot convert the message")?;
+    std::io::stdout()
+        .write_all(&out)
+        .context("cannot write to stdout")?;
+    Ok(())
+}
+
+fn convert_item(
+    from: convert::Format,
+    to: convert::Format,
+    file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let input = read_input(file.as_ref())?;
+    let opts = convert::ConvertOptions::new(chrono::Utc::now());
+    let out = convert::cli_convert(from, to, &input, &opts).context("cannot convert the item")?;
     std::io::stdout()
         .write_all(&out)
         .context("cannot write to stdout")?;
