@@ -23,7 +23,10 @@ const FAMILIES: [(&str, &str); 10] = [
     ("syncml_bridge_sessions_active", "gauge"),
     ("syncml_bridge_items_total", "counter"),
     ("syncml_bridge_upstream_requests_total", "counter"),
-    ("syncml_bridge_upstream_request_duration_seconds", "histogram"),
+    (
+        "syncml_bridge_upstream_request_duration_seconds",
+        "histogram",
+    ),
     ("syncml_bridge_push_alerts_sent_total", "counter"),
     ("syncml_bridge_push_alerts_failed_total", "counter"),
 ];
@@ -138,7 +141,9 @@ fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64>
     samples.iter().find_map(|(n, l, v)| {
         let same = n == name
             && l.len() == labels.len()
-            && l.iter().zip(labels).all(|((a, b), (c, d))| a == c && b == d);
+            && l.iter()
+                .zip(labels)
+                .all(|((a, b), (c, d))| a == c && b == d);
         same.then_some(*v)
     })
 }
@@ -276,7 +281,10 @@ fn what_the_shared_handle_records_is_scraped() {
         Some(1.0)
     );
     assert_eq!(
-        v("syncml_bridge_push_alerts_sent_total", &[("transport", "sms")]),
+        v(
+            "syncml_bridge_push_alerts_sent_total",
+            &[("transport", "sms")]
+        ),
         Some(1.0)
     );
     assert_eq!(

@@ -34,7 +34,13 @@ fn openssl(dir: &Path, args: &[&str]) {
 /// A CA and a server certificate for 127.0.0.1/localhost signed by it (webpki refuses a
 /// self-signed CA certificate used directly as the server's).
 fn make_pki(dir: &Path) -> Pki {
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
     let mut ca = vec!["req", "-x509"];
     ca.extend(ec);
     ca.extend([
@@ -168,9 +174,7 @@ fn healthz_is_served_over_https_with_the_configured_certificate() {
         .timeout(Duration::from_secs(5))
         .build()
         .expect("client");
-    let plain_answer = plain
-        .get(format!("http://127.0.0.1:{port}/healthz"))
-        .send();
+    let plain_answer = plain.get(format!("http://127.0.0.1:{port}/healthz")).send();
     assert!(
         plain_answer.as_ref().map_or(true, |r| r.status() != 200),
         "{plain_answer:?}"
