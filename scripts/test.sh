@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # The pinned upstream for integration tests (PyPI); the README names the same version.
 RADICALE_VERSION=3.5.10
-DEBIAN_PACKAGES=(syncevolution libwbxml2-utils xandikos kannel kannel-extras gcc curl python3 python3-pip)
+DEBIAN_PACKAGES=(syncevolution libwbxml2-utils xandikos kannel kannel-extras gcc curl python3 python3-pip python3-yaml openssl systemd)
 
 sudo_if_needed() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else

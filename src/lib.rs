@@ -5,6 +5,7 @@ pub mod config;
 pub mod convert;
 pub mod dav;
 pub mod http;
+pub mod metrics;
 pub mod push;
 pub mod session;
 pub mod store;

@@ -46,6 +46,42 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub log: LogConfig,
     pub push: PushConfig,
+    pub tls: TlsConfig,
+}
+
+/// TLS on the listener: served when both files are set, plain HTTP when neither is.
+/// The files are read and parsed at start (`http::TlsSettings`), each error naming its key.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM file with the server certificate followed by its chain.
+    pub cert_file: PathBuf,
+    /// PEM file with the certificate's private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
+}
+
+impl TlsConfig {
+    /// Whether TLS is configured (both files named).
+    pub fn enabled(&self) -> bool {
+        !self.cert_file.as_os_str().is_empty() && !self.key_file.as_os_str().is_empty()
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let cert = self.cert_file.as_os_str().is_empty();
+        let key = self.key_file.as_os_str().is_empty();
+        if cert != key {
+            let (missing, given) = if cert {
+                ("tls.cert_file", "tls.key_file")
+            } else {
+                ("tls.key_file", "tls.cert_file")
+            };
+            return Err(ConfigError::Invalid {
+                key: missing.to_owned(),
+                message: format!("must be set as well when `{given}` is"),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A configured secret: read like a string, never shown by `Debug`.
@@ -192,6 +228,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
             push: PushConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -400,6 +437,7 @@ impl Config {
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.filter)
             .map_err(|e| invalid("log.filter", e.to_string()))?;
+        self.tls.validate()?;
         self.push.validate()
     }
 

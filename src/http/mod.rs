@@ -1,5 +1,6 @@
-//! The HTTP front door: the SyncML path goes to a [`SyncmlHandler`], `/healthz` answers
-//! locally, and every other request is streamed through to the DAV upstream.
+//! The HTTP front door (plain or TLS): the SyncML path goes to a [`SyncmlHandler`],
+//! `/healthz` and `/metrics` answer locally, and every other request is streamed through
+//! to the DAV upstream.
 //!
 //! Cross-cutting concerns (tracing, panic isolation) are tower layers around the router;
 //! header-read timeout and the connection cap are connection settings; the body cap and
@@ -16,11 +17,13 @@ mod routes;
 mod server;
 mod settings;
 mod syncml_route;
+mod tls;
 mod upload_end;
 
 pub use handler::{SyncmlHandler, SyncmlReply, SyncmlRequest, WireEncoding};
-pub use server::{serve, serve_listener, shutdown_signal};
+pub use server::{serve, serve_listener, serve_with_metrics, shutdown_signal};
 pub use settings::HttpSettings;
+pub use tls::{TlsError, TlsSettings};
 
 use std::net::SocketAddr;
 
@@ -38,4 +41,6 @@ pub enum HttpError {
     LocalAddr(std::io::Error),
     #[error("cannot build the upstream HTTP client: {0}")]
     UpstreamClient(reqwest::Error),
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
 }

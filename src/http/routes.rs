@@ -1,4 +1,4 @@
-//! Which part of the bridge answers a request: `/healthz`, the SyncML path, or the
+//! Which part of the bridge answers a request: `/healthz`, `/metrics`, the SyncML path, or the
 //! upstream DAV server for everything else.
 
 use std::convert::Infallible;
@@ -6,22 +6,24 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, ALLOW};
+use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tower::{Service, ServiceBuilder};
 
-use super::body::{text, BoxError, ResponseBody};
+use super::body::{full, text, BoxError, ResponseBody};
 use super::handler::SyncmlHandler;
 use super::layers::{trace, CatchPanicLayer};
 use super::proxy::Proxy;
 use super::settings::HttpSettings;
 use super::syncml_route::SyncmlRoute;
 use super::{health, HttpError};
+use crate::metrics::{self, Metrics};
 
 pub(crate) struct Router<H> {
     syncml: SyncmlRoute<H>,
     proxy: Proxy,
+    metrics: Metrics,
 }
 
 impl<H: SyncmlHandler> Router<H> {
@@ -38,6 +40,7 @@ impl<H: SyncmlHandler> Router<H> {
                 settings.upstream_connect_timeout,
                 settings.upstream_timeout,
             )?,
+            metrics: settings.metrics.clone(),
         })
     }
 
@@ -47,9 +50,10 @@ impl<H: SyncmlHandler> Router<H> {
         remote: SocketAddr,
     ) -> Response<ResponseBody> {
         let path = request.uri().path();
-        if path == health::PATH {
+        if path == health::PATH || path == METRICS_PATH {
             return match *request.method() {
-                Method::GET | Method::HEAD => health::respond(),
+                Method::GET | Method::HEAD if path == health::PATH => health::respond(),
+                Method::GET | Method::HEAD => metrics_response(&self.metrics),
                 _ => {
                     let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "use GET");
                     response
@@ -64,6 +68,21 @@ impl<H: SyncmlHandler> Router<H> {
         }
         self.proxy.forward(request, remote).await
     }
+}
+
+/// The Prometheus scrape path; like `/healthz`, answered by the bridge itself and never
+/// proxied.
+const METRICS_PATH: &str = "/metrics";
+
+fn metrics_response(metrics: &Metrics) -> Response<ResponseBody> {
+    let mut response = Response::new(full(metrics.render()));
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(metrics::CONTENT_TYPE),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// The layered service answering one connection's requests.

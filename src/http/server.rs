@@ -1,33 +1,53 @@
-//! The listener: accepts connections up to the cap, serves each with hyper, and on
-//! shutdown stops accepting and lets in-flight requests finish within a grace period.
+//! The listener: accepts connections up to the cap, serves each with hyper (over TLS when
+//! configured), and on shutdown stops accepting and lets in-flight requests finish within
+//! a grace period.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
+use hyper::service::HttpService;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
+use super::body::BoxError;
 use super::handler::SyncmlHandler;
 use super::routes::{connection_service, Router};
 use super::settings::HttpSettings;
 use super::HttpError;
 use crate::config::Config;
+use crate::metrics::Metrics;
 
 /// Pause after a failed accept (e.g. out of file descriptors) before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Binds `config.listen` and serves until `shutdown` completes.
+/// Binds `config.listen` and serves until `shutdown` completes, with a metrics registry
+/// of its own (see [`serve_with_metrics`] to share one).
 pub async fn serve<H: SyncmlHandler>(
     config: &Config,
     handler: Arc<H>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), HttpError> {
-    let settings = HttpSettings::from_config(config)?;
+    serve_with_metrics(config, Metrics::new(), handler, shutdown).await
+}
+
+/// Binds `config.listen` and serves until `shutdown` completes; `/metrics` exposes
+/// `metrics`, whose clones the session, engine and DAV client record into.
+pub async fn serve_with_metrics<H: SyncmlHandler>(
+    config: &Config,
+    metrics: Metrics,
+    handler: Arc<H>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), HttpError> {
+    let mut settings = HttpSettings::from_config(config)?;
+    settings.metrics = metrics;
     let addr = config.listen_addr().map_err(|e| HttpError::Settings {
         key: "listen",
         message: e.to_string(),
@@ -53,7 +73,8 @@ pub async fn serve_listener<H: SyncmlHandler>(
     let slots = Arc::new(Semaphore::new(settings.max_connections));
     let (stop_tx, stop_rx) = watch::channel(());
     let mut connections = JoinSet::new();
-    tracing::info!(addr = %local, syncml_path = %settings.syncml_path, upstream = %settings.upstream.origin().ascii_serialization(), "listening");
+    let tls = settings.tls.as_ref().map(|t| t.acceptor());
+    tracing::info!(addr = %local, tls = tls.is_some(), syncml_path = %settings.syncml_path, upstream = %settings.upstream.origin().ascii_serialization(), "listening");
 
     tokio::pin!(shutdown);
     loop {
@@ -79,25 +100,24 @@ pub async fn serve_listener<H: SyncmlHandler>(
         let service = connection_service(router.clone(), remote);
         let hyper_service =
             hyper::service::service_fn(move |request| service.clone().oneshot(request));
-        let mut stop = stop_rx.clone();
+        let stop = stop_rx.clone();
         let header_read_timeout = settings.header_read_timeout;
+        let tls = tls.clone();
         connections.spawn(async move {
             let _slot = slot;
-            let mut builder = http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_read_timeout);
-            let connection = builder.serve_connection(TokioIo::new(stream), hyper_service);
-            tokio::pin!(connection);
-            let outcome = tokio::select! {
-                outcome = connection.as_mut() => outcome,
-                _ = stop.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
+            let Some(acceptor) = tls else {
+                serve_connection(stream, hyper_service, header_read_timeout, stop, remote).await;
+                return;
             };
-            if let Err(e) = outcome {
-                tracing::debug!(%remote, error = %e, "connection ended with an error");
+            // The handshake gets the same bound as a request head, so a silent client
+            // cannot hold a connection slot.
+            match tokio::time::timeout(header_read_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(stream)) => {
+                    serve_connection(stream, hyper_service, header_read_timeout, stop, remote)
+                        .await;
+                }
+                Ok(Err(e)) => tracing::debug!(%remote, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
             }
         });
     }
@@ -119,6 +139,39 @@ pub async fn serve_listener<H: SyncmlHandler>(
         connections.shutdown().await;
     }
     Ok(())
+}
+
+/// Serves one connection (plain or TLS) until it ends or the server stops; on stop,
+/// the request in flight is finished and the connection closed.
+async fn serve_connection<I, S>(
+    io: I,
+    service: S,
+    header_read_timeout: Duration,
+    mut stop: watch::Receiver<()>,
+    remote: SocketAddr,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: HttpService<Incoming>,
+    S::Error: Into<BoxError>,
+    S::ResBody: 'static,
+    <S::ResBody as Body>::Error: Into<BoxError>,
+{
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    let connection = builder.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    let outcome = tokio::select! {
+        outcome = connection.as_mut() => outcome,
+        _ = stop.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = outcome {
+        tracing::debug!(%remote, error = %e, "connection ended with an error");
+    }
 }
 
 /// Completes on SIGTERM or ctrl-c, whichever comes first.

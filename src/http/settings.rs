@@ -4,8 +4,10 @@ use std::time::Duration;
 
 use url::Url;
 
+use super::tls::TlsSettings;
 use super::HttpError;
 use crate::config::Config;
+use crate::metrics::Metrics;
 
 /// Settings of the HTTP front door. Built from [`Config`]; the fields the configuration
 /// file does not (yet) name keep the defaults documented on each field.
@@ -31,6 +33,10 @@ pub struct HttpSettings {
     /// Time the upstream may take to start answering once it has the whole request
     /// (504 after).
     pub upstream_timeout: Duration,
+    /// Certificate and key when the listener speaks TLS; `None` for plain HTTP.
+    pub tls: Option<TlsSettings>,
+    /// The registry `/metrics` exposes; hand clones of it to whatever records metrics.
+    pub metrics: Metrics,
 }
 
 impl HttpSettings {
@@ -49,6 +55,8 @@ impl HttpSettings {
             upstream,
             upstream_connect_timeout: Duration::from_secs(config.upstream.connect_timeout_secs),
             upstream_timeout: Duration::from_secs(config.upstream.request_timeout_secs),
+            tls: TlsSettings::from_config(&config.tls)?,
+            metrics: Metrics::new(),
         };
         settings.validate()?;
         Ok(settings)
