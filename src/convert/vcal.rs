@@ -104,7 +104,7 @@ pub const VCAL_PROPERTIES: &[&str] = &[
     "VALARM",
 ];
 
-const PRODID: &str = "-//syncml-bridge//convert//EN";
+pub const PRODID: &str = "-//syncml-bridge//convert//EN";
 
 fn bad(property: &str, reason: impl std::fmt::Display) -> ConvertError {
     ConvertError::BadProperty {
@@ -615,7 +615,7 @@ fn is_end_of_day(t: NaiveTime) -> bool {
 }
 
 /// A UID for an item the phone sent without one, stable for the same bytes and clock.
-fn derived_uid(input: &[u8], index: usize, opts: &ConvertOptions) -> String {
+pub fn derived_uid(input: &[u8], index: usize, opts: &ConvertOptions) -> String {
     // FNV-1a: no randomness in a pure module, and no collisions between different items
     // converted at the same instant that matter for a sync session.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -750,6 +750,11 @@ fn attendee_in(p: &Property) -> Property {
         q = q.with_param("RSVP", "TRUE");
     }
     q
+}
+
+/// The VTIMEZONE component of a database zone as it is in `year`.
+pub fn vtimezone_for(tz: Tz, year: i32) -> Component {
+    vtimezone_component(&VTimezone::for_tz(tz, year))
 }
 
 /// A VTIMEZONE component from its description.
