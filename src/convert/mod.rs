@@ -287,10 +287,9 @@ pub fn to_dav(
         Format::Ical20 => parse_ical(input),
         Format::Text => note::text_to_dav(input, opts),
         Format::Vnote => note::vnote_to_dav(input, opts),
-        Format::Sife | Format::Sift | Format::Sifn => Err(ConvertError::Unsupported {
-            from: format,
-            to: Format::Ical20,
-        }),
+        Format::Sife => sif::event::to_dav(input, opts),
+        Format::Sift => sif::task::to_dav(input, opts),
+        Format::Sifn => sif::note::to_dav(input, opts),
     }
 }
 
@@ -319,10 +318,9 @@ pub fn from_dav(
         Format::Ical20 => Ok(dav_bytes(item)),
         Format::Text => note::text_from_dav(item, opts),
         Format::Vnote => note::vnote_from_dav(item, opts),
-        Format::Sife | Format::Sift | Format::Sifn => Err(ConvertError::Unsupported {
-            from: Format::Ical20,
-            to: format,
-        }),
+        Format::Sife => sif::event::from_dav(item, opts),
+        Format::Sift => sif::task::from_dav(item, opts),
+        Format::Sifn => sif::note::from_dav(item, opts),
     }
 }
 

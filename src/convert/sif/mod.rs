@@ -5,6 +5,8 @@
 pub mod calendar;
 pub mod contact;
 pub mod event;
+pub mod note;
+pub mod task;
 
 use base64::Engine as _;
 use quick_xml::events::{BytesStart, Event};
