@@ -92,11 +92,17 @@ fn dav_event_keeps_what_sif_can_carry() {
     let dav = convert::parse_ical(&bytes).unwrap();
     let sif = convert::from_dav(Format::Sife, &dav, &opts()).unwrap();
     let text = String::from_utf8(sif.clone()).unwrap();
-    assert!(text.contains("<RecurrenceType>3</RecurrenceType>"), "{text}");
+    assert!(
+        text.contains("<RecurrenceType>3</RecurrenceType>"),
+        "{text}"
+    );
     assert!(text.contains("<Instance>1</Instance>"), "{text}");
     assert!(text.contains("<DayOfWeekMask>4</DayOfWeekMask>"), "{text}");
     assert!(text.contains("<BasicOffset>-0500</BasicOffset>"), "{text}");
-    assert!(text.contains("<ExcludeDate>20240402T133000Z</ExcludeDate>"), "{text}");
+    assert!(
+        text.contains("<ExcludeDate>20240402T133000Z</ExcludeDate>"),
+        "{text}"
+    );
     let back = convert::to_dav(Format::Sife, &sif, &opts()).unwrap();
     let ev = back.components.iter().find(|c| c.name == "VEVENT").unwrap();
     // The series stays in its own zone (from the <Timezone> block), not the device's.
@@ -170,10 +176,14 @@ fn cli_converts_between_sif_and_vcalendar() {
     let text = String::from_utf8(vcs).unwrap();
     assert!(text.contains("DTSTART:20091010T090000Z\r\n"), "{text}");
     assert!(text.contains("CLASS:PRIVATE\r\n"), "{text}");
-    let back = convert::cli_convert(Format::Vcal10, Format::Sife, text.as_bytes(), &opts()).unwrap();
+    let back =
+        convert::cli_convert(Format::Vcal10, Format::Sife, text.as_bytes(), &opts()).unwrap();
     let back = String::from_utf8(back).unwrap();
     assert!(back.contains("<Start>20091010T090000Z</Start>"), "{back}");
-    assert!(back.contains("<ReminderMinutesBeforeStart>25</ReminderMinutesBeforeStart>"), "{back}");
+    assert!(
+        back.contains("<ReminderMinutesBeforeStart>25</ReminderMinutesBeforeStart>"),
+        "{back}"
+    );
 }
 
 #[test]
@@ -203,12 +213,27 @@ fn garbage_never_panics() {
         }
     }
     for value in [
-        "", "-1", "99999999999999999999", "2147483648", "0000-00-00", "20091310T250000Z",
-        "45001231T230000Z", "5", "x",
+        "",
+        "-1",
+        "99999999999999999999",
+        "2147483648",
+        "0000-00-00",
+        "20091310T250000Z",
+        "45001231T230000Z",
+        "5",
+        "x",
     ] {
         for el in [
-            "RecurrenceType", "Interval", "DayOfWeekMask", "DayOfMonth", "MonthOfYear",
-            "Instance", "Occurrences", "PatternEndDate", "ReminderMinutesBeforeStart", "Start",
+            "RecurrenceType",
+            "Interval",
+            "DayOfWeekMask",
+            "DayOfMonth",
+            "MonthOfYear",
+            "Instance",
+            "Occurrences",
+            "PatternEndDate",
+            "ReminderMinutesBeforeStart",
+            "Start",
             "End",
         ] {
             inputs.push(
@@ -227,5 +252,9 @@ fn garbage_never_panics() {
             }
         }
     }
-    assert!(ok > 0 && ok < inputs.len() * 3, "{ok} of {}", inputs.len() * 3);
+    assert!(
+        ok > 0 && ok < inputs.len() * 3,
+        "{ok} of {}",
+        inputs.len() * 3
+    );
 }

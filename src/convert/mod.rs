@@ -225,6 +225,8 @@ pub struct ConvertOptions {
     pub now: DateTime<Utc>,
     /// What the upstream CardDAV server stores.
     pub dav_vcard: DavVcardVersion,
+    /// How the device writes and reads vCalendar 1.0 (time form, all-day style, alarms).
+    pub calendar: vcal::CalendarProfile,
 }
 
 impl ConvertOptions {
@@ -236,7 +238,13 @@ impl ConvertOptions {
             device_tz: chrono_tz::UTC,
             now,
             dav_vcard: DavVcardVersion::V30,
+            calendar: vcal::CalendarProfile::default(),
         }
+    }
+
+    pub fn with_calendar(mut self, profile: vcal::CalendarProfile) -> ConvertOptions {
+        self.calendar = profile;
+        self
     }
 
     pub fn with_charset(mut self, charset: Charset) -> ConvertOptions {

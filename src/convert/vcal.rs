@@ -117,9 +117,9 @@ fn bad(property: &str, reason: impl std::fmt::Display) -> ConvertError {
 // ---------------------------------------------------------------------------------------------
 // vCalendar 1.0 -> iCalendar
 
-/// Reads a vCalendar 1.0 item into an iCalendar VCALENDAR, with the default device profile.
+/// Reads a vCalendar 1.0 item into an iCalendar VCALENDAR, with the device profile of `opts`.
 pub fn to_dav(input: &[u8], opts: &ConvertOptions) -> Result<Component, ConvertError> {
-    to_dav_with(input, opts, &CalendarProfile::default())
+    to_dav_with(input, opts, &opts.calendar)
 }
 
 /// Reads a vCalendar 1.0 item (VCALENDAR with VEVENTs/VTODOs, or a bare VEVENT/VTODO).
@@ -783,9 +783,9 @@ pub fn vtimezone_component(vt: &VTimezone) -> Component {
 // ---------------------------------------------------------------------------------------------
 // iCalendar -> vCalendar 1.0
 
-/// Writes the events and tasks of a VCALENDAR as vCalendar 1.0, default device profile.
+/// Writes the events and tasks of a VCALENDAR as vCalendar 1.0 with the device profile of `opts`.
 pub fn from_dav(cal: &Component, opts: &ConvertOptions) -> Result<Vec<u8>, ConvertError> {
-    from_dav_with(cal, opts, &CalendarProfile::default())
+    from_dav_with(cal, opts, &opts.calendar)
 }
 
 /// Writes the events and tasks of a VCALENDAR as vCalendar 1.0 for a device. Detached
@@ -1109,6 +1109,24 @@ mod tests {
             .iter()
             .find(|c| c.name == "VEVENT" || c.name == "VTODO")
             .unwrap_or_else(|| panic!("no item in {cal}"))
+    }
+
+    #[test]
+    fn the_device_profile_in_the_options_is_used() {
+        let input = ev("BEGIN:VEVENT\r\nSUMMARY:Meeting\r\nDTSTART:20091010T070000Z\r\nDTEND:20091010T073000Z\r\nEND:VEVENT\r\n");
+        let cal = to_dav(input.as_bytes(), &opts()).unwrap_or_else(|e| panic!("{e}"));
+        let utc =
+            String::from_utf8(from_dav(&cal, &opts()).unwrap_or_default()).unwrap_or_default();
+        assert!(utc.contains("DTSTART:20091010T070000Z\r\n"), "{utc}");
+        let local = CalendarProfile {
+            time_out: TimeForm::Local,
+            send_tz: true,
+            ..CalendarProfile::default()
+        };
+        let opts = opts().with_calendar(local);
+        let out = String::from_utf8(from_dav(&cal, &opts).unwrap_or_default()).unwrap_or_default();
+        assert!(out.contains("DTSTART:20091010T090000\r\n"), "{out}");
+        assert!(out.contains("TZ:+01\r\n"), "{out}");
     }
 
     #[test]
