@@ -154,7 +154,7 @@ pub fn to_dav_with(
     let mut cal = Component::new("VCALENDAR");
     cal.push(Property::new("VERSION", "2.0"));
     cal.push(Property::new("PRODID", PRODID));
-    let mut zones: Vec<VTimezone> = Vec::new();
+    let mut zones: Vec<Component> = Vec::new();
     let mut used: BTreeSet<String> = BTreeSet::new();
     let mut out_items = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
@@ -168,12 +168,12 @@ pub fn to_dav_with(
         let c = reader.convert(item, input, index)?;
         if let Some((tz, year)) = reader.used_tz {
             if used.insert(tz.name().to_string()) {
-                zones.push(VTimezone::for_tz(tz, year));
+                zones.push(vtimezone_for(tz, year));
             }
         }
         out_items.push(c);
     }
-    cal.components.extend(zones.iter().map(vtimezone_component));
+    cal.components.extend(zones);
     cal.components.extend(out_items);
     Ok(cal)
 }
@@ -752,9 +752,30 @@ fn attendee_in(p: &Property) -> Property {
     q
 }
 
-/// The VTIMEZONE component of a database zone as it is in `year`.
+/// Distinct (zone, year) VTIMEZONEs remembered per thread; a phone session touches a handful.
+const VTIMEZONE_CACHE_LIMIT: usize = 256;
+
+thread_local! {
+    static VTIMEZONES: std::cell::RefCell<std::collections::HashMap<(Tz, i32), Component>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The VTIMEZONE component of a database zone as it is in `year`. Building it walks the
+/// zone's transitions (a third of a vCalendar item's conversion time), so it is computed
+/// once per thread, zone and year.
 pub fn vtimezone_for(tz: Tz, year: i32) -> Component {
-    vtimezone_component(&VTimezone::for_tz(tz, year))
+    VTIMEZONES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(c) = cache.get(&(tz, year)) {
+            return c.clone();
+        }
+        if cache.len() >= VTIMEZONE_CACHE_LIMIT {
+            cache.clear();
+        }
+        let c = vtimezone_component(&VTimezone::for_tz(tz, year));
+        cache.insert((tz, year), c.clone());
+        c
+    })
 }
 
 /// A VTIMEZONE component from its description.
