@@ -68,7 +68,7 @@ pub struct Recurrence {
 }
 
 impl Recurrence {
-    fn new(freq: Freq, interval: u32) -> Self {
+    pub fn new(freq: Freq, interval: u32) -> Self {
         Recurrence {
             freq,
             interval: interval.max(1),
