@@ -44,6 +44,8 @@ enum Command {
         /// The message file; stdin when absent.
         file: Option<PathBuf>,
     },
+    /// List and restore device backups (docs/configuration.md, `[backup]`).
+    Backup(syncml_bridge::admin::backup_cmd::BackupArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -62,6 +64,9 @@ fn main() -> ExitCode {
             config,
         } => serve(listen, upstream, data_dir, config),
         Command::Codec { to, file } => codec(to, file),
+        Command::Backup(args) => {
+            syncml_bridge::admin::backup_cmd::run_process(args).map_err(Into::into)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
