@@ -143,12 +143,24 @@ async fn render(
     limit: u64,
 ) -> Result<Rendered, BackupError> {
     let items = read_all(user, kind, collection).await?;
-    // Checked one by one, so the error names the item at fault.
+    // Checked one by one, so the error names the item at fault; an item that is not
+    // the object the collection holds would otherwise be left out silently.
+    let expected = match kind {
+        ItemKind::Contacts => "VCARD",
+        _ => "VCALENDAR",
+    };
     for item in &items {
-        format::blocks_at(&item.data, 0).map_err(|source| BackupError::BadItem {
+        let bad = |message: String| BackupError::BadItem {
+            href: item.href.clone(),
+            source: format::FormatError { line: 1, message },
+        };
+        let blocks = format::blocks_at(&item.data, 0).map_err(|source| BackupError::BadItem {
             href: item.href.clone(),
             source,
         })?;
+        if !blocks.iter().any(|b| b.name == expected) {
+            return Err(bad(format!("no {expected} in the item")));
+        }
     }
     let texts = items.iter().map(|i| i.data.as_str());
     let body = match kind {
