@@ -36,12 +36,10 @@ pub async fn backup_collection(
     prefix: &str,
     today: NaiveDate,
 ) -> Result<WrittenBackup, BackupError> {
-    let mut written =
-        backup_collections(user, &[(kind, collection)], target, prefix, today).await?;
-    written.pop().ok_or_else(|| BackupError::NotFound {
-        name: format!("{prefix}{}", today.format("%Y%m%d")),
-        folder: target.url().to_string(),
-    })
+    naming::validate_prefix(prefix)?;
+    let rendered = render(user, kind, &collection.href, target.max_bytes()).await?;
+    let mut counter = first_free_counter(target, prefix, today).await?;
+    store(target, &rendered, prefix, today, &mut counter).await
 }
 
 /// Backs up every collection of a session, one file each, all under the day's next
@@ -60,6 +58,20 @@ pub async fn backup_collections(
     for (kind, collection) in sources {
         rendered.push(render(user, *kind, &collection.href, target.max_bytes()).await?);
     }
+    let mut counter = first_free_counter(target, prefix, today).await?;
+    let mut out = Vec::with_capacity(rendered.len());
+    for r in &rendered {
+        out.push(store(target, r, prefix, today, &mut counter).await?);
+    }
+    Ok(out)
+}
+
+/// The day's next counter from a listing of the folder, which is created when missing.
+async fn first_free_counter(
+    target: &BackupTarget,
+    prefix: &str,
+    today: NaiveDate,
+) -> Result<u16, BackupError> {
     let names = match target.file_names().await? {
         Some(names) => names,
         None => {
@@ -67,49 +79,54 @@ pub async fn backup_collections(
             Vec::new()
         }
     };
-    let mut counter = naming::next_counter(names.iter().map(String::as_str), prefix, today)?;
-    let mut out = Vec::with_capacity(rendered.len());
-    for r in rendered {
-        loop {
-            let name = BackupName {
-                prefix: prefix.to_owned(),
-                date: today,
-                counter,
-                kind: r.kind,
-            };
-            let file_name = name.file_name();
-            let content_type = r.kind.data_kind().content_type();
-            match target
-                .files()
-                .create(target.folder(), &file_name, content_type, r.body.clone())
-                .await
-            {
-                Ok(_) => {
-                    let url = target.file_url(&file_name);
-                    tracing::info!(%url, items = r.items, collection = %r.collection, "backup written");
-                    out.push(WrittenBackup {
-                        file: BackupFile { name, url },
-                        items: r.items,
-                        bytes: r.body.len(),
-                    });
-                    break;
-                }
-                // Someone took this number since the listing: never overwrite, take the next.
-                Err(DavError::Conflict { .. }) if counter < MAX_COUNTER => counter += 1,
-                Err(DavError::Conflict { .. }) => {
-                    return Err(BackupError::CounterExhausted {
-                        prefix: prefix.to_owned(),
-                        date: today,
-                    })
-                }
-                Err(e) => {
-                    let url = target.file_url(&file_name);
-                    return Err(target.error(url.as_str(), e));
-                }
+    naming::next_counter(names.iter().map(String::as_str), prefix, today)
+}
+
+/// Creates the file under `counter`, or the next free one when the name is taken.
+async fn store(
+    target: &BackupTarget,
+    r: &Rendered,
+    prefix: &str,
+    today: NaiveDate,
+    counter: &mut u16,
+) -> Result<WrittenBackup, BackupError> {
+    loop {
+        let name = BackupName {
+            prefix: prefix.to_owned(),
+            date: today,
+            counter: *counter,
+            kind: r.kind,
+        };
+        let file_name = name.file_name();
+        let content_type = r.kind.data_kind().content_type();
+        match target
+            .files()
+            .create(target.folder(), &file_name, content_type, r.body.clone())
+            .await
+        {
+            Ok(_) => {
+                let url = target.file_url(&file_name);
+                tracing::info!(%url, items = r.items, collection = %r.collection, "backup written");
+                return Ok(WrittenBackup {
+                    file: BackupFile { name, url },
+                    items: r.items,
+                    bytes: r.body.len(),
+                });
+            }
+            // Someone took this number since the listing: never overwrite, take the next.
+            Err(DavError::Conflict { .. }) if *counter < MAX_COUNTER => *counter += 1,
+            Err(DavError::Conflict { .. }) => {
+                return Err(BackupError::CounterExhausted {
+                    prefix: prefix.to_owned(),
+                    date: today,
+                })
+            }
+            Err(e) => {
+                let url = target.file_url(&file_name);
+                return Err(target.error(url.as_str(), e));
             }
         }
     }
-    Ok(out)
 }
 
 /// Every item of a collection, sorted by href so a backup of unchanged data is the
