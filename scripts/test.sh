@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 # The pinned upstream for integration tests (PyPI); the README names the same version.
 RADICALE_VERSION=3.5.10
+# The WebDAV file server of the backup tests (PyPI), pinned with its WSGI server.
+WSGIDAV_VERSION=4.3.3
+CHEROOT_VERSION=10.0.1
 DEBIAN_PACKAGES=(syncevolution libwbxml2-utils xandikos kannel kannel-extras gcc curl python3 python3-pip python3-yaml openssl systemd)
 
 sudo_if_needed() {
@@ -27,6 +30,12 @@ if ! python3 -c "import radicale, sys; sys.exit(0 if radicale.VERSION == '$RADIC
   echo "installing Radicale $RADICALE_VERSION from PyPI"
   python3 -m pip install -q "radicale==$RADICALE_VERSION" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "radicale==$RADICALE_VERSION"
+fi
+
+if ! python3 -c "import wsgidav, cheroot, sys; sys.exit(0 if (wsgidav.__version__, cheroot.__version__) == ('$WSGIDAV_VERSION', '$CHEROOT_VERSION') else 1)" 2>/dev/null; then
+  echo "installing WsgiDAV $WSGIDAV_VERSION and cheroot $CHEROOT_VERSION from PyPI"
+  python3 -m pip install -q "wsgidav==$WSGIDAV_VERSION" "cheroot==$CHEROOT_VERSION" 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages "wsgidav==$WSGIDAV_VERSION" "cheroot==$CHEROOT_VERSION"
 fi
 
 rustup component add rustfmt clippy >/dev/null 2>&1 || true

@@ -56,6 +56,8 @@ enum Command {
         /// The item file; stdin when absent.
         file: Option<PathBuf>,
     },
+    /// List and restore device backups (docs/configuration.md, `[backup]`).
+    Backup(syncml_bridge::admin::backup_cmd::BackupArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -75,6 +77,9 @@ fn main() -> ExitCode {
         } => serve(listen, upstream, data_dir, config),
         Command::Codec { to, file } => codec(to, file),
         Command::Convert { from, to, file } => convert_item(from, to, file),
+        Command::Backup(args) => {
+            syncml_bridge::admin::backup_cmd::run_process(args).map_err(Into::into)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,6 +15,10 @@ use serde::{Deserialize, Serialize};
 /// The prefix of every environment variable the configuration reads.
 pub const ENV_PREFIX: &str = "SYNCML_BRIDGE_";
 
+/// Variables with the prefix that are read by a command, not the configuration
+/// (the backup CLI's upstream password).
+pub const NON_CONFIG_ENV: &[&str] = &["SYNCML_BRIDGE_BACKUP_PASSWORD"];
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read configuration file {path}: {source}")]
@@ -47,6 +51,7 @@ pub struct Config {
     pub log: LogConfig,
     pub push: PushConfig,
     pub tls: TlsConfig,
+    pub backup: BackupConfig,
 }
 
 /// TLS on the listener: served when both files are set, plain HTTP when neither is.
@@ -78,6 +83,86 @@ impl TlsConfig {
             return Err(ConfigError::Invalid {
                 key: missing.to_owned(),
                 message: format!("must be set as well when `{given}` is"),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Where device backups go and when they are made.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    /// URL of the WebDAV file collection that receives a user's backups; `{upstream}`
+    /// is replaced by `upstream.url` (without its trailing `/`), `{user}` by the user.
+    pub folder: String,
+    /// Whether a backup is made before a destructive sync (refresh from client,
+    /// one-way slow sync to the server).
+    pub automatic: bool,
+    /// Prefix of backup file names when the phone's `backup` parameter names none.
+    pub prefix: String,
+    /// Largest backup file written, in bytes.
+    pub max_bytes: u64,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            folder: "{upstream}/remote.php/dav/files/{user}/SyncML backups/".into(),
+            automatic: true,
+            prefix: "backup".into(),
+            max_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+impl BackupConfig {
+    /// The backup folder URL for `user` on the upstream at `upstream_url`. The user
+    /// name is percent-encoded as one path segment.
+    pub fn folder_url(&self, upstream_url: &str, user: &str) -> Result<url::Url, ConfigError> {
+        let user: String = url::form_urlencoded::byte_serialize(user.as_bytes())
+            .collect::<String>()
+            .replace('+', "%20");
+        let raw = self
+            .folder
+            .replace("{upstream}", upstream_url.trim_end_matches('/'))
+            .replace("{user}", &user);
+        let invalid = |message: String| ConfigError::Invalid {
+            key: "backup.folder".into(),
+            message,
+        };
+        let url =
+            url::Url::parse(&raw).map_err(|e| invalid(format!("`{raw}` is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid("must be an http:// or https:// URL".into()));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid("must not contain a user name or password".into()));
+        }
+        Ok(url)
+    }
+
+    fn validate(&self, upstream_url: &str) -> Result<(), ConfigError> {
+        self.folder_url(upstream_url, "user")?;
+        let prefix_ok = !self.prefix.is_empty()
+            && self.prefix.len() <= 32
+            && self
+                .prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !prefix_ok {
+            return Err(ConfigError::Invalid {
+                key: "backup.prefix".into(),
+                message: format!(
+                    "`{}`: 1 to 32 ASCII letters, digits, `-` or `_`",
+                    self.prefix
+                ),
+            });
+        }
+        if self.max_bytes == 0 {
+            return Err(ConfigError::Invalid {
+                key: "backup.max_bytes".into(),
+                message: "must be greater than 0".into(),
             });
         }
         Ok(())
@@ -229,6 +314,7 @@ impl Default for Config {
             log: LogConfig::default(),
             push: PushConfig::default(),
             tls: TlsConfig::default(),
+            backup: BackupConfig::default(),
         }
     }
 }
@@ -438,7 +524,8 @@ impl Config {
         tracing_subscriber::EnvFilter::try_new(&self.log.filter)
             .map_err(|e| invalid("log.filter", e.to_string()))?;
         self.tls.validate()?;
-        self.push.validate()
+        self.push.validate()?;
+        self.backup.validate(&self.upstream.url)
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
@@ -590,6 +677,9 @@ fn apply_env(
         let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
             continue;
         };
+        if NON_CONFIG_ENV.contains(&var.as_str()) {
+            continue;
+        }
         let path: Vec<String> = rest.split("__").map(|s| s.to_lowercase()).collect();
         let dotted = path.join(".");
         let known = keys.iter().any(|k| {
@@ -776,6 +866,45 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("push.webhook.url"), "{err}");
+    }
+
+    #[test]
+    fn backup_section_resolves_and_is_validated() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("SYNCML_BRIDGE_UPSTREAM__URL", "https://cloud.example.org/"),
+                (
+                    "SYNCML_BRIDGE_BACKUP_PASSWORD",
+                    "not a key, read by the backup command",
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.backup
+                .folder_url(&c.upstream.url, "ann b@x")
+                .unwrap()
+                .as_str(),
+            "https://cloud.example.org/remote.php/dav/files/ann%20b%40x/SyncML%20backups/"
+        );
+        for (var, value, key) in [
+            (
+                "SYNCML_BRIDGE_BACKUP__FOLDER",
+                "ftp://x/{user}/",
+                "backup.folder",
+            ),
+            (
+                "SYNCML_BRIDGE_BACKUP__FOLDER",
+                "{user}/rel",
+                "backup.folder",
+            ),
+            ("SYNCML_BRIDGE_BACKUP__PREFIX", "../x", "backup.prefix"),
+            ("SYNCML_BRIDGE_BACKUP__MAX_BYTES", "0", "backup.max_bytes"),
+        ] {
+            let err = Config::load(None, env(&[(var, value)])).unwrap_err();
+            assert!(err.to_string().contains(key), "{var}={value}: {err}");
+        }
     }
 
     #[test]

@@ -25,4 +25,5 @@ pub mod syncevolution;
 pub mod syncml_xml;
 pub mod tools;
 pub mod webdav;
+pub mod webdav_files;
 pub mod xandikos;

@@ -1,0 +1,3 @@
+//! The admin CLI subcommands other than `serve`.
+
+pub mod backup_cmd;
