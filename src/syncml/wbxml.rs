@@ -11,6 +11,7 @@ mod decode;
 mod encode;
 mod reader;
 mod tables;
+mod tokens;
 
 use super::tree;
 

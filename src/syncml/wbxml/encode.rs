@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 
-use super::decode::{END, LITERAL, MAX_DEPTH, OPAQUE, STR_I, SWITCH_PAGE, TAG_CONTENT};
+use super::decode::MAX_DEPTH;
 use super::reader::write_mb_u32;
 use super::tables::{tables, DocKind, Tables};
+use super::tokens::{END, LITERAL, OPAQUE, STR_I, SWITCH_PAGE, TAG_CONTENT};
 use super::{PublicId, WbxmlDocument, WbxmlError, CHARSET_UTF8};
 use crate::syncml::tree::{Element, Node, Ns};
 
