@@ -95,3 +95,30 @@ impl Element {
         self
     }
 }
+
+impl Element {
+    /// An element holding only a text child.
+    pub fn leaf(name: impl Into<String>, ns: Ns, text: impl Into<String>) -> Self {
+        Element {
+            name: name.into(),
+            ns,
+            children: vec![Node::Text(text.into())],
+        }
+    }
+
+    /// The first child element with this local name, mutably.
+    pub fn child_mut(&mut self, name: &str) -> Option<&mut Element> {
+        self.children.iter_mut().find_map(|n| match n {
+            Node::Element(e) if e.name == name => Some(e),
+            _ => None,
+        })
+    }
+
+    /// Child elements only, mutably.
+    pub fn elements_mut(&mut self) -> impl Iterator<Item = &mut Element> {
+        self.children.iter_mut().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            _ => None,
+        })
+    }
+}

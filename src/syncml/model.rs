@@ -1,0 +1,195 @@
+//! The typed SyncML message, one model for 1.0, 1.1 and 1.2, and its mapping to and
+//! from the neutral element tree.
+
+mod commands;
+mod error;
+mod header;
+mod item;
+mod meta;
+pub(crate) mod read;
+
+pub use commands::{
+    Access, Alert, Command, Container, Delete, ItemCommand, Map, MapItem, Results, Search, Status,
+    Sync,
+};
+pub use error::ModelError;
+pub use header::SyncHdr;
+pub use item::{Chal, Cred, Data, Item, Location};
+pub use meta::{Anchor, Mem, Meta, DEVINF_WBXML_TYPE, DEVINF_XML_TYPE};
+
+use crate::syncml::tree::{Element, Ns};
+use read::el;
+
+/// A SyncML protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Version {
+    V1_0,
+    V1_1,
+    V1_2,
+}
+
+impl Version {
+    pub fn from_proto(s: &str) -> Option<Self> {
+        match s.trim() {
+            "SyncML/1.0" => Some(Version::V1_0),
+            "SyncML/1.1" => Some(Version::V1_1),
+            "SyncML/1.2" => Some(Version::V1_2),
+            _ => None,
+        }
+    }
+
+    /// From a SyncML or DevInf `VerDTD` (`1.0.1` is a 1.0 revision).
+    pub fn from_dtd(s: &str) -> Option<Self> {
+        match s.trim() {
+            "1.0" | "1.0.1" => Some(Version::V1_0),
+            "1.1" => Some(Version::V1_1),
+            "1.2" => Some(Version::V1_2),
+            _ => None,
+        }
+    }
+
+    pub fn ver_dtd(self) -> &'static str {
+        match self {
+            Version::V1_0 => "1.0",
+            Version::V1_1 => "1.1",
+            Version::V1_2 => "1.2",
+        }
+    }
+
+    pub fn ver_proto(self) -> &'static str {
+        match self {
+            Version::V1_0 => "SyncML/1.0",
+            Version::V1_1 => "SyncML/1.1",
+            Version::V1_2 => "SyncML/1.2",
+        }
+    }
+
+    /// The XML namespace of `<SyncML>`.
+    pub fn namespace(self) -> &'static str {
+        match self {
+            Version::V1_0 => "SYNCML:SYNCML1.0",
+            Version::V1_1 => "SYNCML:SYNCML1.1",
+            Version::V1_2 => "SYNCML:SYNCML1.2",
+        }
+    }
+
+    /// The formal public identifier of the SyncML DTD.
+    pub fn fpi(self) -> &'static str {
+        match self {
+            Version::V1_0 => "-//SYNCML//DTD SyncML 1.0//EN",
+            Version::V1_1 => "-//SYNCML//DTD SyncML 1.1//EN",
+            Version::V1_2 => "-//SYNCML//DTD SyncML 1.2//EN",
+        }
+    }
+
+    pub fn wbxml_public_id(self) -> u32 {
+        match self {
+            Version::V1_0 => 0x0FD1,
+            Version::V1_1 => 0x0FD3,
+            Version::V1_2 => 0x1201,
+        }
+    }
+
+    pub fn devinf_fpi(self) -> &'static str {
+        match self {
+            Version::V1_0 => "-//SYNCML//DTD DevInf 1.0//EN",
+            Version::V1_1 => "-//SYNCML//DTD DevInf 1.1//EN",
+            Version::V1_2 => "-//SYNCML//DTD DevInf 1.2//EN",
+        }
+    }
+
+    pub fn devinf_public_id(self) -> u32 {
+        match self {
+            Version::V1_0 => 0x0FD2,
+            Version::V1_1 => 0x0FD4,
+            Version::V1_2 => 0x1203,
+        }
+    }
+
+    /// The URI under which DevInf is Put and Got: `./devinf1x`.
+    pub fn devinf_uri(self) -> &'static str {
+        match self {
+            Version::V1_0 => "./devinf10",
+            Version::V1_1 => "./devinf11",
+            Version::V1_2 => "./devinf12",
+        }
+    }
+}
+
+/// A whole SyncML message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub header: SyncHdr,
+    pub body: SyncBody,
+    /// Unknown children of `<SyncML>`.
+    pub extra: Vec<Element>,
+}
+
+/// The commands of a message, and whether it ends a package.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SyncBody {
+    pub commands: Vec<Command>,
+    pub final_: bool,
+}
+
+impl Message {
+    pub fn from_element(root: &Element) -> Result<Self, ModelError> {
+        if root.name != "SyncML" {
+            return Err(ModelError::WrongRoot {
+                expected: "SyncML",
+                found: root.name.clone(),
+            });
+        }
+        let mut header = None;
+        let mut body = None;
+        let mut extra = Vec::new();
+        for c in root.elements() {
+            match c.name.as_str() {
+                "SyncHdr" => header = Some(SyncHdr::from_element(c)?),
+                "SyncBody" => body = Some(SyncBody::from_element(c)?),
+                _ => extra.push(c.clone()),
+            }
+        }
+        Ok(Message {
+            header: read::required(header, "SyncML", "SyncHdr")?,
+            body: read::required(body, "SyncML", "SyncBody")?,
+            extra,
+        })
+    }
+
+    pub fn to_element(&self) -> Element {
+        let mut root = Element::new("SyncML", Ns::SyncMl);
+        root.push(self.header.to_element());
+        root.push(self.body.to_element());
+        read::push_extra(&mut root, &self.extra);
+        root
+    }
+
+    /// The protocol version of the header, if it is one we know.
+    pub fn version(&self) -> Option<Version> {
+        self.header.version()
+    }
+}
+
+impl SyncBody {
+    pub fn from_element(e: &Element) -> Result<Self, ModelError> {
+        let mut body = SyncBody::default();
+        for c in e.elements() {
+            if c.name == "Final" {
+                body.final_ = true;
+            } else {
+                body.commands.push(Command::from_element(c)?);
+            }
+        }
+        Ok(body)
+    }
+
+    pub fn to_element(&self) -> Element {
+        let mut e = el("SyncBody");
+        for c in &self.commands {
+            e.push(c.to_element());
+        }
+        read::push_flag(&mut e, "Final", self.final_, Ns::SyncMl);
+        e
+    }
+}
