@@ -25,8 +25,15 @@ status=0
 for target in $(cargo fuzz list); do
   corpus="corpus/$target"
   mkdir -p "$corpus" "artifacts/$target"
+  # Extra corpus directories are read, never written: the seeds in fuzz/seeds
+  # and, for XML, the message fixtures of the test suite.
   dirs=("$corpus")
   [ -d "seeds/$target" ] && dirs+=("seeds/$target")
+  if [ "$target" = xml_decode ]; then
+    for d in ../tests/fixtures/wbxml ../tests/fixtures/messages; do
+      [ -d "$d" ] && dirs+=("$d")
+    done
+  fi
   log="$(mktemp)"
   crashes_before=$(find "artifacts/$target" -type f | wc -l)
   rc=0
