@@ -241,7 +241,10 @@ impl Decoder<'_> {
                         parent.children.push(Node::Opaque(data.to_vec()));
                     }
                 }
-                PI => self.skip_attributes()?,
+                PI => {
+                    tracing::debug!(offset = at, "skipping a WBXML processing instruction");
+                    self.skip_attributes()?;
+                }
                 0x40..=0x42 => {
                     self.r.cstr("EXT_I")?;
                 }
@@ -290,6 +293,7 @@ impl Decoder<'_> {
         };
         if tag & TAG_ATTRS != 0 {
             // SyncML defines no attributes; some phones still send them.
+            tracing::debug!(offset = at, tag = %element.name, "skipping WBXML attributes");
             self.skip_attributes()?;
         }
         Ok(element)
