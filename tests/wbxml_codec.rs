@@ -787,3 +787,21 @@ fn every_truncation_of_a_valid_document_is_an_error_not_a_panic() {
         assert!(decode(&bytes[..n]).is_err(), "prefix of {n} bytes decoded");
     }
 }
+
+#[test]
+fn encoder_writes_the_documents_wbxml_version() {
+    let tree = s("SyncML", vec![s("SyncBody", vec![s("Final", vec![])])]);
+    for version in [1u8, 2, 3] {
+        let mut d = doc(PublicId::Numeric(public_ids::SYNCML_11), tree.clone());
+        d.version = version;
+        let bytes = encode(&d).unwrap();
+        assert_eq!(bytes[0], version);
+        assert_eq!(decode(&bytes).unwrap(), d);
+    }
+    let mut d = doc(PublicId::Numeric(public_ids::SYNCML_11), tree);
+    d.version = 0x13;
+    assert_eq!(
+        encode(&d),
+        Err(WbxmlError::UnsupportedVersion { version: 0x13 })
+    );
+}

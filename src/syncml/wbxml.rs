@@ -11,6 +11,7 @@ mod decode;
 mod encode;
 mod reader;
 mod tables;
+mod tokens;
 
 use super::tree;
 
@@ -19,8 +20,8 @@ pub use decode::{MAX_DEPTH, MAX_ELEMENTS, MAX_EXPANDED_TEXT};
 /// A decoded WBXML document: header fields and the root element.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WbxmlDocument {
-    /// The version byte as sent (0x01-0x03 on decode; the encoder writes 0x02
-    /// whatever this holds).
+    /// The WBXML version byte: 0x01-0x03 (WBXML 1.1-1.3). 0x02 is what the SyncML
+    /// Toolkit writes; a reply may echo the one the phone sent.
     pub version: u8,
     pub public_id: PublicId,
     /// IANA MIBenum of the charset strings were sent in (106 = UTF-8). Text in the
@@ -60,7 +61,7 @@ pub const CHARSET_UTF8: u32 = 106;
 pub enum WbxmlError {
     #[error("WBXML input ends early at byte {offset} while reading {what}")]
     Truncated { offset: usize, what: &'static str },
-    #[error("WBXML version byte {version:#04x} at byte 0 is not supported (0x01-0x03 are)")]
+    #[error("WBXML version byte {version:#04x} is not supported (0x01-0x03 are)")]
     UnsupportedVersion { version: u8 },
     #[error("multi-byte integer at byte {offset} does not fit 32 bits")]
     IntegerOverflow { offset: usize },
@@ -130,7 +131,8 @@ pub fn decode(bytes: &[u8]) -> Result<WbxmlDocument, WbxmlError> {
     decode::decode(bytes)
 }
 
-/// Encodes a document as WBXML 1.2, UTF-8, without attributes.
+/// Encodes a document with its version byte (normally 0x02, WBXML 1.2), in
+/// UTF-8, without attributes.
 pub fn encode(doc: &WbxmlDocument) -> Result<Vec<u8>, WbxmlError> {
     encode::encode(doc)
 }

@@ -5,6 +5,9 @@ use encoding_rs::Encoding;
 use super::charset;
 use super::reader::Reader;
 use super::tables::{tables, DocKind, Tables, Version};
+use super::tokens::{
+    END, ENTITY, LITERAL, OPAQUE, PI, STR_I, STR_T, SWITCH_PAGE, TAG_ATTRS, TAG_CONTENT, TAG_MASK,
+};
 use super::{PublicId, WbxmlDocument, WbxmlError};
 use crate::syncml::tree::{Element, Node, Ns};
 
@@ -16,19 +19,6 @@ pub const MAX_ELEMENTS: usize = 200_000;
 /// Most bytes of text that string-table references may expand to, so a small
 /// document cannot point at one long entry many times over.
 pub const MAX_EXPANDED_TEXT: usize = 32 << 20;
-
-// Global tokens (WBXML 1.3 §7.1), the same on every code page.
-pub(crate) const SWITCH_PAGE: u8 = 0x00;
-pub(crate) const END: u8 = 0x01;
-pub(crate) const ENTITY: u8 = 0x02;
-pub(crate) const STR_I: u8 = 0x03;
-pub(crate) const LITERAL: u8 = 0x04;
-pub(crate) const PI: u8 = 0x43;
-pub(crate) const STR_T: u8 = 0x83;
-pub(crate) const OPAQUE: u8 = 0xC3;
-pub(crate) const TAG_CONTENT: u8 = 0x40;
-pub(crate) const TAG_ATTRS: u8 = 0x80;
-const TAG_MASK: u8 = 0x3F;
 
 // Root tokens on page 0 that identify a document whose public id is unknown.
 const SYNCML_ROOT: u8 = 0x2D;
@@ -82,7 +72,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<WbxmlDocument, WbxmlError> {
     let mut root = d.body(&public_id)?;
     if d.kind == Some(DocKind::DevInf) && d.version.is_none() {
         if let Some(v) = root.child("VerDTD").and_then(|e| e.text()) {
-            if let Some(v) = version_of(v.trim()) {
+            if let Some(v) = Version::parse(v.trim()) {
                 rename_versioned(&mut root, tables, v);
             }
         }
@@ -93,15 +83,6 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<WbxmlDocument, WbxmlError> {
         charset,
         root,
     })
-}
-
-fn version_of(s: &str) -> Option<Version> {
-    match s {
-        "1.0" => Some(Version::V10),
-        "1.1" => Some(Version::V11),
-        "1.2" => Some(Version::V12),
-        _ => None,
-    }
 }
 
 /// Gives DevInf tags whose name depends on the version (Size/MaxSize) the name
@@ -260,7 +241,10 @@ impl Decoder<'_> {
                         parent.children.push(Node::Opaque(data.to_vec()));
                     }
                 }
-                PI => self.skip_attributes()?,
+                PI => {
+                    tracing::debug!(offset = at, "skipping a WBXML processing instruction");
+                    self.skip_attributes()?;
+                }
                 0x40..=0x42 => {
                     self.r.cstr("EXT_I")?;
                 }
@@ -309,6 +293,7 @@ impl Decoder<'_> {
         };
         if tag & TAG_ATTRS != 0 {
             // SyncML defines no attributes; some phones still send them.
+            tracing::debug!(offset = at, tag = %element.name, "skipping WBXML attributes");
             self.skip_attributes()?;
         }
         Ok(element)

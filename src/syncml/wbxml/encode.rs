@@ -2,16 +2,21 @@
 
 use std::collections::HashMap;
 
-use super::decode::{END, LITERAL, MAX_DEPTH, OPAQUE, STR_I, SWITCH_PAGE, TAG_CONTENT};
+use super::decode::MAX_DEPTH;
 use super::reader::write_mb_u32;
 use super::tables::{tables, DocKind, Tables};
+use super::tokens::{END, LITERAL, OPAQUE, STR_I, SWITCH_PAGE, TAG_CONTENT};
 use super::{PublicId, WbxmlDocument, WbxmlError, CHARSET_UTF8};
 use crate::syncml::tree::{Element, Node, Ns};
 
-/// WBXML 1.2, what the SyncML Toolkit writes and every phone reads.
-const WBXML_VERSION: u8 = 0x02;
-
 pub(crate) fn encode(doc: &WbxmlDocument) -> Result<Vec<u8>, WbxmlError> {
+    // Any of WBXML 1.1-1.3, so a reply can use the version the phone sent; what
+    // we write is the same in all three.
+    if !(0x01..=0x03).contains(&doc.version) {
+        return Err(WbxmlError::UnsupportedVersion {
+            version: doc.version,
+        });
+    }
     let tables = tables()?;
     let kind = match tables.identify(&doc.public_id) {
         Some((kind, _)) => kind,
@@ -40,7 +45,7 @@ pub(crate) fn encode(doc: &WbxmlDocument) -> Result<Vec<u8>, WbxmlError> {
         strtbl.push(0);
     }
 
-    let mut out = vec![WBXML_VERSION];
+    let mut out = vec![doc.version];
     match &doc.public_id {
         PublicId::Numeric(n) => write_mb_u32(&mut out, *n),
         PublicId::Fpi(_) => out.extend_from_slice(&[0x00, 0x00]),

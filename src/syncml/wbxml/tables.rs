@@ -25,7 +25,7 @@ pub(crate) enum Version {
 }
 
 impl Version {
-    fn parse(s: &str) -> Option<Version> {
+    pub(crate) fn parse(s: &str) -> Option<Version> {
         match s {
             "1.0" => Some(Version::V10),
             "1.1" => Some(Version::V11),
