@@ -122,3 +122,62 @@ fn slow_sync_then_two_way_with_an_add_on_each_side() {
     let c = quiet.source(Datastore::Contacts);
     assert_eq!(c.remote_added() + c.local_added() + c.local_updated() + c.remote_updated(), 0, "{:?}", quiet.report);
 }
+
+#[test]
+fn md5_with_the_vault_and_wbxml_and_a_server_edit_kept() {
+    let work = tempfile::tempdir().unwrap();
+    let radicale = Radicale::builder().users(&[("alice", "alicepw")]).start();
+    let [contacts, ..] = radicale.standard_collections("alice");
+    let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let env = [("SYNCML_BRIDGE_AUTH__VAULT_KEY", key), ("SYNCML_BRIDGE_AUTH__POLICY", "md5")];
+    // Without a stored app password the MD5 log-in is refused.
+    let (bridge, base) = start_bridge(&radicale.base_url(), work.path(), &env);
+    let mut phone = phone_for(&base, "session-test-md5", ClientAuth::Md5, true);
+    phone.put_item(Datastore::Contacts, "ada", &card("Lovelace", "Ada", "+442079460000"));
+    let refused = phone.sync(SyncMode::Slow, &[]);
+    assert!(!refused.succeeded(), "MD5 without a stored password must fail");
+    drop(bridge);
+
+    let mut set = Command::new(env!("CARGO_BIN_EXE_syncml-bridge"));
+    set.args(["users", "set-password", "alice", "--data-dir"])
+        .arg(work.path().join("data"))
+        .env("SYNCML_BRIDGE_AUTH__VAULT_KEY", key)
+        .stdin(std::process::Stdio::piped());
+    let mut child = set.spawn().unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"alicepw\n").unwrap();
+    }
+    assert!(child.wait().unwrap().success());
+
+    // Restarted bridge, same store.
+    let (_bridge, base) = start_bridge(&radicale.base_url(), work.path(), &env);
+    let mut phone = phone_for(&base, "session-test-md5", ClientAuth::Md5, true);
+    phone.put_item(Datastore::Contacts, "ada", &card("Lovelace", "Ada", "+442079460000"));
+    let slow = phone.sync(SyncMode::Slow, &[]);
+    slow.assert_success();
+    assert_eq!(slow.source(Datastore::Contacts).remote_added(), 1, "{:?}", slow.report);
+
+    // The server gains a field the phone's vCard 2.1 cannot hold; a phone edit keeps it.
+    let dav = radicale.client("alice");
+    let listing = dav.request("PROPFIND", &contacts, &[("Depth", "1")], None);
+    let body = listing.body;
+    let href = body
+        .split("<D:href>")
+        .chain(body.split("<href>"))
+        .filter_map(|s| s.split('<').next())
+        .find(|h| h.ends_with(".vcf"))
+        .expect("the card's href")
+        .to_owned();
+    let stored = dav.get(&href).unwrap().body;
+    let with_photo = stored.replace("END:VCARD", "X-SERVER-ONLY:keep me\r\nEND:VCARD");
+    assert!(dav.put(&href, "text/vcard", &with_photo).is_success());
+    let two = phone.sync(SyncMode::TwoWay, &[]);
+    two.assert_success();
+    phone.modify_item(Datastore::Contacts, "ada", &card("Lovelace", "Ada", "+440000000001"));
+    let edit = phone.sync(SyncMode::TwoWay, &[]);
+    edit.assert_success();
+    let after = dav.get(&href).unwrap().body;
+    assert!(after.contains("+440000000001"), "{after}");
+    assert!(after.contains("X-SERVER-ONLY:keep me"), "{after}");
+}
