@@ -325,9 +325,15 @@ impl Config {
                 format!("`{}`: expected `any`, `basic` or `md5`", self.auth.policy),
             ));
         }
-        for (key, list) in [("auth.allow", &self.auth.allow), ("auth.deny", &self.auth.deny)] {
+        for (key, list) in [
+            ("auth.allow", &self.auth.allow),
+            ("auth.deny", &self.auth.deny),
+        ] {
             if let Some(bad) = list.iter().find(|p| p.trim().is_empty()) {
-                return Err(invalid(key, format!("`{bad}`: an empty entry matches nobody")));
+                return Err(invalid(
+                    key,
+                    format!("`{bad}`: an empty entry matches nobody"),
+                ));
             }
         }
         if !matches!(

@@ -47,9 +47,18 @@ mod tests {
     #[test]
     fn statuses_follow_the_protocol() {
         assert_eq!(ConflictPolicy::from_config("merge").status().code(), 207);
-        assert_eq!(ConflictPolicy::from_config("client-wins").status().code(), 208);
-        assert_eq!(ConflictPolicy::from_config("duplicate").status().code(), 209);
-        assert_eq!(ConflictPolicy::from_config("server-wins").status().code(), 419);
+        assert_eq!(
+            ConflictPolicy::from_config("client-wins").status().code(),
+            208
+        );
+        assert_eq!(
+            ConflictPolicy::from_config("duplicate").status().code(),
+            209
+        );
+        assert_eq!(
+            ConflictPolicy::from_config("server-wins").status().code(),
+            419
+        );
         assert!(!ConflictPolicy::ClientWins.sends_back());
     }
 }

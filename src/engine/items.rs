@@ -58,11 +58,7 @@ fn uid_holder(item: &mut Component) -> &mut Component {
 /// The item's UID, given one when it has none (phones rarely send UIDs).
 pub fn ensure_uid(item: &mut Component) -> String {
     let holder = uid_holder(item);
-    if let Some(uid) = holder
-        .value("UID")
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-    {
+    if let Some(uid) = holder.value("UID").map(str::trim).filter(|u| !u.is_empty()) {
         return uid.to_owned();
     }
     let mut raw = [0u8; 16];

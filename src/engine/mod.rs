@@ -83,9 +83,17 @@ impl PhoneChange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerChange {
     /// A new item under a server id the phone answers with its Map.
-    Add { server_id: String, data: Vec<u8> },
-    Replace { luid: String, data: Vec<u8> },
-    Delete { luid: String },
+    Add {
+        server_id: String,
+        data: Vec<u8>,
+    },
+    Replace {
+        luid: String,
+        data: Vec<u8>,
+    },
+    Delete {
+        luid: String,
+    },
 }
 
 /// A server item held for slow-sync matching.
@@ -251,12 +259,10 @@ impl DatastoreRun {
     pub fn new(deps: &EngineDeps, prior: Prior, setup: RunSetup) -> Result<Self, EngineError> {
         let key = setup.key;
         let prev_changes = match prior.state.collections.get(&setup.collection) {
-            Some(json) => {
-                serde_json::from_str(json).map_err(|e| EngineError::State {
-                    datastore: key.datastore.clone(),
-                    message: e.to_string(),
-                })?
-            }
+            Some(json) => serde_json::from_str(json).map_err(|e| EngineError::State {
+                datastore: key.datastore.clone(),
+                message: e.to_string(),
+            })?,
             None => ChangeState::default(),
         };
         let mut run = DatastoreRun {
@@ -286,7 +292,9 @@ impl DatastoreRun {
             SyncMethod::RefreshFromServer | SyncMethod::ClientReset
         ) {
             // The phone empties this datastore: its old LUIDs mean nothing any more.
-            deps.store.clear_map(&run.key).map_err(store_err(&run.key))?;
+            deps.store
+                .clear_map(&run.key)
+                .map_err(store_err(&run.key))?;
         } else {
             for e in deps.store.map(&run.key).map_err(store_err(&run.key))? {
                 run.luid_to_href.insert(e.luid.clone(), e.href.clone());
@@ -340,7 +348,11 @@ impl DatastoreRun {
                 index.by_uid.insert(u.clone(), i);
             }
             if !key.content.is_empty() {
-                index.by_content.entry(key.content.clone()).or_default().push(i);
+                index
+                    .by_content
+                    .entry(key.content.clone())
+                    .or_default()
+                    .push(i);
             }
             let etag = item
                 .etag
@@ -407,11 +419,14 @@ impl DatastoreRun {
             .into_iter()
             .map(|c| self.plan(deps, c, &current))
             .collect();
-        let results: Vec<(Plan, Result<Option<crate::dav::Written>, DavError>)> =
-            stream::iter(plans.into_iter().map(|p| execute(deps, &self.collection, p)))
-                .buffered(WRITE_CONCURRENCY)
-                .collect()
-                .await;
+        let results: Vec<(Plan, Result<Option<crate::dav::Written>, DavError>)> = stream::iter(
+            plans
+                .into_iter()
+                .map(|p| execute(deps, &self.collection, p)),
+        )
+        .buffered(WRITE_CONCURRENCY)
+        .collect()
+        .await;
         let mut statuses = Vec::with_capacity(n);
         let mut map_changes = Vec::new();
         for (plan, result) in results {
@@ -438,8 +453,11 @@ impl DatastoreRun {
         }
         let mut map_changes = Vec::new();
         for c in changes {
-            if let (PhoneChange::Add { luid, format, data } | PhoneChange::Replace { luid, format, data }, Some(index)) =
-                (&c, self.index.as_ref())
+            if let (
+                PhoneChange::Add { luid, format, data }
+                | PhoneChange::Replace { luid, format, data },
+                Some(index),
+            ) = (&c, self.index.as_ref())
             {
                 if let Ok(tree) = items::phone_to_dav(*format, data, &deps.opts) {
                     let key = match_key(&tree, deps.opts.device_tz);
@@ -500,14 +518,26 @@ impl DatastoreRun {
             if let Some(i) = hit {
                 let it = &index.items[i];
                 self.taken.insert(it.href.clone());
-                return self.plan_merge(luid, it.href.clone(), it.etag.clone(), &it.tree.clone(), &incoming, ok, false);
+                return self.plan_merge(
+                    luid,
+                    it.href.clone(),
+                    it.etag.clone(),
+                    &it.tree.clone(),
+                    &incoming,
+                    ok,
+                    false,
+                );
             }
         } else if let Some(href) = known {
             if let Some((etag, tree)) = current.get(&href) {
                 let synced = self.map.get(&href).and_then(|e| e.etag.clone());
                 let conflict = !is_add
                     && synced.as_deref().is_some_and(|s| s != etag)
-                    && self.prev_changes.etags.get(&href).is_some_and(|s| s != etag);
+                    && self
+                        .prev_changes
+                        .etags
+                        .get(&href)
+                        .is_some_and(|s| s != etag);
                 if conflict {
                     return self.plan_conflict(deps, luid, href, etag.clone(), tree, incoming);
                 }
@@ -595,7 +625,11 @@ impl DatastoreRun {
                 if let Some(old) = self.map.remove(&href) {
                     self.luid_to_href.remove(&old.luid);
                 }
-                if let Some(holder) = incoming.components.iter_mut().find(|c| c.name != "VTIMEZONE") {
+                if let Some(holder) = incoming
+                    .components
+                    .iter_mut()
+                    .find(|c| c.name != "VTIMEZONE")
+                {
                     holder.remove("UID");
                 } else {
                     incoming.remove("UID");
@@ -617,7 +651,10 @@ impl DatastoreRun {
             // Already gone: nothing to do (libsynthesis answers 200 too).
             return Plan::Done(ok);
         };
-        if !matches!(self.method, SyncMethod::TwoWay | SyncMethod::OneWayFromClient) {
+        if !matches!(
+            self.method,
+            SyncMethod::TwoWay | SyncMethod::OneWayFromClient
+        ) {
             // Only an explicit delete in a session whose anchors matched deletes upstream.
             return Plan::Done(ok);
         }
@@ -636,7 +673,10 @@ impl DatastoreRun {
     ) -> StatusCode {
         match (plan, result) {
             (Plan::Done(s), _) => s,
-            (Plan::Create { luid, status, .. } | Plan::Update { luid, status, .. }, Ok(Some(w))) => {
+            (
+                Plan::Create { luid, status, .. } | Plan::Update { luid, status, .. },
+                Ok(Some(w)),
+            ) => {
                 self.written.insert(w.href.clone(), Some(w.etag.clone()));
                 self.taken.insert(w.href.clone());
                 self.luid_to_href.insert(luid.clone(), w.href.clone());
@@ -649,7 +689,16 @@ impl DatastoreRun {
                 map_changes.push(MapChange::Put(entry));
                 status
             }
-            (Plan::Update { luid, href, etag, status, .. }, Ok(None)) => {
+            (
+                Plan::Update {
+                    luid,
+                    href,
+                    etag,
+                    status,
+                    ..
+                },
+                Ok(None),
+            ) => {
                 let entry = MapEntry {
                     luid,
                     href: href.clone(),
@@ -716,9 +765,10 @@ impl DatastoreRun {
                     .await
                     .map_err(dav_err(&self.key))?;
                 for c in &changes.changed {
-                    let echo = self.written.get(&c.href).is_some_and(|w| {
-                        w.as_deref() == Some(c.etag.as_str()) || w.is_none()
-                    });
+                    let echo = self
+                        .written
+                        .get(&c.href)
+                        .is_some_and(|w| w.as_deref() == Some(c.etag.as_str()) || w.is_none());
                     if !echo || self.send_back.contains(&c.href) {
                         to_send.push(c.href.clone());
                     }
@@ -963,7 +1013,10 @@ async fn execute(
             href, etag, body, ..
         } => {
             let ct = content_type_of(body);
-            deps.dav.update(href, etag, ct, body.clone()).await.map(Some)
+            deps.dav
+                .update(href, etag, ct, body.clone())
+                .await
+                .map(Some)
         }
         Plan::Delete { href, etag, .. } => deps.dav.delete(href, etag).await.map(|()| None),
     };

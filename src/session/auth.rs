@@ -204,7 +204,11 @@ impl Authenticator {
         if !self.access.permits(&user) {
             return AuthOutcome::Forbidden { user };
         }
-        match dav.user(Credentials::new(&user, &password)).check_login().await {
+        match dav
+            .user(Credentials::new(&user, &password))
+            .check_login()
+            .await
+        {
             Ok(Login::Accepted) => AuthOutcome::Accepted { user, password },
             Ok(Login::Refused) => AuthOutcome::Refused {
                 reason: "upstream refused the credentials",

@@ -43,7 +43,11 @@ pub fn server_devinf(version: Version) -> DevInf {
                 ("text/x-vcalendar", "1.0"),
                 &[("text/calendar", "2.0")],
             ),
-            store("tasks", ("text/x-vcalendar", "1.0"), &[("text/calendar", "2.0")]),
+            store(
+                "tasks",
+                ("text/x-vcalendar", "1.0"),
+                &[("text/calendar", "2.0")],
+            ),
             store("notes", ("text/plain", "1.0"), &[("text/x-vnote", "1.1")]),
         ],
         ..DevInf::default()

@@ -120,7 +120,12 @@ impl SessionHandler {
     }
 
     /// A reply holding only the header status (log-in failures, refusals).
-    fn header_only(&self, decoded: &Decoded, code: u16, chal: Option<crate::syncml::model::Chal>) -> SyncmlReply {
+    fn header_only(
+        &self,
+        decoded: &Decoded,
+        code: u16,
+        chal: Option<crate::syncml::model::Chal>,
+    ) -> SyncmlReply {
         let received = &decoded.message.header;
         let mut st = header_status(received, "1", StatusCode::from_code(code));
         st.chal = chal;
@@ -171,20 +176,37 @@ impl SessionHandler {
         let mut outcome = self
             .shared
             .auth
-            .check(header, pending_nonce.as_deref().or(stored_nonce.as_deref()), &self.shared.store, &self.shared.dav)
+            .check(
+                header,
+                pending_nonce.as_deref().or(stored_nonce.as_deref()),
+                &self.shared.store,
+                &self.shared.dav,
+            )
             .await;
-        if matches!(outcome, AuthOutcome::Refused { .. }) && pending_nonce.is_some() && stored_nonce.is_some() {
+        if matches!(outcome, AuthOutcome::Refused { .. })
+            && pending_nonce.is_some()
+            && stored_nonce.is_some()
+        {
             outcome = self
                 .shared
                 .auth
-                .check(header, stored_nonce.as_deref(), &self.shared.store, &self.shared.dav)
+                .check(
+                    header,
+                    stored_nonce.as_deref(),
+                    &self.shared.store,
+                    &self.shared.dav,
+                )
                 .await;
         }
         let scheme = self.shared.auth.policy.challenge_scheme();
         let (user, password) = match outcome {
             AuthOutcome::Accepted { user, password } => (user, password),
             AuthOutcome::Missing | AuthOutcome::Refused { .. } => {
-                let code = if matches!(outcome, AuthOutcome::Missing) { 407 } else { 401 };
+                let code = if matches!(outcome, AuthOutcome::Missing) {
+                    407
+                } else {
+                    401
+                };
                 if let AuthOutcome::Refused { reason } = &outcome {
                     tracing::info!(%device, user = %claimed_user, reason, "log-in refused");
                 }
@@ -228,7 +250,10 @@ impl SessionHandler {
         if let Some(prefix) = &url.backup {
             record.settings.insert("backup".into(), prefix.clone());
         }
-        let uses_md5 = header.cred.as_ref().is_some_and(|c| c.auth_type() == AUTH_MD5);
+        let uses_md5 = header
+            .cred
+            .as_ref()
+            .is_some_and(|c| c.auth_type() == AUTH_MD5);
         let chal_nonce = uses_md5.then(new_nonce);
         if let Some(n) = &chal_nonce {
             record.next_nonce = Some(n.clone());
@@ -251,7 +276,15 @@ impl SessionHandler {
             .and_then(|m| m.max_msg_size)
             .map(|n| n as usize)
             .unwrap_or(DEFAULT_MAX_MSG);
-        let core = SessionCore::new(self.shared.clone(), device.clone(), user.clone(), version, url, deps, record);
+        let core = SessionCore::new(
+            self.shared.clone(),
+            device.clone(),
+            user.clone(),
+            version,
+            url,
+            deps,
+            record,
+        );
         let target = header.target.loc_uri.clone();
         tracing::info!(%device, %user, version = version.ver_dtd(), "session opened");
         self.shared
@@ -294,7 +327,11 @@ impl SessionHandler {
             }
         };
         session.out_msg_id += 1;
-        let mut header = reply_header(&msg.header, session.out_msg_id.to_string(), Some(session.resp_uri.clone()));
+        let mut header = reply_header(
+            &msg.header,
+            session.out_msg_id.to_string(),
+            Some(session.resp_uri.clone()),
+        );
         header.meta = Some(Meta {
             max_msg_size: Some(self.shared.max_msg_size),
             ..Meta::default()
@@ -312,15 +349,20 @@ impl SessionHandler {
         let mut final_ = answer.final_;
         let large = session.core.large_objects();
         let commands = if matches!(session.phase, Phase::Sending(_)) {
-            let packed = match session.core.outbox.pack(&header, first, session.max_msg, large, &opts) {
-                Ok(p) => p,
-                Err(e) => {
-                    return SyncmlReply::Error {
-                        status: HttpStatus::INTERNAL_SERVER_ERROR,
-                        reason: format!("cannot encode the reply: {e}"),
+            let packed =
+                match session
+                    .core
+                    .outbox
+                    .pack(&header, first, session.max_msg, large, &opts)
+                {
+                    Ok(p) => p,
+                    Err(e) => {
+                        return SyncmlReply::Error {
+                            status: HttpStatus::INTERNAL_SERVER_ERROR,
+                            reason: format!("cannot encode the reply: {e}"),
+                        }
                     }
-                }
-            };
+                };
             if let Phase::Sending(s) = std::mem::replace(&mut session.phase, Phase::Done) {
                 session.phase = s.after_send(&mut session.core, packed.drained);
             }
@@ -366,10 +408,10 @@ impl SyncmlHandler for SessionHandler {
         };
         let header: &SyncHdr = &decoded.message.header;
         let token = token_of(&request.path_and_query);
-        let found = self
-            .shared
-            .table
-            .find(token.as_deref(), &header.source.loc_uri, &header.session_id);
+        let found =
+            self.shared
+                .table
+                .find(token.as_deref(), &header.source.loc_uri, &header.session_id);
         let restart = starts_session(&decoded.message);
         let (_, session) = match found {
             Some((tok, s)) => {
@@ -379,7 +421,8 @@ impl SyncmlHandler for SessionHandler {
                     .as_ref()
                     .filter(|(id, _)| *id == header.msg_id)
                     .map(|(_, r)| r.clone());
-                let fresh_start = restart && !matches!(guard.phase, Phase::Init(_)) && resend.is_none();
+                let fresh_start =
+                    restart && !matches!(guard.phase, Phase::Init(_)) && resend.is_none();
                 drop(guard);
                 if let Some(r) = resend {
                     tracing::info!(device = %header.source.loc_uri, msg = %header.msg_id, "resent message answered again");
@@ -416,8 +459,17 @@ mod tests {
         assert_eq!(token_of("/syncml?sid=abc").as_deref(), Some("abc"));
         assert_eq!(token_of("/syncml&sync=2&sid=abc").as_deref(), Some("abc"));
         assert_eq!(token_of("/syncml"), None);
-        assert_eq!(resp_uri("http://h:8080/syncml", "t"), "http://h:8080/syncml?sid=t");
-        assert_eq!(resp_uri("http://h/syncml?sync=2", "t"), "http://h/syncml?sid=t");
-        assert_eq!(resp_uri("http://h/syncml&sync=2", "t"), "http://h/syncml?sid=t");
+        assert_eq!(
+            resp_uri("http://h:8080/syncml", "t"),
+            "http://h:8080/syncml?sid=t"
+        );
+        assert_eq!(
+            resp_uri("http://h/syncml?sync=2", "t"),
+            "http://h/syncml?sid=t"
+        );
+        assert_eq!(
+            resp_uri("http://h/syncml&sync=2", "t"),
+            "http://h/syncml?sid=t"
+        );
     }
 }

@@ -13,5 +13,5 @@ pub mod sync_type;
 pub mod table;
 pub mod url_params;
 
-pub use context::{Shared, SetupError};
+pub use context::{SetupError, Shared};
 pub use handler::SessionHandler;

@@ -4,9 +4,11 @@
 
 use std::collections::VecDeque;
 
-use crate::syncml::model::{Command, Item, ItemCommand, Location, Message, Meta, Sync, SyncBody, SyncHdr};
-use crate::syncml::{encode_with, CodecError, EncodeOptions};
 use crate::syncml::model::Data;
+use crate::syncml::model::{
+    Command, Item, ItemCommand, Location, Message, Meta, Sync, SyncBody, SyncHdr,
+};
+use crate::syncml::{encode_with, CodecError, EncodeOptions};
 
 /// Room kept free for what size estimates cannot see (CmdID digits, escaping).
 const MARGIN: usize = 160;
@@ -119,10 +121,7 @@ impl Outbox {
             Ok(size_of(&[Command::Sync(s.clone())])?.saturating_sub(size_of(&[])?))
         };
         let empty = size_of(&[])?;
-        loop {
-            let Some(next) = self.queue.pop_front() else {
-                break;
-            };
+        while let Some(next) = self.queue.pop_front() {
             match next {
                 Out::Command(cmd) => {
                     let add = size_of(std::slice::from_ref(&cmd))?.saturating_sub(empty);
@@ -136,7 +135,9 @@ impl Outbox {
                     used += add;
                     commands.push(cmd);
                 }
-                Out::SyncOpen(i) | Out::SyncItem(i, _, _) if open_sync.as_ref().map(|(j, _)| *j) != Some(i) => {
+                Out::SyncOpen(i) | Out::SyncItem(i, _, _)
+                    if open_sync.as_ref().map(|(j, _)| *j) != Some(i) =>
+                {
                     let shell = self.sync_shell(i);
                     let add = empty_sync(&shell)?;
                     if used + add > budget && commands.len() > 1 {
@@ -163,9 +164,13 @@ impl Outbox {
                         continue;
                     }
                     let room = budget.saturating_sub(used);
-                    let nothing_yet = open_sync.as_ref().is_some_and(|(_, s)| s.commands.is_empty());
+                    let nothing_yet = open_sync
+                        .as_ref()
+                        .is_some_and(|(_, s)| s.commands.is_empty());
                     if large_objects && nothing_yet && room > 512 {
-                        if let Some((chunk, rest)) = split_item(&cmd, continuation, room, add, &size_of, empty)? {
+                        if let Some((chunk, rest)) =
+                            split_item(&cmd, continuation, room, add, &size_of, empty)?
+                        {
                             if let Some((_, s)) = open_sync.as_mut() {
                                 s.commands.push(chunk);
                             }
@@ -282,5 +287,3 @@ fn split_item(
     rest.more_data = false;
     Ok(Some((with_item(cmd, first), with_item(cmd, rest))))
 }
-
-

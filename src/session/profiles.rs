@@ -77,7 +77,10 @@ impl Profiles {
         let d = &self.default;
         DeviceProfile {
             name: p.name.unwrap_or_else(|| "default".into()),
-            charset: p.charset.or(d.charset.clone()).unwrap_or_else(|| "UTF-8".into()),
+            charset: p
+                .charset
+                .or(d.charset.clone())
+                .unwrap_or_else(|| "UTF-8".into()),
             qp_non_ascii: p.qp_non_ascii.or(d.qp_non_ascii).unwrap_or(true),
             max_guid_size: p.max_guid_size.or(d.max_guid_size).unwrap_or(64),
             combined_tasks: p.combined_tasks.or(d.combined_tasks).unwrap_or(false),

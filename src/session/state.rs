@@ -16,9 +16,7 @@ use super::sync_type::{resolve, SyncMethod};
 use super::url_params::UrlParams;
 use crate::convert::{Charset, Format};
 use crate::dav::ItemKind;
-use crate::engine::{
-    items, DatastoreRun, EngineDeps, PhoneChange, Prior, RunSetup, ServerChange,
-};
+use crate::engine::{items, DatastoreRun, EngineDeps, PhoneChange, Prior, RunSetup, ServerChange};
 use crate::store::{DatastoreKey, DeviceRecord};
 use crate::syncml::codes::{AlertCode, StatusCode};
 use crate::syncml::devinf::DevInf;
@@ -215,24 +213,34 @@ impl SessionCore {
                         self.store_devinf(&d);
                     }
                 }
-                answer
-                    .commands
-                    .push(Command::Status(command_status(msg_ref, cmd, "0", code(200))));
+                answer.commands.push(Command::Status(command_status(
+                    msg_ref,
+                    cmd,
+                    "0",
+                    code(200),
+                )));
             }
             Command::Get(g) => {
-                let wants_devinf = g
-                    .items
-                    .iter()
-                    .any(|i| i.target.as_ref().is_some_and(|t| t.loc_uri.starts_with("./devinf")));
+                let wants_devinf = g.items.iter().any(|i| {
+                    i.target
+                        .as_ref()
+                        .is_some_and(|t| t.loc_uri.starts_with("./devinf"))
+                });
                 if !wants_devinf {
-                    answer
-                        .commands
-                        .push(Command::Status(command_status(msg_ref, cmd, "0", code(404))));
+                    answer.commands.push(Command::Status(command_status(
+                        msg_ref,
+                        cmd,
+                        "0",
+                        code(404),
+                    )));
                     return;
                 }
-                answer
-                    .commands
-                    .push(Command::Status(command_status(msg_ref, cmd, "0", code(200))));
+                answer.commands.push(Command::Status(command_status(
+                    msg_ref,
+                    cmd,
+                    "0",
+                    code(200),
+                )));
                 let uri = self.version.devinf_uri().to_owned();
                 answer.commands.push(Command::Results(Results {
                     cmd_id: "0".into(),
@@ -272,8 +280,16 @@ impl SessionCore {
         item: &Item,
         answer: &mut Answer,
     ) -> Command {
-        let target = item.target.as_ref().map(|l| l.loc_uri.clone()).unwrap_or_default();
-        let source = item.source.as_ref().map(|l| l.loc_uri.clone()).unwrap_or_default();
+        let target = item
+            .target
+            .as_ref()
+            .map(|l| l.loc_uri.clone())
+            .unwrap_or_default();
+        let source = item
+            .source
+            .as_ref()
+            .map(|l| l.loc_uri.clone())
+            .unwrap_or_default();
         let alert_cmd = Command::Alert(alert.clone());
         let mut st = item_status(msg_ref, &alert_cmd, item, "0", code(200));
         let Some(asked) = SyncMethod::from_alert(alert.code.code()) else {
@@ -312,7 +328,11 @@ impl SessionCore {
                 return Command::Status(st);
             }
         };
-        let anchor = item.meta.as_ref().and_then(|m| m.anchor.clone()).unwrap_or_default();
+        let anchor = item
+            .meta
+            .as_ref()
+            .and_then(|m| m.anchor.clone())
+            .unwrap_or_default();
         if let Some(m) = item.meta.as_ref().and_then(|m| m.max_obj_size) {
             self.phone_max_obj = Some(m);
         }
@@ -393,9 +413,16 @@ impl SessionCore {
             .iter()
             .filter(|c| c.kind != crate::dav::CollectionType::Plain)
             .find(|c| {
-                let seg = c.href.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+                let seg = c
+                    .href
+                    .trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("");
                 seg.eq_ignore_ascii_case(name)
-                    || c.displayname.as_deref().is_some_and(|d| d.eq_ignore_ascii_case(name))
+                    || c.displayname
+                        .as_deref()
+                        .is_some_and(|d| d.eq_ignore_ascii_case(name))
             })
             .map(|c| {
                 let has = |comp: &str| c.components.iter().any(|x| x == comp);
@@ -433,16 +460,28 @@ impl SessionCore {
     }
 
     /// Reads the phone's Sync commands: every item applied, one status each.
-    async fn handle_sync(&mut self, msg_ref: &str, cmd: &Command, sync: &Sync, answer: &mut Answer) {
+    async fn handle_sync(
+        &mut self,
+        msg_ref: &str,
+        cmd: &Command,
+        sync: &Sync,
+        answer: &mut Answer,
+    ) {
         let Some(slot) = self.slot_for(sync.target.as_ref()) else {
-            answer
-                .commands
-                .push(Command::Status(command_status(msg_ref, cmd, "0", code(404))));
+            answer.commands.push(Command::Status(command_status(
+                msg_ref,
+                cmd,
+                "0",
+                code(404),
+            )));
             return;
         };
-        answer
-            .commands
-            .push(Command::Status(command_status(msg_ref, cmd, "0", code(200))));
+        answer.commands.push(Command::Status(command_status(
+            msg_ref,
+            cmd,
+            "0",
+            code(200),
+        )));
         let default_format = self.slots[slot]
             .run
             .as_ref()
@@ -457,9 +496,12 @@ impl SessionCore {
                 Command::Replace(c) => (&c.items, c.meta.as_ref(), 1),
                 Command::Delete(d) => (&d.items, d.meta.as_ref(), 2),
                 other => {
-                    answer
-                        .commands
-                        .push(Command::Status(command_status(msg_ref, other, "0", code(501))));
+                    answer.commands.push(Command::Status(command_status(
+                        msg_ref,
+                        other,
+                        "0",
+                        code(501),
+                    )));
                     continue;
                 }
             };
@@ -492,12 +534,10 @@ impl SessionCore {
                         let mut all = p.data;
                         all.extend_from_slice(&data);
                         data = all;
-                        if !item.more_data {
-                            if p.declared.is_some_and(|d| d != data.len() as u64) {
-                                st.code = code(424);
-                                answer.commands.push(Command::Status(st));
-                                continue;
-                            }
+                        if !item.more_data && p.declared.is_some_and(|d| d != data.len() as u64) {
+                            st.code = code(424);
+                            answer.commands.push(Command::Status(st));
+                            continue;
                         }
                     } else {
                         tracing::info!(device = %self.device, "chunked item not continued");
@@ -566,7 +606,10 @@ impl SessionCore {
     async fn queue_server_changes(&mut self) -> bool {
         let mut expects_answer = false;
         for i in 0..self.slots.len() {
-            let (server_uri, phone_uri) = (self.slots[i].server_uri.clone(), self.slots[i].phone_uri.clone());
+            let (server_uri, phone_uri) = (
+                self.slots[i].server_uri.clone(),
+                self.slots[i].phone_uri.clone(),
+            );
             let Some(run) = self.slots[i].run.as_mut() else {
                 continue;
             };
@@ -637,11 +680,20 @@ impl SessionCore {
         expects_answer
     }
 
-    fn apply_maps(&mut self, msg_ref: &str, cmd: &Command, map: &crate::syncml::model::Map, answer: &mut Answer) {
+    fn apply_maps(
+        &mut self,
+        msg_ref: &str,
+        cmd: &Command,
+        map: &crate::syncml::model::Map,
+        answer: &mut Answer,
+    ) {
         let Some(slot) = self.slot_for(Some(&map.target)) else {
-            answer
-                .commands
-                .push(Command::Status(command_status(msg_ref, cmd, "0", code(404))));
+            answer.commands.push(Command::Status(command_status(
+                msg_ref,
+                cmd,
+                "0",
+                code(404),
+            )));
             return;
         };
         let pairs: Vec<(String, String)> = map
@@ -725,7 +777,11 @@ fn item_bytes(item: &Item, meta: Option<&Meta>) -> Vec<u8> {
         _ => Vec::new(),
     };
     if meta.and_then(|m| m.format.as_deref()) == Some("b64") {
-        let cleaned: Vec<u8> = raw.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+        let cleaned: Vec<u8> = raw
+            .iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
         if let Ok(d) = B64.decode(cleaned) {
             return d;
         }
@@ -741,9 +797,12 @@ fn common(core: &SessionCore, msg_ref: &str, cmd: &Command, answer: &mut Answer)
             true
         }
         Command::Alert(a) if a.code.code() == 222 => {
-            answer
-                .commands
-                .push(Command::Status(command_status(msg_ref, cmd, "0", code(200))));
+            answer.commands.push(Command::Status(command_status(
+                msg_ref,
+                cmd,
+                "0",
+                code(200),
+            )));
             true
         }
         _ => false,
@@ -782,9 +841,12 @@ impl AwaitInit {
                 other => {
                     let err = unexpected(other, "package 1 (log-in and sync alerts)");
                     tracing::warn!(device = %core.device, error = %err, "protocol error");
-                    answer
-                        .commands
-                        .push(Command::Status(command_status(&msg_ref, other, "0", code(403))));
+                    answer.commands.push(Command::Status(command_status(
+                        &msg_ref,
+                        other,
+                        "0",
+                        code(403),
+                    )));
                 }
             }
         }
@@ -833,14 +895,21 @@ impl AwaitSync {
                 other => {
                     let err = unexpected(other, "package 3 (the phone's changes)");
                     tracing::warn!(device = %core.device, error = %err, "protocol error");
-                    answer
-                        .commands
-                        .push(Command::Status(command_status(&msg_ref, other, "0", code(403))));
+                    answer.commands.push(Command::Status(command_status(
+                        &msg_ref,
+                        other,
+                        "0",
+                        code(403),
+                    )));
                 }
             }
         }
         if !msg.body.final_ {
-            if !answer.commands.iter().any(|c| matches!(c, Command::Status(s) if s.code.code() == 213)) {
+            if !answer
+                .commands
+                .iter()
+                .any(|c| matches!(c, Command::Status(s) if s.code.code() == 213))
+            {
                 answer.commands.push(core.next_message_alert());
             }
             return Ok(Phase::Sync(self));
@@ -877,9 +946,12 @@ impl SendingChanges {
             }
             let err = unexpected(cmd, "the rest of package 4 to be asked for");
             tracing::warn!(device = %core.device, error = %err, "protocol error");
-            answer
-                .commands
-                .push(Command::Status(command_status(&msg_ref, cmd, "0", code(403))));
+            answer.commands.push(Command::Status(command_status(
+                &msg_ref,
+                cmd,
+                "0",
+                code(403),
+            )));
         }
         Ok(Phase::Sending(self))
     }
@@ -902,9 +974,12 @@ impl AwaitMap {
                 other => {
                     let err = unexpected(other, "package 5 (statuses and Map)");
                     tracing::warn!(device = %core.device, error = %err, "protocol error");
-                    answer
-                        .commands
-                        .push(Command::Status(command_status(&msg_ref, other, "0", code(403))));
+                    answer.commands.push(Command::Status(command_status(
+                        &msg_ref,
+                        other,
+                        "0",
+                        code(403),
+                    )));
                 }
             }
         }
@@ -919,6 +994,11 @@ impl AwaitMap {
 }
 
 /// A bare status, for the header or a refused message.
-pub fn simple_status(msg_ref: &str, cmd_ref: &str, cmd: &str, n: u16) -> crate::syncml::model::Status {
+pub fn simple_status(
+    msg_ref: &str,
+    cmd_ref: &str,
+    cmd: &str,
+    n: u16,
+) -> crate::syncml::model::Status {
     status("0", msg_ref, cmd_ref, cmd, code(n))
 }
