@@ -246,3 +246,66 @@ fn md5_with_the_vault_and_wbxml_and_a_server_edit_kept() {
     assert!(after.contains("+440000000001"), "{after}");
     assert!(after.contains("X-SERVER-ONLY:keep me"), "{after}");
 }
+
+#[test]
+fn small_messages_split_both_ways_and_a_large_photo_is_chunked() {
+    let work = tempfile::tempdir().unwrap();
+    let radicale = Radicale::builder().users(&[("alice", "alicepw")]).start();
+    let [contacts, ..] = radicale.standard_collections("alice");
+    let (_bridge, base) = start_bridge(&radicale.base_url(), work.path(), &[]);
+    let dav = radicale.client("alice");
+    for i in 0..120 {
+        let body = format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:srv-{i}\r\nN:Server{i};Sam;;;\r\nFN:Sam Server{i}\r\nTEL;TYPE=CELL:+1555{i:06}\r\nEND:VCARD\r\n");
+        assert!(dav
+            .put(&format!("{contacts}srv-{i}.vcf"), "text/vcard", &body)
+            .is_success());
+    }
+    let photo: String = "QUJD".repeat(6000);
+    let big = format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:big-1\r\nN:Big;Photo;;;\r\nFN:Photo Big\r\nPHOTO;ENCODING=b;TYPE=JPEG:{photo}\r\nEND:VCARD\r\n");
+    assert!(dav
+        .put(&format!("{contacts}big-1.vcf"), "text/vcard", &big)
+        .is_success());
+
+    let mut phone = Phone::new();
+    phone.configure(
+        &format!("{base}/syncml"),
+        "alice",
+        "alicepw",
+        "session-test-small",
+        PhoneOptions {
+            version: SyncMlVersion::V1_1,
+            wbxml: false,
+            auth: ClientAuth::Basic,
+            max_msg_size: Some(10240),
+            datastores: vec![Datastore::Contacts],
+            timeout: Duration::from_secs(180),
+            ..PhoneOptions::default()
+        },
+    );
+    for i in 0..120 {
+        phone.put_item(
+            Datastore::Contacts,
+            &format!("p{i}"),
+            &card(&format!("Phone{i}"), "Pat", &format!("+4930{i:06}")),
+        );
+    }
+    let slow = phone.sync(SyncMode::Slow, &[]);
+    slow.assert_success();
+    let c = slow.source(Datastore::Contacts);
+    assert_eq!(c.remote_added(), 120, "{:?}", slow.report);
+    assert_eq!(c.local_added(), 121, "{:?}", slow.report);
+    let items = phone.items(Datastore::Contacts);
+    assert_eq!(items.len(), 241);
+    let big = items
+        .iter()
+        .find(|(_, c)| c.contains("Big"))
+        .map(|(_, c)| c.clone())
+        .unwrap_or_default();
+    // The client stores the photo decoded: 6,000 times "ABC", unfolded.
+    let flat = big.replace("\r\n ", "").replace("\n ", "");
+    assert!(
+        flat.contains(&"ABC".repeat(6000)),
+        "the large photo arrived whole: {} bytes",
+        big.len()
+    );
+}

@@ -944,6 +944,11 @@ impl SendingChanges {
             if common(core, &msg_ref, cmd, answer) {
                 continue;
             }
+            // Clients map the items of each message as they go.
+            if let Command::Map(m) = cmd {
+                core.apply_maps(&msg_ref, cmd, m, answer);
+                continue;
+            }
             let err = unexpected(cmd, "the rest of package 4 to be asked for");
             tracing::warn!(device = %core.device, error = %err, "protocol error");
             answer.commands.push(Command::Status(command_status(
