@@ -111,6 +111,8 @@ fn radicale_discovery_finds_each_kind_and_config_overrides_it() {
         let tasks = found.best_for(ItemKind::Tasks).unwrap();
         assert_eq!(tasks.href, "/alice/tasks/");
         assert_eq!(tasks.components, ["VTODO"]);
+        assert_eq!(tasks.data_kind(), DataKind::Calendar);
+        assert_eq!(contacts.data_kind(), DataKind::Card);
         assert_eq!(
             found.best_for(ItemKind::Notes).unwrap().href,
             "/alice/notes/"

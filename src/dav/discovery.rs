@@ -54,6 +54,14 @@ impl Collection {
         self.sync_token.is_some() || self.reports.iter().any(|r| r == "sync-collection")
     }
 
+    /// How items of this collection are named in a multiget.
+    pub fn data_kind(&self) -> bodies::DataKind {
+        match self.kind {
+            CollectionType::AddressBook => bodies::DataKind::Card,
+            _ => bodies::DataKind::Calendar,
+        }
+    }
+
     fn holds(&self, kind: ItemKind) -> bool {
         match kind.component() {
             None => self.kind == CollectionType::AddressBook,
