@@ -7,7 +7,31 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
+use super::vobject::{escape_text, unescape_text, Component, Dialect, Property};
 use super::{aliases, Format};
+
+/// Properties every item keeps on its way to a device.
+const ALWAYS_SENT: &[&str] = &["VERSION", "BEGIN", "END"];
+/// Values that must not be cut (structure or identity would break).
+const NEVER_TRUNCATED: &[&str] = &[
+    "N",
+    "ADR",
+    "ORG",
+    "TEL",
+    "EMAIL",
+    "URL",
+    "BDAY",
+    "PHOTO",
+    "UID",
+    "DTSTART",
+    "DTEND",
+    "DUE",
+    "RRULE",
+    "EXDATE",
+    "RDATE",
+    "CATEGORIES",
+    "TRIGGER",
+];
 
 /// What a device keeps of one property.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -259,9 +283,109 @@ impl Capability {
     }
 }
 
+impl Capability {
+    /// What to send a device of a DAV item: properties it cannot store left out, repeated
+    /// ones cut to its `MaxOccur` (first fitting instances, in server order), text cut to
+    /// `MaxSize` — or left out with `NoTruncate`, where a longer value would be rejected.
+    /// The result is also what to remember as "last sent" for [`super::merge::merge_with_sent`].
+    pub fn restrict(&self, item: &Component) -> Component {
+        if self.all || self.source == CapabilitySource::Unknown {
+            return item.clone();
+        }
+        let mut out = Component::new(&item.name);
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for p in &item.properties {
+            if let Some(q) = self.restrict_property(p, &mut counts) {
+                out.properties.push(q);
+            }
+        }
+        let mut comp_counts: HashMap<String, usize> = HashMap::new();
+        for c in &item.components {
+            // Containers (VCALENDAR -> VEVENT) and zones always go; the rest by slot.
+            let container = matches!(
+                c.name.as_str(),
+                "VEVENT" | "VTODO" | "VJOURNAL" | "VTIMEZONE"
+            );
+            if container {
+                out.components.push(self.restrict(c));
+                continue;
+            }
+            let Some(slot) = self.component(&c.name) else {
+                continue;
+            };
+            let n = comp_counts.entry(c.name.clone()).or_default();
+            if slot.max_occur.is_none_or(|m| *n < m) {
+                *n += 1;
+                out.components.push(c.clone());
+            }
+        }
+        out
+    }
+
+    fn restrict_property(
+        &self,
+        p: &Property,
+        counts: &mut HashMap<String, usize>,
+    ) -> Option<Property> {
+        if ALWAYS_SENT.contains(&p.name.as_str()) {
+            return Some(p.clone());
+        }
+        let limits = self.property(&p.name)?;
+        if !self.fits_types(&p.name, &p.types()) {
+            return None;
+        }
+        let n = counts.entry(p.name.clone()).or_default();
+        if limits.max_occur.is_some_and(|m| *n >= m) {
+            return None;
+        }
+        *n += 1;
+        let Some(max) = limits.max_size else {
+            return Some(p.clone());
+        };
+        if NEVER_TRUNCATED.contains(&p.name.as_str()) || p.is_binary() {
+            return Some(p.clone());
+        }
+        let text = unescape_text(&p.value, Dialect::Standard);
+        if text.chars().count() <= max {
+            return Some(p.clone());
+        }
+        if limits.no_truncate {
+            return None;
+        }
+        let cut: String = text.chars().take(max).collect();
+        let mut q = p.clone();
+        q.value = escape_text(&cut, Dialect::Standard);
+        Some(q)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::convert::vobject::{parse, ParseOptions};
+
+    #[test]
+    fn restrict_follows_the_ctcap() {
+        let mut tel = prop("TEL", &[("TYPE", &["CELL", "HOME"])]);
+        tel.max_occur = Some(1);
+        let mut note = prop("NOTE", &[]);
+        note.max_size = Some(5);
+        let mut title = prop("TITLE", &[]);
+        title.max_size = Some(3);
+        title.no_truncate = true;
+        let cap = Capability::from_ctcap(&[prop("N", &[]), tel, note, title]);
+        let card = parse(
+            b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:u\r\nN:A;B;;;\r\nTEL;TYPE=work:1\r\nTEL;TYPE=cell:2\r\nTEL;TYPE=home:3\r\nNOTE:\\,bcdefg\r\nTITLE:Boss\r\nPHOTO;ENCODING=b:AA\r\nEND:VCARD\r\n",
+            &ParseOptions::standard(),
+        )
+        .unwrap();
+        let out = cap.restrict(&card);
+        let names: Vec<&str> = out.properties.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["VERSION", "N", "TEL", "NOTE"]);
+        assert_eq!(out.value("TEL"), Some("2"));
+        assert_eq!(out.value("NOTE"), Some("\\,bcde"));
+        assert_eq!(Capability::unknown().restrict(&card), card);
+    }
 
     fn prop(name: &str, params: &[(&str, &[&str])]) -> CtCapProperty {
         CtCapProperty {

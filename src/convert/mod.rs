@@ -225,6 +225,8 @@ pub struct ConvertOptions {
     pub now: DateTime<Utc>,
     /// What the upstream CardDAV server stores.
     pub dav_vcard: DavVcardVersion,
+    /// How the device writes and reads vCalendar 1.0 (time form, all-day style, alarms).
+    pub calendar: vcal::CalendarProfile,
 }
 
 impl ConvertOptions {
@@ -236,7 +238,13 @@ impl ConvertOptions {
             device_tz: chrono_tz::UTC,
             now,
             dav_vcard: DavVcardVersion::V30,
+            calendar: vcal::CalendarProfile::default(),
         }
+    }
+
+    pub fn with_calendar(mut self, profile: vcal::CalendarProfile) -> ConvertOptions {
+        self.calendar = profile;
+        self
     }
 
     pub fn with_charset(mut self, charset: Charset) -> ConvertOptions {
@@ -287,10 +295,9 @@ pub fn to_dav(
         Format::Ical20 => parse_ical(input),
         Format::Text => note::text_to_dav(input, opts),
         Format::Vnote => note::vnote_to_dav(input, opts),
-        Format::Sife | Format::Sift | Format::Sifn => Err(ConvertError::Unsupported {
-            from: format,
-            to: Format::Ical20,
-        }),
+        Format::Sife => sif::event::to_dav(input, opts),
+        Format::Sift => sif::task::to_dav(input, opts),
+        Format::Sifn => sif::note::to_dav(input, opts),
     }
 }
 
@@ -319,10 +326,9 @@ pub fn from_dav(
         Format::Ical20 => Ok(dav_bytes(item)),
         Format::Text => note::text_from_dav(item, opts),
         Format::Vnote => note::vnote_from_dav(item, opts),
-        Format::Sife | Format::Sift | Format::Sifn => Err(ConvertError::Unsupported {
-            from: Format::Ical20,
-            to: format,
-        }),
+        Format::Sife => sif::event::from_dav(item, opts),
+        Format::Sift => sif::task::from_dav(item, opts),
+        Format::Sifn => sif::note::from_dav(item, opts),
     }
 }
 

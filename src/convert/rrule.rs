@@ -68,7 +68,7 @@ pub struct Recurrence {
 }
 
 impl Recurrence {
-    fn new(freq: Freq, interval: u32) -> Self {
+    pub fn new(freq: Freq, interval: u32) -> Self {
         Recurrence {
             freq,
             interval: interval.max(1),
@@ -270,13 +270,8 @@ pub fn parse_vcal(rule: &str, dtstart: &CalTime, zone: Tz) -> Result<Recurrence,
     if code == "D" && !r.by_day.is_empty() {
         r.freq = Freq::Weekly;
     }
-    // The start weekday belongs to a W rule even when the phone leaves it out.
-    if code == "W" && !r.by_day.is_empty() && !r.by_day.iter().any(|w| w.day == start.weekday()) {
-        r.by_day.push(WeekdayNum {
-            nth: 0,
-            day: start.weekday(),
-        });
-    }
+    // libsynthesis adds DTSTART's weekday to a W mask; RFC 5545 counts DTSTART as an
+    // occurrence anyway, and adding it would change the rule on every round trip.
     if code == "YD" && r.by_year_day.is_empty() {
         r.by_month.push(start.month() as u8);
     }
@@ -1013,13 +1008,13 @@ mod tests {
         assert_eq!(v2i("YD1 1 100 #0"), "FREQ=YEARLY;BYYEARDAY=1,100");
         // Defaults and leniency.
         assert_eq!(v2i("D1"), "FREQ=DAILY;COUNT=2");
-        assert_eq!(v2i("W1 TH$ #0"), "FREQ=WEEKLY;BYDAY=MO,TH");
+        assert_eq!(v2i("W1 TH$ #0"), "FREQ=WEEKLY;BYDAY=TH");
         assert_eq!(v2i("MP1 #0"), "FREQ=MONTHLY;BYDAY=1MO");
         assert_eq!(v2i("YD1 #0"), "FREQ=YEARLY;BYMONTH=10");
         assert_eq!(v2i("w1 mo #3"), "FREQ=WEEKLY;COUNT=3;BYDAY=MO");
         assert_eq!(
             v2i("W1 FR 20091023T000000Z"),
-            "FREQ=WEEKLY;UNTIL=20091023T020000;BYDAY=MO,FR"
+            "FREQ=WEEKLY;UNTIL=20091023T020000;BYDAY=FR"
         );
     }
 

@@ -104,7 +104,7 @@ pub const VCAL_PROPERTIES: &[&str] = &[
     "VALARM",
 ];
 
-const PRODID: &str = "-//syncml-bridge//convert//EN";
+pub const PRODID: &str = "-//syncml-bridge//convert//EN";
 
 fn bad(property: &str, reason: impl std::fmt::Display) -> ConvertError {
     ConvertError::BadProperty {
@@ -117,9 +117,9 @@ fn bad(property: &str, reason: impl std::fmt::Display) -> ConvertError {
 // ---------------------------------------------------------------------------------------------
 // vCalendar 1.0 -> iCalendar
 
-/// Reads a vCalendar 1.0 item into an iCalendar VCALENDAR, with the default device profile.
+/// Reads a vCalendar 1.0 item into an iCalendar VCALENDAR, with the device profile of `opts`.
 pub fn to_dav(input: &[u8], opts: &ConvertOptions) -> Result<Component, ConvertError> {
-    to_dav_with(input, opts, &CalendarProfile::default())
+    to_dav_with(input, opts, &opts.calendar)
 }
 
 /// Reads a vCalendar 1.0 item (VCALENDAR with VEVENTs/VTODOs, or a bare VEVENT/VTODO).
@@ -154,7 +154,7 @@ pub fn to_dav_with(
     let mut cal = Component::new("VCALENDAR");
     cal.push(Property::new("VERSION", "2.0"));
     cal.push(Property::new("PRODID", PRODID));
-    let mut zones: Vec<VTimezone> = Vec::new();
+    let mut zones: Vec<Component> = Vec::new();
     let mut used: BTreeSet<String> = BTreeSet::new();
     let mut out_items = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
@@ -168,12 +168,12 @@ pub fn to_dav_with(
         let c = reader.convert(item, input, index)?;
         if let Some((tz, year)) = reader.used_tz {
             if used.insert(tz.name().to_string()) {
-                zones.push(VTimezone::for_tz(tz, year));
+                zones.push(vtimezone_for(tz, year));
             }
         }
         out_items.push(c);
     }
-    cal.components.extend(zones.iter().map(vtimezone_component));
+    cal.components.extend(zones);
     cal.components.extend(out_items);
     Ok(cal)
 }
@@ -615,7 +615,7 @@ fn is_end_of_day(t: NaiveTime) -> bool {
 }
 
 /// A UID for an item the phone sent without one, stable for the same bytes and clock.
-fn derived_uid(input: &[u8], index: usize, opts: &ConvertOptions) -> String {
+pub fn derived_uid(input: &[u8], index: usize, opts: &ConvertOptions) -> String {
     // FNV-1a: no randomness in a pure module, and no collisions between different items
     // converted at the same instant that matter for a sync session.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -752,6 +752,32 @@ fn attendee_in(p: &Property) -> Property {
     q
 }
 
+/// Distinct (zone, year) VTIMEZONEs remembered per thread; a phone session touches a handful.
+const VTIMEZONE_CACHE_LIMIT: usize = 256;
+
+thread_local! {
+    static VTIMEZONES: std::cell::RefCell<std::collections::HashMap<(Tz, i32), Component>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The VTIMEZONE component of a database zone as it is in `year`. Building it walks the
+/// zone's transitions (a third of a vCalendar item's conversion time), so it is computed
+/// once per thread, zone and year.
+pub fn vtimezone_for(tz: Tz, year: i32) -> Component {
+    VTIMEZONES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(c) = cache.get(&(tz, year)) {
+            return c.clone();
+        }
+        if cache.len() >= VTIMEZONE_CACHE_LIMIT {
+            cache.clear();
+        }
+        let c = vtimezone_component(&VTimezone::for_tz(tz, year));
+        cache.insert((tz, year), c.clone());
+        c
+    })
+}
+
 /// A VTIMEZONE component from its description.
 pub fn vtimezone_component(vt: &VTimezone) -> Component {
     let mut c = Component::new("VTIMEZONE");
@@ -778,9 +804,9 @@ pub fn vtimezone_component(vt: &VTimezone) -> Component {
 // ---------------------------------------------------------------------------------------------
 // iCalendar -> vCalendar 1.0
 
-/// Writes the events and tasks of a VCALENDAR as vCalendar 1.0, default device profile.
+/// Writes the events and tasks of a VCALENDAR as vCalendar 1.0 with the device profile of `opts`.
 pub fn from_dav(cal: &Component, opts: &ConvertOptions) -> Result<Vec<u8>, ConvertError> {
-    from_dav_with(cal, opts, &CalendarProfile::default())
+    from_dav_with(cal, opts, &opts.calendar)
 }
 
 /// Writes the events and tasks of a VCALENDAR as vCalendar 1.0 for a device. Detached
@@ -1104,6 +1130,24 @@ mod tests {
             .iter()
             .find(|c| c.name == "VEVENT" || c.name == "VTODO")
             .unwrap_or_else(|| panic!("no item in {cal}"))
+    }
+
+    #[test]
+    fn the_device_profile_in_the_options_is_used() {
+        let input = ev("BEGIN:VEVENT\r\nSUMMARY:Meeting\r\nDTSTART:20091010T070000Z\r\nDTEND:20091010T073000Z\r\nEND:VEVENT\r\n");
+        let cal = to_dav(input.as_bytes(), &opts()).unwrap_or_else(|e| panic!("{e}"));
+        let utc =
+            String::from_utf8(from_dav(&cal, &opts()).unwrap_or_default()).unwrap_or_default();
+        assert!(utc.contains("DTSTART:20091010T070000Z\r\n"), "{utc}");
+        let local = CalendarProfile {
+            time_out: TimeForm::Local,
+            send_tz: true,
+            ..CalendarProfile::default()
+        };
+        let opts = opts().with_calendar(local);
+        let out = String::from_utf8(from_dav(&cal, &opts).unwrap_or_default()).unwrap_or_default();
+        assert!(out.contains("DTSTART:20091010T090000\r\n"), "{out}");
+        assert!(out.contains("TZ:+01\r\n"), "{out}");
     }
 
     #[test]

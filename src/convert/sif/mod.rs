@@ -2,7 +2,11 @@
 //! clients use, value formats shared by the four kinds, and the TOML field-table type the
 //! per-kind mappings in `mappings/sif/` are read into.
 
+pub mod calendar;
 pub mod contact;
+pub mod event;
+pub mod note;
+pub mod task;
 
 use base64::Engine as _;
 use quick_xml::events::{BytesStart, Event};
