@@ -11,6 +11,9 @@ use super::webdav::WebDav;
 
 pub const USER: &str = "alice";
 pub const PASSWORD: &str = "secret";
+/// A second account, whose password is distinctive enough to look for in logs.
+pub const OTHER_USER: &str = "bob";
+pub const OTHER_PASSWORD: &str = "hunter2";
 
 /// Radicale, alice's collections and a bridge in front of them.
 pub struct World {
@@ -30,6 +33,7 @@ impl World {
     pub fn start_with(configure: impl FnOnce(BridgeBuilder) -> BridgeBuilder) -> Self {
         let radicale = Radicale::start();
         let collections = radicale.standard_collections(USER);
+        radicale.standard_collections(OTHER_USER);
         let bridge = configure(Bridge::builder(&radicale.base_url())).start();
         Self {
             bridge,
@@ -71,6 +75,37 @@ impl World {
             options,
         );
         phone
+    }
+
+    /// A phone logging in as `user` with `password`.
+    pub fn phone_as(
+        &self,
+        user: &str,
+        password: &str,
+        device_id: &str,
+        options: PhoneOptions,
+    ) -> Phone {
+        let mut phone = Phone::new();
+        phone.configure(
+            &self.bridge.syncml_url(),
+            user,
+            password,
+            device_id,
+            options,
+        );
+        phone
+    }
+
+    /// Every item of `user`'s collection for `datastore` (alice's URLs with the user swapped).
+    pub fn server_items_of(&self, user: &str, datastore: Datastore) -> Vec<(String, String)> {
+        let url = self
+            .collection(datastore)
+            .replace(&format!("/{USER}/"), &format!("/{user}/"));
+        fetch_all(
+            &self.radicale.client(user),
+            &url,
+            datastore == Datastore::Contacts,
+        )
     }
 
     /// Restarts the bridge on the same data dir and port.
