@@ -201,10 +201,8 @@ fn parse_report(multistatus: &str) -> Vec<(String, String)> {
                     _ => {}
                 }
             }
-            Ok(Event::CData(t)) => {
-                if field == Some("data") {
-                    data.push_str(&String::from_utf8_lossy(&t));
-                }
+            Ok(Event::CData(t)) if field == Some("data") => {
+                data.push_str(&String::from_utf8_lossy(&t));
             }
             Ok(Event::Eof) => break,
             Err(e) => panic!("unparsable REPORT answer ({e}): {multistatus}"),
