@@ -4,6 +4,7 @@
 pub mod config;
 pub mod convert;
 pub mod dav;
+pub mod engine;
 pub mod http;
 pub mod session;
 pub mod store;

@@ -383,8 +383,10 @@ fn change_rounds(
     assert_eq!(round.deleted, [format!("{collection}c1.vcf")]);
     state = round.state;
 
-    // Round 3: nothing happened.
+    // Round 3: nothing happened, and asking costs one request.
+    let before = dav.client().requests_sent();
     assert!(!rt.block_on(dav.has_changed(collection, &state)).unwrap());
+    assert_eq!(dav.client().requests_sent() - before, 1);
     let round = rt.block_on(dav.changes(collection, &state)).unwrap();
     assert!(
         round.changed.is_empty() && round.deleted.is_empty(),
