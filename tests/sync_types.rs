@@ -125,58 +125,87 @@ fn one_way_from_server_sends_only_the_servers_changes() {
     assert_eq!(names(&phone.items(CONTACTS)), name_set(&[0, 1, 2, 12]));
 }
 
+/// With `sync=N` in the URL: a first slow sync (asked by the phone, so the URL is not
+/// consulted) of {0, 1} with 1 already on the server; then the phone adds 2 and the server
+/// adds 12, and the phone asks for a two-way sync, which the URL turns into method N.
+fn url_round(query: &str) -> (World, Phone, support::syncevolution::SyncOutcome) {
+    let (world, mut phone) = split_world(&[0, 1], &[1], Some(query));
+    let first = phone.sync(SyncMode::Slow, &[]);
+    assert_mode(&first, CONTACTS, "slow");
+    assert_eq!(names(&world.server_items(CONTACTS)), name_set(&[0, 1]));
+    assert_eq!(names(&phone.items(CONTACTS)), name_set(&[0, 1]));
+
+    let c = items::contact(2);
+    phone.put_item(CONTACTS, &c.file, &c.vcard);
+    let s = items::contact(12);
+    world.dav().put(
+        &format!("{}srv-12.vcf", world.collection(CONTACTS)),
+        "text/vcard",
+        &items::dav_vcard("srv-12", &s.family, &s.given, &[]),
+    );
+    let second = phone.sync(SyncMode::TwoWay, &[]);
+    assert!(
+        second.succeeded(),
+        "{query}: {:?}\n{}\nbridge log:\n{}",
+        second.report,
+        second.output,
+        world.log_tail(30)
+    );
+    (world, phone, second)
+}
+
+/// No contact is on the server twice.
+fn assert_no_duplicates(world: &World) {
+    let server = world.server_items(CONTACTS);
+    assert_eq!(names(&server).len(), server.len(), "duplicates: {server:?}");
+}
+
 #[test]
 fn url_sync_2_turns_a_two_way_request_into_a_slow_sync() {
-    let (world, mut phone) = split_world(&[0, 1], &[1, 10], Some("sync=2"));
-    assert_mode(&phone.sync(SyncMode::Slow, &[]), CONTACTS, "slow");
-    // Anchors now agree, and the phone asks for two-way: the URL still forces slow.
-    let sync = phone.sync(SyncMode::TwoWay, &[]);
+    let (world, phone, sync) = url_round("sync=2");
     assert_mode(&sync, CONTACTS, "slow");
-    assert_eq!(sync.source(CONTACTS).remote_added(), 0, "{:?}", sync.report);
-    assert_eq!(sync.source(CONTACTS).local_added(), 0, "{:?}", sync.report);
-    // Contact 1 was on both sides: matched, never duplicated.
-    let server = world.server_items(CONTACTS);
-    assert_eq!(server.len(), 3, "{server:?}");
-    assert_eq!(names(&server), name_set(&[0, 1, 10]));
-    assert_eq!(phone.items(CONTACTS).len(), 3);
+    assert_eq!(
+        names(&world.server_items(CONTACTS)),
+        name_set(&[0, 1, 2, 12])
+    );
+    assert_eq!(names(&phone.items(CONTACTS)), name_set(&[0, 1, 2, 12]));
+    assert_eq!(phone.items(CONTACTS).len(), 4);
+    assert_no_duplicates(&world);
 }
 
 #[test]
 fn url_sync_7_sends_every_phone_item_one_way_to_the_server() {
-    let (world, mut phone) = split_world(&[0, 1, 2], &[1, 10], Some("sync=7"));
-    let sync = phone.sync(SyncMode::TwoWay, &[]);
-    sync.assert_success();
+    let (world, phone, sync) = url_round("sync=7");
     assert_eq!(sync.source(CONTACTS).local_added(), 0, "{:?}", sync.report);
-    let server = names(&world.server_items(CONTACTS));
-    assert!(server.is_superset(&name_set(&[0, 1, 2])), "{server:?}");
-    let ones = world
-        .server_items(CONTACTS)
-        .iter()
-        .filter(|(_, body)| property_values(body, "N") == vec![name_of(1)])
-        .count();
-    assert_eq!(ones, 1, "contact 1 duplicated");
+    assert_eq!(
+        names(&world.server_items(CONTACTS)),
+        name_set(&[0, 1, 2, 12])
+    );
     assert_eq!(names(&phone.items(CONTACTS)), name_set(&[0, 1, 2]));
+    assert_no_duplicates(&world);
 }
 
 #[test]
 fn url_sync_8_sends_every_server_item_one_way_to_the_phone() {
-    let (world, mut phone) = split_world(&[0, 1], &[1, 10, 11], Some("sync=8"));
-    let sync = phone.sync(SyncMode::TwoWay, &[]);
-    sync.assert_success();
-    assert_eq!(sync.source(CONTACTS).remote_added(), 0, "{:?}", sync.report);
-    let on_phone = names(&phone.items(CONTACTS));
-    assert!(
-        on_phone.is_superset(&name_set(&[1, 10, 11])),
-        "{on_phone:?}"
+    let (world, phone, sync) = url_round("sync=8");
+    assert_eq!(
+        names(&world.server_items(CONTACTS)),
+        name_set(&[0, 1, 12]),
+        "{:?}",
+        sync.report
     );
-    assert_eq!(names(&world.server_items(CONTACTS)), name_set(&[1, 10, 11]));
+    assert_eq!(names(&phone.items(CONTACTS)), name_set(&[0, 1, 2, 12]));
+    assert_eq!(phone.items(CONTACTS).len(), 4, "duplicates on the phone");
 }
 
 #[test]
 fn url_sync_9_empties_the_phone_and_keeps_the_server() {
-    let (world, mut phone) = split_world(&[0, 1], &[10], Some("sync=9"));
-    let sync = phone.sync(SyncMode::TwoWay, &[]);
-    sync.assert_success();
-    assert_eq!(phone.items(CONTACTS), Vec::<(String, String)>::new());
-    assert_eq!(names(&world.server_items(CONTACTS)), name_set(&[10]));
+    let (world, phone, sync) = url_round("sync=9");
+    assert_eq!(
+        phone.items(CONTACTS),
+        Vec::<(String, String)>::new(),
+        "{:?}",
+        sync.report
+    );
+    assert_eq!(names(&world.server_items(CONTACTS)), name_set(&[0, 1, 12]));
 }

@@ -108,6 +108,13 @@ impl World {
         )
     }
 
+    /// The last `lines` lines of the bridge's log, for failure messages.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = self.bridge.log_text();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
     /// Restarts the bridge on the same data dir and port.
     pub fn restart_bridge(self) -> Self {
         let World {
