@@ -524,7 +524,8 @@ impl DatastoreRun {
                     it.etag.clone(),
                     &it.tree.clone(),
                     &incoming,
-                    ok,
+                    // Matched, not added: a phone counts a 201 as a new server item.
+                    StatusCode::from_code(200),
                     false,
                 );
             }

@@ -367,7 +367,9 @@ impl SessionCore {
         };
         tracing::info!(device = %self.device, user = %self.user, datastore = %target, asked = asked.number(), performed = method.number(), anchors_match = matches, "sync alerted");
         let answer_code = method.alert_code();
-        if matches!(alert.code.code(), 200 | 206) && answer_code == 201 {
+        // 508 tells the phone its anchors are stale; a slow sync the URL asks for is
+        // carried by our Alert code alone (SyncEvolution fails a session on 508 otherwise).
+        if matches!(alert.code.code(), 200 | 206) && answer_code == 201 && !matches {
             st.code = code(508);
         }
         st.items = vec![Item {
