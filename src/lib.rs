@@ -6,6 +6,7 @@ pub mod backup;
 pub mod config;
 pub mod convert;
 pub mod dav;
+pub mod engine;
 pub mod http;
 pub mod metrics;
 pub mod push;

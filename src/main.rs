@@ -36,6 +36,11 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Manage users.
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
     /// Convert a SyncML message (XML or WBXML, detected) to the other encoding on stdout.
     Codec {
         /// The encoding to write.
@@ -60,6 +65,20 @@ enum Command {
     Backup(syncml_bridge::admin::backup_cmd::BackupArgs),
 }
 
+#[derive(Subcommand)]
+enum UsersAction {
+    /// Store USER's upstream app password (read from stdin) in the vault, for MD5 log-ins.
+    SetPassword {
+        user: String,
+        /// TOML configuration file (for `data_dir` and the vault key).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Directory of the bridge's store (config key `data_dir`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum CodecTarget {
     Xml,
@@ -80,6 +99,14 @@ fn main() -> ExitCode {
         Command::Backup(args) => {
             syncml_bridge::admin::backup_cmd::run_process(args).map_err(Into::into)
         }
+        Command::Users {
+            action:
+                UsersAction::SetPassword {
+                    user,
+                    config,
+                    data_dir,
+                },
+        } => set_password(&user, config, data_dir),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -109,13 +136,52 @@ fn serve(
     }
     cfg.validate().context("invalid configuration")?;
     init_logging(&cfg)?;
+    let store = Arc::new(
+        syncml_bridge::store::Store::open(&cfg.data_dir).context("cannot open the store")?,
+    );
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
+        let shared = session::Shared::new(&cfg, store).context("cannot set up sessions")?;
+        let handler = session::SessionHandler::new(Arc::new(shared));
         tracing::info!(listen = %cfg.listen, upstream = %cfg.upstream.url, path = %cfg.syncml_path, "syncml-bridge starting");
-        http::serve(&cfg, Arc::new(session::header_reply::HeaderReplyHandler), http::shutdown_signal())
+        http::serve(&cfg, Arc::new(handler), http::shutdown_signal())
             .await
             .context("HTTP server failed")
     })
+}
+
+fn set_password(
+    user: &str,
+    config: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let mut cfg =
+        Config::load(config.as_deref(), std::env::vars()).context("invalid configuration")?;
+    if let Some(d) = data_dir {
+        cfg.data_dir = d;
+    }
+    let key = session::context::vault_key(&cfg)
+        .context("cannot read the vault key")?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no vault key configured: set auth.vault_key_file or SYNCML_BRIDGE_AUTH__VAULT_KEY"
+            )
+        })?;
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .context("cannot read the password from stdin")?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        anyhow::bail!("empty password on stdin");
+    }
+    let store =
+        syncml_bridge::store::Store::open(&cfg.data_dir).context("cannot open the store")?;
+    store
+        .put_credential(&key, user, password)
+        .context("cannot store the password")?;
+    eprintln!("syncml-bridge: app password stored for {user}");
+    Ok(())
 }
 
 fn init_logging(cfg: &Config) -> anyhow::Result<()> {

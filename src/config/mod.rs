@@ -52,6 +52,8 @@ pub struct Config {
     pub push: PushConfig,
     pub tls: TlsConfig,
     pub backup: BackupConfig,
+    pub auth: AuthConfig,
+    pub sync: SyncConfig,
 }
 
 /// TLS on the listener: served when both files are set, plain HTTP when neither is.
@@ -112,6 +114,46 @@ impl Default for BackupConfig {
             automatic: true,
             prefix: "backup".into(),
             max_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Who may log in and how.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// `any`, `basic` or `md5`: the credential scheme phones must use.
+    pub policy: String,
+    /// Accounts (`alice`, `alice@example.org`) or domains (`*@example.org`) allowed to
+    /// sync; empty allows everyone the upstream accepts.
+    pub allow: Vec<String>,
+    /// Accounts or domains refused even when the upstream accepts them.
+    pub deny: Vec<String>,
+    /// File holding the key (32 bytes, base64 or hex) that seals stored app passwords.
+    pub vault_key_file: String,
+    /// The vault key itself (meant for the environment variable); wins over the file.
+    pub vault_key: String,
+}
+
+/// How items are synchronised.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncConfig {
+    /// `merge`, `server-wins`, `client-wins` or `duplicate`: what happens when the phone
+    /// and the server both changed an item.
+    pub conflict_policy: String,
+    /// Time zone assumed for phones that send floating local times (IANA name).
+    pub device_timezone: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            policy: "any".into(),
+            allow: Vec::new(),
+            deny: Vec::new(),
+            vault_key_file: String::new(),
+            vault_key: String::new(),
         }
     }
 }
@@ -253,6 +295,15 @@ pub struct WebhookConfig {
     pub body: String,
 }
 
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            conflict_policy: "merge".into(),
+            device_timezone: "UTC".into(),
+        }
+    }
+}
+
 /// The DAV server behind the bridge and how to talk to it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -315,6 +366,8 @@ impl Default for Config {
             push: PushConfig::default(),
             tls: TlsConfig::default(),
             backup: BackupConfig::default(),
+            auth: AuthConfig::default(),
+            sync: SyncConfig::default(),
         }
     }
 }
@@ -523,6 +576,41 @@ impl Config {
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.filter)
             .map_err(|e| invalid("log.filter", e.to_string()))?;
+        if !matches!(self.auth.policy.as_str(), "any" | "basic" | "md5") {
+            return Err(invalid(
+                "auth.policy",
+                format!("`{}`: expected `any`, `basic` or `md5`", self.auth.policy),
+            ));
+        }
+        for (key, list) in [
+            ("auth.allow", &self.auth.allow),
+            ("auth.deny", &self.auth.deny),
+        ] {
+            if let Some(bad) = list.iter().find(|p| p.trim().is_empty()) {
+                return Err(invalid(
+                    key,
+                    format!("`{bad}`: an empty entry matches nobody"),
+                ));
+            }
+        }
+        if !matches!(
+            self.sync.conflict_policy.as_str(),
+            "merge" | "server-wins" | "client-wins" | "duplicate"
+        ) {
+            return Err(invalid(
+                "sync.conflict_policy",
+                format!(
+                    "`{}`: expected `merge`, `server-wins`, `client-wins` or `duplicate`",
+                    self.sync.conflict_policy
+                ),
+            ));
+        }
+        if self.sync.device_timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(invalid(
+                "sync.device_timezone",
+                format!("`{}` is not an IANA time zone", self.sync.device_timezone),
+            ));
+        }
         self.tls.validate()?;
         self.push.validate()?;
         self.backup.validate(&self.upstream.url)

@@ -1,6 +1,17 @@
 //! SyncML sessions: log-in, sync-type negotiation, URL parameters, the package flow.
 
+pub mod auth;
+pub mod context;
 pub mod datastores;
+pub mod devinf_ours;
+pub mod handler;
 pub mod header_reply;
+pub mod outbox;
+pub mod profiles;
+pub mod state;
 pub mod sync_type;
+pub mod table;
 pub mod url_params;
+
+pub use context::{SetupError, Shared};
+pub use handler::SessionHandler;

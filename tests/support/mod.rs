@@ -19,6 +19,9 @@
 //! their whole process group when dropped. A missing tool panics naming the package to install.
 #![allow(dead_code)]
 
+pub mod bridge;
+pub mod e2e;
+pub mod items;
 pub mod kannel;
 pub mod radicale;
 pub mod syncevolution;

@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# Sync benchmark: the SyncEvolution client slow-syncs N vCard 2.1 contacts (default 5,000)
+# through the bridge into a fresh Radicale, and the same contacts (as vCard 3.0) are PUT
+# straight into another fresh Radicale of the same version over one keep-alive connection.
+# Prints both wall times, their ratio, the bridge's own CPU seconds (/proc), and the upstream
+# requests of a two-way sync with nothing changed (counted in Radicale's request log).
+#
+#   scripts/bench-sync.sh              # 5,000 contacts, release build
+#   BENCH_CONTACTS=300 scripts/bench-sync.sh
+#   BRIDGE_BIN=target/debug/syncml-bridge scripts/bench-sync.sh
+#
+# Needs: python3 with radicale (PyPI radicale==3.5.10), syncevolution (Debian), gcc, curl.
+set -euo pipefail
+
+N=${BENCH_CONTACTS:-5000}
+MAX_MSG=${BENCH_MAX_MSG_SIZE:-65536}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d -t bench-sync-XXXXXX)
+PIDS=()
+
+cleanup() {
+    for pid in "${PIDS[@]}"; do
+        kill -TERM -- "-$pid" 2>/dev/null || true
+    done
+    if [[ -z "${BENCH_KEEP:-}" ]]; then rm -rf "$WORK"; else echo "kept $WORK"; fi
+}
+trap cleanup EXIT
+
+need() { command -v "$1" >/dev/null || { echo "missing $1: install $2" >&2; exit 1; }; }
+need python3 python3
+need syncevolution "Debian package syncevolution"
+need gcc gcc
+need curl curl
+python3 -c 'import radicale' 2>/dev/null ||
+    { echo "missing python module radicale: pip install radicale==3.5.10" >&2; exit 1; }
+
+if [[ -z "${BRIDGE_BIN:-}" ]]; then
+    (cd "$ROOT" && cargo build --release --quiet --bin syncml-bridge)
+    BRIDGE_BIN="$ROOT/target/release/syncml-bridge"
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_for() { # url, seconds
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        curl -s -o /dev/null "$1" && return 0
+        sleep 0.1
+    done
+    echo "nothing answered at $1 within $2 s" >&2
+    exit 1
+}
+
+# start_radicale NAME -> sets RADICALE_PORT; the server logs to $WORK/NAME/radicale.log
+start_radicale() {
+    local dir="$WORK/$1"
+    mkdir -p "$dir/collections"
+    echo "alice:secret" >"$dir/users"
+    RADICALE_PORT=$(free_port)
+    cat >"$dir/config" <<EOF
+[server]
+hosts = 127.0.0.1:$RADICALE_PORT
+[auth]
+type = htpasswd
+htpasswd_filename = $dir/users
+htpasswd_encryption = plain
+delay = 0
+[rights]
+type = owner_only
+[storage]
+filesystem_folder = $dir/collections
+[web]
+type = none
+[logging]
+level = info
+mask_passwords = True
+EOF
+    setsid python3 -m radicale --config "$dir/config" >"$dir/radicale.log" 2>&1 &
+    PIDS+=($!)
+    eval "${1//-/_}_PID=$!"
+    wait_for "http://127.0.0.1:$RADICALE_PORT/" 20
+    curl -sf -u alice:secret -X MKCOL -H 'Content-Type: application/xml' \
+        --data '<?xml version="1.0"?><D:mkcol xmlns:D="DAV:" xmlns:CR="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><CR:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>' \
+        "http://127.0.0.1:$RADICALE_PORT/alice/contacts/" >/dev/null
+}
+
+cpu_seconds() { # pid -> utime+stime in seconds
+    python3 - "$1" <<'EOF'
+import os, sys
+stat = open(f"/proc/{sys.argv[1]}/stat").read()
+fields = stat.rsplit(")", 1)[1].split()
+print((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+EOF
+}
+
+requests_in() { grep -c " request for " "$1" || true; }
+
+echo "== generating $N contacts"
+mkdir -p "$WORK/phone/contacts" "$WORK/direct-cards"
+python3 - "$N" "$WORK/phone/contacts" "$WORK/direct-cards" <<'EOF'
+import sys, os
+n, phone_dir, direct_dir = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+given = ["Jürgen", "Zoë", "Ana", "Björn", "Chloé", "Dmitri", "Eléonore", "François", "Grete",
+         "Håkon", "Ines", "Jiří", "Kasia", "Łukasz", "Maël", "Nuño", "Oskar", "Paweł", "Renée",
+         "Søren", "Tomáš", "Uwe", "Vera", "Wiebke", "Xavière", "Yusuf", "Zdeněk", "Agnès",
+         "Céline", "Dörte", "Émile", "Fatma", "Hélène", "Lucía", "Noémi", "Ольга", "Pål",
+         "Raphaël", "Thérèse", "Václav", "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald",
+         "Frances", "John", "Margaret", "Niklaus"]
+family = ["Müller", "Østergaard", "Dvořák", "Nuñez", "Šimková", "Łęcki", "Großmann", "Ibáñez",
+          "Çelik", "Håland", "Kovačević", "Lefèvre", "Mäkinen", "Nørgaard", "Ożóg", "Pérez",
+          "Rønning", "Schäfer", "Türk", "Ünal", "Vázquez", "Weiß", "Yıldız", "Žák", "Andrés",
+          "Bähr", "Cañas", "Dürr", "Fürst", "Gómez", "Hübner", "Jäger", "Kühn", "Löw",
+          "Nikolić", "Öztürk", "Sánchez", "Tóth", "Vogt", "Wójcik", "Lovelace", "Hopper",
+          "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Backus", "Hamilton", "Wirth",
+          "Kay", "Lamport", "Ritchie", "Thompson", "Pike", "Kernighan", "Hoare", "Milner",
+          "Naur", "Perlis", "McCarthy", "Minsky", "Shannon", "Hamming", "Codd", "Gray", "Cerf",
+          "Kahn", "Postel", "Engelbart", "Sutherland", "Floyd", "Tarjan", "Karp", "Rabin",
+          "Scott", "Cook", "Valiant", "Wing", "Goldwasser", "Micali", "Diffie", "Hellman",
+          "Rivest", "Shamir", "Adleman", "Bachman", "Feigenbaum", "Reddy", "Corbató", "Engel",
+          "Kahan", "Sussman", "Steele", "Abelson", "Wadler", "Hughes", "Peyton", "Launchbury",
+          "Hudak"]
+def qp(s):
+    return "".join(c if 32 <= ord(c) < 127 and c != "=" else "".join(f"={b:02X}" for b in c.encode()) for c in s)
+def prop21(name, value):
+    return f"{name}:{value}" if value.isascii() else f"{name};CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:{qp(value)}"
+for i in range(n):
+    g, f = given[i % len(given)], family[(i // len(given)) % len(family)]
+    if i >= len(given) * len(family):
+        f += "-" + family[(i // (len(given) * len(family))) % len(family)]
+    tels = [f"+4917{10000000 + i:08}", f"+4930{2000000 + i:07}"] + ([f"+4989{5000000 + i:07}"] if i % 3 == 0 else [])
+    mail = f"contact.{i}@example.org"
+    adr = f";;Hauptstraße {i % 200 + 1};Köln;;50667;Deutschland" if i % 2 == 0 else None
+    v21 = ["BEGIN:VCARD", "VERSION:2.1", prop21("N", f"{f};{g};;;"), prop21("FN", f"{g} {f}")]
+    v30 = ["BEGIN:VCARD", "VERSION:3.0", f"UID:bench-{i}", f"N:{f};{g};;;", f"FN:{g} {f}"]
+    for kind21, kind30, t in zip(["TEL;CELL", "TEL;HOME;VOICE", "TEL;WORK;VOICE"], ["CELL", "HOME,VOICE", "WORK,VOICE"], tels):
+        v21.append(f"{kind21}:{t}")
+        v30.append(f"TEL;TYPE={kind30}:{t}")
+    v21.append(f"EMAIL;INTERNET:{mail}")
+    v30.append(f"EMAIL;TYPE=INTERNET:{mail}")
+    if adr:
+        v21.append(prop21("ADR;HOME", adr))
+        v30.append(f"ADR;TYPE=HOME:{adr}")
+    v21.append("END:VCARD")
+    v30.append("END:VCARD")
+    with open(os.path.join(phone_dir, f"contact-{i:05}.vcf"), "w", encoding="utf-8") as out:
+        out.write("\r\n".join(v21) + "\r\n")
+    with open(os.path.join(direct_dir, f"bench-{i}.vcf"), "w", encoding="utf-8") as out:
+        out.write("\r\n".join(v30) + "\r\n")
+EOF
+
+echo "== straight PUTs into a fresh Radicale"
+start_radicale direct
+DIRECT_SECONDS=$(python3 - "$RADICALE_PORT" "$WORK/direct-cards" <<'EOF'
+import base64, http.client, os, sys, time
+port, src = int(sys.argv[1]), sys.argv[2]
+auth = "Basic " + base64.b64encode(b"alice:secret").decode()
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+names = sorted(os.listdir(src))
+start = time.monotonic()
+for name in names:
+    body = open(os.path.join(src, name), "rb").read()
+    conn.request("PUT", f"/alice/contacts/{name}", body,
+                 {"Content-Type": "text/vcard; charset=utf-8", "Authorization": auth,
+                  "If-None-Match": "*"})
+    resp = conn.getresponse()
+    resp.read()
+    if resp.status not in (200, 201, 204):
+        sys.exit(f"PUT {name}: {resp.status}")
+print(f"{time.monotonic() - start:.1f}")
+EOF
+)
+kill -TERM -- "-$direct_PID" 2>/dev/null || true
+
+echo "== SyncEvolution slow sync through the bridge into a fresh Radicale"
+start_radicale viabridge
+UPSTREAM_PORT=$RADICALE_PORT
+BRIDGE_PORT=$(free_port)
+mkdir -p "$WORK/bridge-data"
+SYNCML_BRIDGE_LISTEN="127.0.0.1:$BRIDGE_PORT" \
+SYNCML_BRIDGE_UPSTREAM__URL="http://127.0.0.1:$UPSTREAM_PORT/" \
+SYNCML_BRIDGE_DATA_DIR="$WORK/bridge-data" \
+SYNCML_BRIDGE_LOG__FILTER=warn \
+    setsid "$BRIDGE_BIN" serve >"$WORK/bridge.log" 2>&1 &
+BRIDGE_PID=$!
+PIDS+=($BRIDGE_PID)
+wait_for "http://127.0.0.1:$BRIDGE_PORT/healthz" 30
+
+gcc -shared -fPIC -O2 -o "$WORK/curl_shim.so" "$ROOT/tests/support/curl_shim.c" -ldl
+phone() {
+    XDG_CONFIG_HOME="$WORK/phone/config" XDG_CACHE_HOME="$WORK/phone/cache" \
+    XDG_DATA_HOME="$WORK/phone/data" LD_PRELOAD="$WORK/curl_shim.so" \
+        syncevolution --daemon=no "$@"
+}
+phone --configure --template none keyring=no \
+    "syncURL=http://127.0.0.1:$BRIDGE_PORT/syncml" username=alice password=secret \
+    deviceId=bench-phone-1 enableWBXML=1 SyncMLVersion=1.2 clientAuthType=basic \
+    "maxMsgSize=$MAX_MSG" preventSlowSync=0 RetryInterval=0 enableRefreshSync=1 \
+    printChanges=0 dumpData=0 "logdir=$WORK/phone/logs" \
+    contacts/backend=file "contacts/database=file://$WORK/phone/contacts" \
+    contacts/databaseFormat=text/x-vcard contacts/syncFormat=text/x-vcard \
+    contacts/forceSyncFormat=1 contacts/uri=Contacts \
+    phone@bench contacts >"$WORK/configure.log" 2>&1
+
+start=$(date +%s.%N)
+if ! phone --sync slow phone@bench contacts >"$WORK/slow.log" 2>&1; then
+    echo "the slow sync failed; client output:" >&2
+    tail -40 "$WORK/slow.log" >&2
+    exit 1
+fi
+end=$(date +%s.%N)
+BRIDGE_SECONDS=$(python3 -c "print(f'{$end - $start:.1f}')")
+BRIDGE_CPU=$(cpu_seconds "$BRIDGE_PID")
+STORED=$(find "$WORK/viabridge/collections/collection-root/alice/contacts" -maxdepth 1 \
+    -type f -not -name '.*' | wc -l)
+
+echo "== two-way sync with nothing changed"
+LOG="$WORK/viabridge/radicale.log"
+before=$(requests_in "$LOG")
+phone --sync two-way phone@bench contacts >"$WORK/two-way.log" 2>&1 ||
+    { echo "the two-way sync failed:" >&2; tail -40 "$WORK/two-way.log" >&2; exit 1; }
+sleep 0.5
+after=$(requests_in "$LOG")
+QUIET_REQUESTS=$((after - before))
+
+echo
+echo "contacts:                         $N (stored through the bridge: $STORED)"
+echo "client maxMsgSize:                $MAX_MSG"
+echo "straight PUTs into Radicale:      ${DIRECT_SECONDS} s"
+echo "slow sync through the bridge:     ${BRIDGE_SECONDS} s"
+echo "ratio bridge / straight:          $(python3 -c "print(f'{$BRIDGE_SECONDS / max($DIRECT_SECONDS, 0.001):.3f}')")"
+echo "bridge CPU (user+sys):            ${BRIDGE_CPU} s"
+echo "upstream requests, quiet two-way: $QUIET_REQUESTS (one datastore)"
+grep " request for " "$LOG" | tail -n "$QUIET_REQUESTS" | sed 's/^/    /' || true
+if [[ "$STORED" -ne "$N" ]]; then
+    echo "FAILED: the bridge stored $STORED of $N contacts in Radicale" >&2
+    exit 1
+fi

@@ -1,0 +1,155 @@
+//! One item between its phone form and its DAV form: conversion, UIDs, resource names,
+//! and the device capability that decides what a merge may replace.
+
+use chrono::Utc;
+use rand::RngCore;
+
+use crate::convert::capability::{Capability, CtCapParam, CtCapProperty};
+use crate::convert::{self, Component, ConvertError, ConvertOptions, Format, Property};
+use crate::syncml::devinf::DevInf;
+
+/// The DAV side of an item: its parsed tree.
+pub fn phone_to_dav(
+    format: Format,
+    data: &[u8],
+    opts: &ConvertOptions,
+) -> Result<Component, ConvertError> {
+    convert::to_dav(format, data, opts)
+}
+
+/// Parses a DAV resource (vCard 3.0/4.0 or iCalendar) into its tree.
+pub fn parse_dav(data: &str, opts: &ConvertOptions) -> Result<Component, ConvertError> {
+    let trimmed = data.trim_start();
+    if trimmed.len() >= 11 && trimmed[..11].eq_ignore_ascii_case("BEGIN:VCARD") {
+        let version = if data.contains("VERSION:4.0") {
+            Format::Vcard40
+        } else {
+            Format::Vcard30
+        };
+        convert::to_dav(version, data.as_bytes(), opts)
+    } else {
+        convert::parse_ical(data.as_bytes())
+    }
+}
+
+/// The phone's bytes for a DAV tree.
+pub fn dav_to_phone(
+    format: Format,
+    item: &Component,
+    opts: &ConvertOptions,
+) -> Result<Vec<u8>, ConvertError> {
+    convert::from_dav(format, item, opts)
+}
+
+/// The component that carries the UID: the VCARD itself or the calendar's main item.
+fn uid_holder(item: &mut Component) -> &mut Component {
+    if item.name == "VCALENDAR" {
+        if let Some(i) = item
+            .components
+            .iter()
+            .position(|c| c.name != "VTIMEZONE" && c.property("RECURRENCE-ID").is_none())
+        {
+            return &mut item.components[i];
+        }
+    }
+    item
+}
+
+/// The item's UID, given one when it has none (phones rarely send UIDs).
+pub fn ensure_uid(item: &mut Component) -> String {
+    let holder = uid_holder(item);
+    if let Some(uid) = holder.value("UID").map(str::trim).filter(|u| !u.is_empty()) {
+        return uid.to_owned();
+    }
+    let mut raw = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut raw);
+    let uid = format!(
+        "sb-{}-{}",
+        Utc::now().format("%Y%m%d"),
+        raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    holder.set(Property::new("UID", uid.clone()));
+    uid
+}
+
+/// The resource name for a new item: its UID when that is a safe path segment, else a
+/// fresh name, with the extension of its kind.
+pub fn resource_name(uid: &str, is_card: bool) -> String {
+    let ext = if is_card { "vcf" } else { "ics" };
+    let safe = !uid.is_empty()
+        && uid.len() <= 200
+        && uid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'));
+    if safe {
+        format!("{uid}.{ext}")
+    } else {
+        let mut raw = [0u8; 12];
+        rand::thread_rng().fill_bytes(&mut raw);
+        let name: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{name}.{ext}")
+    }
+}
+
+/// What the device can store of `format`: its CTCap when its DevInf has one for the
+/// format's type, else the format's known capability.
+pub fn capability_for(devinf: Option<&DevInf>, format: Format) -> Capability {
+    let ctcaps: Vec<&crate::syncml::devinf::CtCap> = devinf
+        .map(|d| {
+            d.data_stores
+                .iter()
+                .flat_map(|s| s.ctcaps.iter())
+                .chain(d.ctcaps.iter())
+                .filter(|c| c.ct_type.eq_ignore_ascii_case(format.mime_type()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if ctcaps.is_empty() {
+        return Capability::from_format(format);
+    }
+    let props: Vec<CtCapProperty> = ctcaps
+        .iter()
+        .flat_map(|c| c.properties.iter())
+        .map(|p| CtCapProperty {
+            name: p.name.clone(),
+            values: p.val_enums.clone(),
+            max_size: p.max_size.map(|n| n as usize),
+            max_occur: p.max_occur.map(|n| n as usize),
+            no_truncate: p.no_truncate,
+            params: p
+                .params
+                .iter()
+                .map(|pp| CtCapParam {
+                    name: pp.name.clone(),
+                    values: pp.val_enums.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    Capability::from_ctcap(&props)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+
+    #[test]
+    fn uid_is_added_once_and_names_are_safe() {
+        let opts = ConvertOptions::new(DateTime::UNIX_EPOCH);
+        let mut card = phone_to_dav(
+            Format::Vcard21,
+            b"BEGIN:VCARD\r\nVERSION:2.1\r\nN:Doe;John\r\nEND:VCARD\r\n",
+            &opts,
+        )
+        .unwrap();
+        let uid = ensure_uid(&mut card);
+        assert_eq!(ensure_uid(&mut card), uid);
+        assert_eq!(resource_name(&uid, true), format!("{uid}.vcf"));
+        let odd = resource_name("a/b c", false);
+        assert!(odd.ends_with(".ics") && !odd.contains('/'), "{odd}");
+        let text = String::from_utf8(convert::dav_bytes(&card)).unwrap();
+        let back = parse_dav(&text, &opts).unwrap();
+        assert_eq!(back.value("UID"), Some(uid.as_str()));
+    }
+}

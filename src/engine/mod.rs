@@ -1,0 +1,1033 @@
+//! One datastore's sync within a session: the phone's changes written upstream, the
+//! server's changes prepared for the phone, conflicts, slow-sync matching, the Map and
+//! the anchors. Follows the durability rules of DESIGN.md: a phone item is acknowledged
+//! only after its DAV write and map entry are stored; anchors and DAV change state move
+//! only in [`DatastoreRun::commit`], which the session calls once the session completed.
+
+pub mod conflict;
+pub mod items;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::Utc;
+use futures_util::stream::{self, StreamExt};
+use sha2::{Digest, Sha256};
+
+use crate::convert::capability::Capability;
+use crate::convert::matchkey::{match_key, MatchKey};
+use crate::convert::{self, merge, Component, ConvertError, ConvertOptions, Format};
+use crate::dav::{ChangeState, DavError, DavUser, ItemKind};
+use crate::session::sync_type::SyncMethod;
+use crate::store::{
+    DatastoreKey, DatastoreState, MapChange, MapEntry, PendingMap, Store, StoreError,
+};
+use crate::syncml::codes::StatusCode;
+
+pub use conflict::ConflictPolicy;
+
+/// Upstream writes in flight at once for one message's items.
+const WRITE_CONCURRENCY: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("datastore {datastore}: {source}")]
+    Store {
+        datastore: String,
+        source: StoreError,
+    },
+    #[error("datastore {datastore}: upstream: {source}")]
+    Dav { datastore: String, source: DavError },
+    #[error("datastore {datastore}: stored change state is damaged: {message}")]
+    State { datastore: String, message: String },
+}
+
+/// What the engine needs from the session.
+#[derive(Clone)]
+pub struct EngineDeps {
+    pub store: Arc<Store>,
+    pub dav: DavUser,
+    pub policy: ConflictPolicy,
+    pub opts: ConvertOptions,
+}
+
+/// One change the phone sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneChange {
+    Add {
+        luid: String,
+        format: Format,
+        data: Vec<u8>,
+    },
+    Replace {
+        luid: String,
+        format: Format,
+        data: Vec<u8>,
+    },
+    Delete {
+        luid: String,
+    },
+}
+
+impl PhoneChange {
+    pub fn luid(&self) -> &str {
+        match self {
+            PhoneChange::Add { luid, .. }
+            | PhoneChange::Replace { luid, .. }
+            | PhoneChange::Delete { luid } => luid,
+        }
+    }
+}
+
+/// One change for the phone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerChange {
+    /// A new item under a server id the phone answers with its Map.
+    Add {
+        server_id: String,
+        data: Vec<u8>,
+    },
+    Replace {
+        luid: String,
+        data: Vec<u8>,
+    },
+    Delete {
+        luid: String,
+    },
+}
+
+/// A server item held for slow-sync matching.
+#[derive(Debug, Clone)]
+struct ServerItem {
+    href: String,
+    etag: String,
+    tree: Component,
+    key: MatchKey,
+}
+
+/// All server items of the collection, indexed for matching.
+#[derive(Debug, Default)]
+struct ServerIndex {
+    items: Vec<ServerItem>,
+    by_href: HashMap<String, usize>,
+    by_uid: HashMap<String, usize>,
+    by_content: HashMap<String, Vec<usize>>,
+    /// The listing's change state (taken before this session's writes).
+    state: ChangeState,
+}
+
+impl ServerIndex {
+    fn find(&self, key: &MatchKey, taken: &HashSet<String>) -> Option<usize> {
+        if let Some(&i) = key.uid.as_ref().and_then(|u| self.by_uid.get(u)) {
+            if !taken.contains(&self.items[i].href) {
+                return Some(i);
+            }
+        }
+        self.by_content
+            .get(&key.content)?
+            .iter()
+            .copied()
+            .find(|&i| !taken.contains(&self.items[i].href) && self.items[i].key.matches(key))
+    }
+}
+
+/// A planned upstream operation for one phone change.
+enum Plan {
+    Done(StatusCode),
+    Create {
+        luid: String,
+        name: String,
+        body: Vec<u8>,
+        status: StatusCode,
+    },
+    Update {
+        luid: String,
+        href: String,
+        etag: String,
+        body: Vec<u8>,
+        status: StatusCode,
+    },
+    Delete {
+        luid: String,
+        href: String,
+        etag: String,
+    },
+}
+
+/// One datastore of one session.
+pub struct DatastoreRun {
+    pub key: DatastoreKey,
+    pub method: SyncMethod,
+    pub collection: String,
+    pub kind: ItemKind,
+    pub phone_format: Format,
+    pub cap: Capability,
+    /// Longest server id the phone keeps (DevInf MaxGUIDSize).
+    pub max_guid: usize,
+    pub phone_next: String,
+    pub server_next: String,
+    previous: DatastoreState,
+    prev_changes: ChangeState,
+    /// href -> map entry, loaded once.
+    map: HashMap<String, MapEntry>,
+    luid_to_href: HashMap<String, String>,
+    index: Option<ServerIndex>,
+    /// Server items the phone's items were matched with or wrote (slow and refresh).
+    taken: HashSet<String>,
+    /// hrefs this session wrote or deleted for the phone, with the etag written.
+    written: HashMap<String, Option<String>>,
+    /// hrefs whose server version must go back to the phone despite being touched.
+    send_back: HashSet<String>,
+    /// LUIDs whose map entries go when the session completes.
+    forget_luids: Vec<String>,
+    /// The change state stored at commit.
+    next_state: Option<ChangeState>,
+    /// Whether anything failed upstream (anchors then stay where they were).
+    pub failed: bool,
+}
+
+fn store_err(k: &DatastoreKey) -> impl FnOnce(StoreError) -> EngineError + '_ {
+    move |source| EngineError::Store {
+        datastore: k.datastore.clone(),
+        source,
+    }
+}
+
+fn dav_err(k: &DatastoreKey) -> impl FnOnce(DavError) -> EngineError + '_ {
+    move |source| EngineError::Dav {
+        datastore: k.datastore.clone(),
+        source,
+    }
+}
+
+/// The status a phone item gets for an upstream failure.
+fn dav_status(e: &DavError) -> StatusCode {
+    StatusCode::from_code(match e {
+        e if e.is_unavailable() => 503,
+        DavError::Forbidden { .. } => 425,
+        DavError::TooLarge { .. } => 413,
+        DavError::Conflict { .. } => 409,
+        _ => 500,
+    })
+}
+
+fn convert_status(e: &ConvertError) -> StatusCode {
+    StatusCode::from_code(match e {
+        ConvertError::UnknownFormat(_)
+        | ConvertError::Unsupported { .. }
+        | ConvertError::Incompatible { .. } => 415,
+        _ => 400,
+    })
+}
+
+/// What the stored state says about a datastore before the session starts.
+pub struct Prior {
+    pub state: DatastoreState,
+}
+
+impl Prior {
+    pub fn load(store: &Store, key: &DatastoreKey) -> Result<Prior, EngineError> {
+        let state = store
+            .datastore_state(key)
+            .map_err(store_err(key))?
+            .unwrap_or_default();
+        Ok(Prior { state })
+    }
+
+    /// Whether the phone's Last anchor is the Next the bridge stored at the end of the
+    /// last completed session (and no slow sync was forced).
+    pub fn anchors_match(&self, phone_last: Option<&str>) -> bool {
+        !self.state.force_slow
+            && self.state.phone_anchor.is_some()
+            && self.state.phone_anchor.as_deref() == phone_last
+    }
+}
+
+/// How a run is set up.
+pub struct RunSetup {
+    pub key: DatastoreKey,
+    pub method: SyncMethod,
+    pub collection: String,
+    pub kind: ItemKind,
+    pub phone_format: Format,
+    pub cap: Capability,
+    pub max_guid: usize,
+    pub phone_next: String,
+}
+
+impl DatastoreRun {
+    pub fn new(deps: &EngineDeps, prior: Prior, setup: RunSetup) -> Result<Self, EngineError> {
+        let key = setup.key;
+        let prev_changes = match prior.state.collections.get(&setup.collection) {
+            Some(json) => serde_json::from_str(json).map_err(|e| EngineError::State {
+                datastore: key.datastore.clone(),
+                message: e.to_string(),
+            })?,
+            None => ChangeState::default(),
+        };
+        let mut run = DatastoreRun {
+            method: setup.method,
+            collection: setup.collection,
+            kind: setup.kind,
+            phone_format: setup.phone_format,
+            cap: setup.cap,
+            max_guid: setup.max_guid,
+            phone_next: setup.phone_next,
+            server_next: Utc::now().format("%Y%m%dT%H%M%SZ").to_string(),
+            previous: prior.state,
+            prev_changes,
+            map: HashMap::new(),
+            luid_to_href: HashMap::new(),
+            index: None,
+            taken: HashSet::new(),
+            written: HashMap::new(),
+            send_back: HashSet::new(),
+            forget_luids: Vec::new(),
+            next_state: None,
+            failed: false,
+            key,
+        };
+        if matches!(
+            run.method,
+            SyncMethod::RefreshFromServer | SyncMethod::ClientReset
+        ) {
+            // The phone empties this datastore: its old LUIDs mean nothing any more.
+            deps.store
+                .clear_map(&run.key)
+                .map_err(store_err(&run.key))?;
+        } else {
+            for e in deps.store.map(&run.key).map_err(store_err(&run.key))? {
+                run.luid_to_href.insert(e.luid.clone(), e.href.clone());
+                run.map.insert(e.href.clone(), e);
+            }
+        }
+        Ok(run)
+    }
+
+    /// The server's anchor of the last completed session.
+    pub fn server_last(&self) -> Option<&str> {
+        self.previous.server_anchor.as_deref()
+    }
+
+    fn is_card(&self) -> bool {
+        self.kind == ItemKind::Contacts
+    }
+
+    /// Lists and reads every server item once (slow syncs, refreshes).
+    async fn ensure_index(&mut self, deps: &EngineDeps) -> Result<(), EngineError> {
+        if self.index.is_some() {
+            return Ok(());
+        }
+        let listing = deps
+            .dav
+            .changes(&self.collection, &ChangeState::default())
+            .await
+            .map_err(dav_err(&self.key))?;
+        let hrefs: Vec<String> = listing.changed.iter().map(|c| c.href.clone()).collect();
+        let fetched = deps
+            .dav
+            .multiget(&self.collection, self.kind.data_kind(), &hrefs)
+            .await
+            .map_err(dav_err(&self.key))?;
+        let mut index = ServerIndex {
+            state: listing.state,
+            ..ServerIndex::default()
+        };
+        for item in fetched.items {
+            let tree = match items::parse_dav(&item.data, &deps.opts) {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::warn!(href = %item.href, error = %e, "server item unreadable, not matched");
+                    continue;
+                }
+            };
+            let key = match_key(&tree, deps.opts.device_tz);
+            let i = index.items.len();
+            index.by_href.insert(item.href.clone(), i);
+            if let Some(u) = &key.uid {
+                index.by_uid.insert(u.clone(), i);
+            }
+            if !key.content.is_empty() {
+                index
+                    .by_content
+                    .entry(key.content.clone())
+                    .or_default()
+                    .push(i);
+            }
+            let etag = item
+                .etag
+                .or_else(|| index.state.etags.get(&item.href).cloned())
+                .unwrap_or_default();
+            index.items.push(ServerItem {
+                href: item.href,
+                etag,
+                tree,
+                key,
+            });
+        }
+        self.index = Some(index);
+        Ok(())
+    }
+
+    /// Applies a batch of the phone's changes (one message's worth) and returns one status
+    /// per change, in order. Map entries are stored before this returns.
+    pub async fn apply_phone_changes(
+        &mut self,
+        deps: &EngineDeps,
+        changes: Vec<PhoneChange>,
+    ) -> Result<Vec<StatusCode>, EngineError> {
+        let n = changes.len();
+        if !self.method.writes_upstream() {
+            return self.match_without_writing(deps, changes).await;
+        }
+        if self.method.phone_sends_all() {
+            self.ensure_index(deps).await?;
+        }
+        // Current server versions of the items the phone replaces, in one read.
+        let mut current: HashMap<String, (String, Component)> = HashMap::new();
+        if self.index.is_none() {
+            let hrefs: Vec<String> = changes
+                .iter()
+                .filter(|c| matches!(c, PhoneChange::Replace { .. }))
+                .filter_map(|c| self.luid_to_href.get(c.luid()).cloned())
+                .collect();
+            if !hrefs.is_empty() {
+                match deps
+                    .dav
+                    .multiget(&self.collection, self.kind.data_kind(), &hrefs)
+                    .await
+                {
+                    Ok(fetched) => {
+                        for item in fetched.items {
+                            if let Ok(tree) = items::parse_dav(&item.data, &deps.opts) {
+                                current.insert(
+                                    item.href.clone(),
+                                    (item.etag.unwrap_or_default(), tree),
+                                );
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(datastore = %self.key.datastore, error = %e, "cannot read the items the phone replaces");
+                        self.failed = true;
+                        return Ok(vec![dav_status(&e); n]);
+                    }
+                }
+            }
+        }
+        let plans: Vec<Plan> = changes
+            .into_iter()
+            .map(|c| self.plan(deps, c, &current))
+            .collect();
+        let results: Vec<(Plan, Result<Option<crate::dav::Written>, DavError>)> = stream::iter(
+            plans
+                .into_iter()
+                .map(|p| execute(deps, &self.collection, p)),
+        )
+        .buffered(WRITE_CONCURRENCY)
+        .collect()
+        .await;
+        let mut statuses = Vec::with_capacity(n);
+        let mut map_changes = Vec::new();
+        for (plan, result) in results {
+            statuses.push(self.settle(plan, result, &mut map_changes));
+        }
+        if !map_changes.is_empty() {
+            deps.store
+                .apply_map(&self.key, &map_changes)
+                .map_err(store_err(&self.key))?;
+        }
+        Ok(statuses)
+    }
+
+    /// One-way slow to the phone: the phone's items are matched (to learn their LUIDs)
+    /// but nothing is written upstream.
+    async fn match_without_writing(
+        &mut self,
+        deps: &EngineDeps,
+        changes: Vec<PhoneChange>,
+    ) -> Result<Vec<StatusCode>, EngineError> {
+        let mut statuses = Vec::with_capacity(changes.len());
+        if self.method == SyncMethod::OneWaySlowToClient {
+            self.ensure_index(deps).await?;
+        }
+        let mut map_changes = Vec::new();
+        for c in changes {
+            if let (
+                PhoneChange::Add { luid, format, data }
+                | PhoneChange::Replace { luid, format, data },
+                Some(index),
+            ) = (&c, self.index.as_ref())
+            {
+                if let Ok(tree) = items::phone_to_dav(*format, data, &deps.opts) {
+                    let key = match_key(&tree, deps.opts.device_tz);
+                    if let Some(i) = index.find(&key, &self.taken) {
+                        let it = &index.items[i];
+                        self.taken.insert(it.href.clone());
+                        // The server's version wins: it goes back to the phone.
+                        self.send_back.insert(it.href.clone());
+                        map_changes.push(MapChange::Put(MapEntry {
+                            luid: luid.clone(),
+                            href: it.href.clone(),
+                            etag: None,
+                        }));
+                        self.luid_to_href.insert(luid.clone(), it.href.clone());
+                    }
+                }
+            }
+            statuses.push(StatusCode::from_code(200));
+        }
+        if !map_changes.is_empty() {
+            deps.store
+                .apply_map(&self.key, &map_changes)
+                .map_err(store_err(&self.key))?;
+        }
+        Ok(statuses)
+    }
+
+    fn plan(
+        &mut self,
+        deps: &EngineDeps,
+        change: PhoneChange,
+        current: &HashMap<String, (String, Component)>,
+    ) -> Plan {
+        let (luid, format, data, is_add) = match change {
+            PhoneChange::Delete { luid } => return self.plan_delete(luid),
+            PhoneChange::Add { luid, format, data } => (luid, format, data, true),
+            PhoneChange::Replace { luid, format, data } => (luid, format, data, false),
+        };
+        let mut incoming = match items::phone_to_dav(format, &data, &deps.opts) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::info!(datastore = %self.key.datastore, %luid, error = %e, "phone item not converted");
+                return Plan::Done(convert_status(&e));
+            }
+        };
+        let added = StatusCode::from_code(201);
+        let ok = StatusCode::from_code(if is_add { 201 } else { 200 });
+        // Known LUID: the item it names.
+        let known = self.luid_to_href.get(&luid).cloned();
+        if let Some(index) = &self.index {
+            let hit = known
+                .as_ref()
+                .and_then(|h| index.by_href.get(h).copied())
+                .or_else(|| {
+                    let key = match_key(&incoming, deps.opts.device_tz);
+                    index.find(&key, &self.taken)
+                });
+            if let Some(i) = hit {
+                let it = &index.items[i];
+                self.taken.insert(it.href.clone());
+                return self.plan_merge(
+                    luid,
+                    it.href.clone(),
+                    it.etag.clone(),
+                    &it.tree.clone(),
+                    &incoming,
+                    // Matched, not added: a phone counts a 201 as a new server item.
+                    StatusCode::from_code(200),
+                    false,
+                );
+            }
+        } else if let Some(href) = known {
+            if let Some((etag, tree)) = current.get(&href) {
+                let synced = self.map.get(&href).and_then(|e| e.etag.clone());
+                let conflict = !is_add
+                    && synced.as_deref().is_some_and(|s| s != etag)
+                    && self
+                        .prev_changes
+                        .etags
+                        .get(&href)
+                        .is_some_and(|s| s != etag);
+                if conflict {
+                    return self.plan_conflict(deps, luid, href, etag.clone(), tree, incoming);
+                }
+                return self.plan_merge(luid, href, etag.clone(), tree, &incoming, ok, false);
+            }
+            // Mapped but gone upstream: the phone's version comes back as a new item.
+            tracing::info!(datastore = %self.key.datastore, %luid, %href, "mapped item gone upstream, re-creating");
+        }
+        let uid = items::ensure_uid(&mut incoming);
+        Plan::Create {
+            luid,
+            name: items::resource_name(&uid, self.is_card()),
+            body: convert::dav_bytes(&incoming),
+            status: added,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn plan_merge(
+        &mut self,
+        luid: String,
+        href: String,
+        etag: String,
+        existing: &Component,
+        incoming: &Component,
+        status: StatusCode,
+        send_back: bool,
+    ) -> Plan {
+        let merged = match merge::merge(existing, incoming, &self.cap) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::info!(datastore = %self.key.datastore, %luid, error = %e, "cannot merge");
+                return Plan::Done(convert_status(&e));
+            }
+        };
+        if send_back {
+            self.send_back.insert(href.clone());
+        }
+        if merged == *existing {
+            // Nothing new for the server: map only.
+            self.luid_to_href.insert(luid.clone(), href.clone());
+            self.written.insert(href.clone(), Some(etag.clone()));
+            return Plan::Update {
+                luid,
+                href,
+                etag,
+                body: Vec::new(),
+                status,
+            };
+        }
+        Plan::Update {
+            luid,
+            href,
+            etag,
+            body: convert::dav_bytes(&merged),
+            status,
+        }
+    }
+
+    fn plan_conflict(
+        &mut self,
+        deps: &EngineDeps,
+        luid: String,
+        href: String,
+        etag: String,
+        existing: &Component,
+        mut incoming: Component,
+    ) -> Plan {
+        let policy = deps.policy;
+        tracing::info!(datastore = %self.key.datastore, %luid, %href, ?policy, "conflict");
+        let status = policy.status();
+        match policy {
+            ConflictPolicy::ServerWins => {
+                self.send_back.insert(href.clone());
+                self.written.insert(href, None);
+                Plan::Done(status)
+            }
+            ConflictPolicy::Merge | ConflictPolicy::ClientWins => {
+                let back = policy.sends_back();
+                self.plan_merge(luid, href, etag, existing, &incoming, status, back)
+            }
+            ConflictPolicy::Duplicate => {
+                // The server's version goes to the phone as a new item.
+                self.send_back.insert(href.clone());
+                if let Some(old) = self.map.remove(&href) {
+                    self.luid_to_href.remove(&old.luid);
+                }
+                if let Some(holder) = incoming
+                    .components
+                    .iter_mut()
+                    .find(|c| c.name != "VTIMEZONE")
+                {
+                    holder.remove("UID");
+                } else {
+                    incoming.remove("UID");
+                }
+                let uid = items::ensure_uid(&mut incoming);
+                Plan::Create {
+                    luid,
+                    name: items::resource_name(&uid, self.is_card()),
+                    body: convert::dav_bytes(&incoming),
+                    status,
+                }
+            }
+        }
+    }
+
+    fn plan_delete(&mut self, luid: String) -> Plan {
+        let ok = StatusCode::from_code(200);
+        let Some(href) = self.luid_to_href.get(&luid).cloned() else {
+            // Already gone: nothing to do (libsynthesis answers 200 too).
+            return Plan::Done(ok);
+        };
+        if !matches!(
+            self.method,
+            SyncMethod::TwoWay | SyncMethod::OneWayFromClient
+        ) {
+            // Only an explicit delete in a session whose anchors matched deletes upstream.
+            return Plan::Done(ok);
+        }
+        let synced = self.map.get(&href).and_then(|e| e.etag.clone());
+        let Some(etag) = synced.or_else(|| self.prev_changes.etags.get(&href).cloned()) else {
+            return Plan::Done(StatusCode::from_code(500));
+        };
+        Plan::Delete { luid, href, etag }
+    }
+
+    fn settle(
+        &mut self,
+        plan: Plan,
+        result: Result<Option<crate::dav::Written>, DavError>,
+        map_changes: &mut Vec<MapChange>,
+    ) -> StatusCode {
+        match (plan, result) {
+            (Plan::Done(s), _) => s,
+            (
+                Plan::Create { luid, status, .. } | Plan::Update { luid, status, .. },
+                Ok(Some(w)),
+            ) => {
+                self.written.insert(w.href.clone(), Some(w.etag.clone()));
+                self.taken.insert(w.href.clone());
+                self.luid_to_href.insert(luid.clone(), w.href.clone());
+                let entry = MapEntry {
+                    luid,
+                    href: w.href.clone(),
+                    etag: Some(w.etag),
+                };
+                self.map.insert(w.href, entry.clone());
+                map_changes.push(MapChange::Put(entry));
+                status
+            }
+            (
+                Plan::Update {
+                    luid,
+                    href,
+                    etag,
+                    status,
+                    ..
+                },
+                Ok(None),
+            ) => {
+                let entry = MapEntry {
+                    luid,
+                    href: href.clone(),
+                    etag: Some(etag),
+                };
+                self.map.insert(href, entry.clone());
+                map_changes.push(MapChange::Put(entry));
+                status
+            }
+            (Plan::Delete { luid, href, .. }, Ok(_)) => {
+                self.written.insert(href.clone(), None);
+                self.map.remove(&href);
+                self.luid_to_href.remove(&luid);
+                map_changes.push(MapChange::RemoveLuid(luid));
+                StatusCode::from_code(200)
+            }
+            (Plan::Delete { luid, href, .. }, Err(DavError::Conflict { .. })) => {
+                // Changed upstream since the phone saw it: the server's version wins and
+                // goes back to the phone as a new item.
+                self.map.remove(&href);
+                self.luid_to_href.remove(&luid);
+                map_changes.push(MapChange::RemoveLuid(luid));
+                self.send_back.insert(href);
+                StatusCode::from_code(419)
+            }
+            (Plan::Delete { href, .. }, Err(DavError::NotFound { .. })) => {
+                self.written.insert(href, None);
+                StatusCode::from_code(200)
+            }
+            (_, Err(e)) => {
+                tracing::warn!(datastore = %self.key.datastore, error = %e, "upstream write failed");
+                self.failed = true;
+                dav_status(&e)
+            }
+            (Plan::Create { .. }, Ok(None)) => StatusCode::from_code(500),
+        }
+    }
+
+    /// The server id an item is sent under: its href, or a digest when the phone keeps
+    /// shorter ids.
+    fn server_id(&self, href: &str) -> String {
+        if href.len() <= self.max_guid {
+            return href.to_owned();
+        }
+        let digest = Sha256::digest(href.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        hex[..self.max_guid.clamp(4, 64)].to_owned()
+    }
+
+    /// The server's changes for the phone, converted to its format. Call once, after the
+    /// phone's whole package was applied. Pending maps for the Adds are stored.
+    pub async fn server_changes(
+        &mut self,
+        deps: &EngineDeps,
+    ) -> Result<Vec<ServerChange>, EngineError> {
+        let mut out = Vec::new();
+        let mut to_send: Vec<String> = Vec::new();
+        let mut bodies: HashMap<String, (String, Component)> = HashMap::new();
+        match self.method {
+            SyncMethod::TwoWay | SyncMethod::OneWayFromServer => {
+                let changes = deps
+                    .dav
+                    .changes(&self.collection, &self.prev_changes)
+                    .await
+                    .map_err(dav_err(&self.key))?;
+                for c in &changes.changed {
+                    let echo = self
+                        .written
+                        .get(&c.href)
+                        .is_some_and(|w| w.as_deref() == Some(c.etag.as_str()) || w.is_none());
+                    if !echo || self.send_back.contains(&c.href) {
+                        to_send.push(c.href.clone());
+                    }
+                }
+                for href in &changes.deleted {
+                    if let Some(entry) = self.map.get(href) {
+                        out.push(ServerChange::Delete {
+                            luid: entry.luid.clone(),
+                        });
+                        self.forget_luids.push(entry.luid.clone());
+                    }
+                }
+                self.next_state = Some(changes.state);
+            }
+            SyncMethod::Slow | SyncMethod::OneWaySlowToClient | SyncMethod::RefreshFromServer => {
+                self.ensure_index(deps).await?;
+                if let Some(index) = &self.index {
+                    for it in &index.items {
+                        if !self.taken.contains(&it.href) || self.send_back.contains(&it.href) {
+                            to_send.push(it.href.clone());
+                            bodies.insert(it.href.clone(), (it.etag.clone(), it.tree.clone()));
+                        }
+                    }
+                    let mut state = index.state.clone();
+                    self.record_writes(&mut state);
+                    self.next_state = Some(state);
+                }
+                if self.method == SyncMethod::Slow {
+                    // Pairings for items the phone no longer holds are stale.
+                    let stale: Vec<String> = self
+                        .map
+                        .values()
+                        .filter(|e| !self.taken.contains(&e.href))
+                        .map(|e| e.luid.clone())
+                        .collect();
+                    self.forget_luids.extend(stale);
+                }
+            }
+            SyncMethod::RefreshFromClient => {
+                self.ensure_index(deps).await?;
+                self.delete_untaken(deps).await?;
+            }
+            SyncMethod::ClientReset => {
+                let listing = deps
+                    .dav
+                    .changes(&self.collection, &self.prev_changes)
+                    .await
+                    .map_err(dav_err(&self.key))?;
+                self.next_state = Some(listing.state);
+            }
+            SyncMethod::OneWayFromClient | SyncMethod::OneWaySlowToServer => {
+                let mut state = self.prev_changes.clone();
+                self.record_writes(&mut state);
+                self.next_state = Some(state);
+            }
+        }
+        let missing: Vec<String> = to_send
+            .iter()
+            .filter(|h| !bodies.contains_key(*h))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            let fetched = deps
+                .dav
+                .multiget(&self.collection, self.kind.data_kind(), &missing)
+                .await
+                .map_err(dav_err(&self.key))?;
+            for item in fetched.items {
+                match items::parse_dav(&item.data, &deps.opts) {
+                    Ok(tree) => {
+                        bodies.insert(item.href, (item.etag.unwrap_or_default(), tree));
+                    }
+                    Err(e) => {
+                        tracing::warn!(href = %item.href, error = %e, "server item unreadable, not sent");
+                    }
+                }
+            }
+        }
+        let mut pending = Vec::new();
+        let mut map_changes = Vec::new();
+        for href in to_send {
+            let Some((etag, tree)) = bodies.get(&href) else {
+                continue;
+            };
+            let data = match items::dav_to_phone(self.phone_format, tree, &deps.opts) {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(%href, error = %e, "server item not convertible for the phone");
+                    continue;
+                }
+            };
+            let etag = (!etag.is_empty()).then(|| etag.clone());
+            match self.map.get(&href) {
+                Some(entry) => {
+                    out.push(ServerChange::Replace {
+                        luid: entry.luid.clone(),
+                        data,
+                    });
+                    map_changes.push(MapChange::Put(MapEntry {
+                        etag,
+                        ..entry.clone()
+                    }));
+                }
+                None => {
+                    let server_id = self.server_id(&href);
+                    out.push(ServerChange::Add {
+                        server_id: server_id.clone(),
+                        data,
+                    });
+                    pending.push(PendingMap {
+                        server_id,
+                        href,
+                        etag,
+                    });
+                }
+            }
+        }
+        if !pending.is_empty() {
+            deps.store
+                .put_pending_maps(&self.key, &pending)
+                .map_err(store_err(&self.key))?;
+        }
+        if !map_changes.is_empty() {
+            deps.store
+                .apply_map(&self.key, &map_changes)
+                .map_err(store_err(&self.key))?;
+        }
+        Ok(out)
+    }
+
+    fn record_writes(&self, state: &mut ChangeState) {
+        for (href, etag) in &self.written {
+            match etag {
+                Some(e) => state.record_write(href, e),
+                None => state.record_delete(href),
+            }
+        }
+    }
+
+    /// Refresh from the phone: server items the phone did not send are deleted.
+    async fn delete_untaken(&mut self, deps: &EngineDeps) -> Result<(), EngineError> {
+        let Some(index) = &self.index else {
+            return Ok(());
+        };
+        let doomed: Vec<(String, String)> = index
+            .items
+            .iter()
+            .filter(|it| !self.taken.contains(&it.href))
+            .map(|it| (it.href.clone(), it.etag.clone()))
+            .collect();
+        tracing::info!(
+            datastore = %self.key.datastore,
+            count = doomed.len(),
+            "refresh from the phone: no backup target is configured, deleting server items the phone lacks"
+        );
+        let mut state = index.state.clone();
+        for (href, etag) in doomed {
+            match deps.dav.delete(&href, &etag).await {
+                Ok(()) | Err(DavError::NotFound { .. }) => {
+                    self.written.insert(href, None);
+                }
+                Err(e) => {
+                    tracing::warn!(%href, error = %e, "refresh delete failed");
+                    self.failed = true;
+                }
+            }
+        }
+        self.record_writes(&mut state);
+        self.next_state = Some(state);
+        Ok(())
+    }
+
+    /// The phone's Map: (server id, LUID) pairs.
+    pub fn apply_map(
+        &mut self,
+        deps: &EngineDeps,
+        pairs: &[(String, String)],
+    ) -> Result<(), EngineError> {
+        let unknown = deps
+            .store
+            .settle_pending_maps(&self.key, pairs)
+            .map_err(store_err(&self.key))?;
+        if !unknown.is_empty() {
+            tracing::info!(datastore = %self.key.datastore, count = unknown.len(), "Map names ids never sent");
+        }
+        Ok(())
+    }
+
+    /// Stores the anchors and change state: the session completed. Nothing moves when
+    /// something failed upstream, so the next session repeats the work.
+    pub fn commit(&mut self, deps: &EngineDeps) -> Result<(), EngineError> {
+        if self.failed {
+            tracing::warn!(datastore = %self.key.datastore, "upstream errors: anchors kept, next session repeats");
+            return Ok(());
+        }
+        if !self.forget_luids.is_empty() {
+            let changes: Vec<MapChange> = self
+                .forget_luids
+                .drain(..)
+                .map(MapChange::RemoveLuid)
+                .collect();
+            deps.store
+                .apply_map(&self.key, &changes)
+                .map_err(store_err(&self.key))?;
+        }
+        let mut state = self.previous.clone();
+        state.phone_anchor = Some(self.phone_next.clone());
+        state.server_anchor = Some(self.server_next.clone());
+        state.force_slow = false;
+        state.last_sync = Some(Utc::now().timestamp());
+        state.last_result = Some("ok".into());
+        if let Some(next) = &self.next_state {
+            let json = serde_json::to_string(next).map_err(|e| EngineError::State {
+                datastore: self.key.datastore.clone(),
+                message: e.to_string(),
+            })?;
+            state.collections.insert(self.collection.clone(), json);
+        }
+        deps.store
+            .put_datastore_state(&self.key, &state)
+            .map_err(store_err(&self.key))
+    }
+}
+
+/// Runs one planned upstream operation.
+async fn execute(
+    deps: &EngineDeps,
+    collection: &str,
+    plan: Plan,
+) -> (Plan, Result<Option<crate::dav::Written>, DavError>) {
+    let result = match &plan {
+        Plan::Done(_) => Ok(None),
+        Plan::Create { name, body, .. } => {
+            let ct = content_type_of(body);
+            deps.dav
+                .create(collection, name, ct, body.clone())
+                .await
+                .map(Some)
+        }
+        Plan::Update { body, .. } if body.is_empty() => Ok(None),
+        Plan::Update {
+            href, etag, body, ..
+        } => {
+            let ct = content_type_of(body);
+            deps.dav
+                .update(href, etag, ct, body.clone())
+                .await
+                .map(Some)
+        }
+        Plan::Delete { href, etag, .. } => deps.dav.delete(href, etag).await.map(|()| None),
+    };
+    (plan, result)
+}
+
+fn content_type_of(body: &[u8]) -> &'static str {
+    if body.starts_with(b"BEGIN:VCARD") {
+        "text/vcard; charset=utf-8"
+    } else {
+        "text/calendar; charset=utf-8"
+    }
+}

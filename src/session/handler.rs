@@ -1,0 +1,475 @@
+//! The SyncML handler the HTTP front door calls: decode, find or open the session, log
+//! in, run the session's current state, pack the answer to the phone's MaxMsgSize, and
+//! answer a resent message with the same reply.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::StatusCode as HttpStatus;
+
+use super::auth::{challenge, new_nonce, AuthOutcome};
+use super::context::Shared;
+use super::state::{Answer, AwaitInit, Phase, SessionCore};
+use super::url_params::UrlParams;
+use crate::convert::ConvertOptions;
+use crate::engine::EngineDeps;
+use crate::http::{SyncmlHandler, SyncmlReply, SyncmlRequest, WireEncoding};
+use crate::store::DeviceRecord;
+use crate::syncml::auth::AUTH_MD5;
+use crate::syncml::codes::StatusCode;
+use crate::syncml::model::{Command, Message, Meta, SyncBody, SyncHdr};
+use crate::syncml::reply::{header_status, reply_header};
+use crate::syncml::{decode, encode_with, Decoded, EncodeOptions, Encoding, Version};
+
+/// Largest reply when the phone announces no MaxMsgSize.
+const DEFAULT_MAX_MSG: usize = 1024 * 1024;
+
+/// One open session.
+pub struct Session {
+    core: SessionCore,
+    phase: Phase,
+    out_msg_id: u32,
+    /// The last message received and the reply it got, for resends.
+    last: Option<(String, SyncmlReply)>,
+    resp_uri: String,
+    max_msg: usize,
+    /// The header status of the next reply (212 once after log-in, then 200).
+    header_code: u16,
+    chal_nonce: Option<String>,
+}
+
+/// The handler: shared state plus the not-yet-logged-in bookkeeping.
+pub struct SessionHandler {
+    shared: Arc<Shared>,
+    /// Nonces handed out in challenges, by device, before the user is known.
+    nonces: Mutex<HashMap<String, String>>,
+    /// Failed log-ins by (device, SessionID): a second failure gets no new challenge.
+    failures: Mutex<HashMap<(String, String), u32>>,
+}
+
+fn wire(e: Encoding) -> WireEncoding {
+    match e {
+        Encoding::Xml => WireEncoding::Xml,
+        Encoding::Wbxml => WireEncoding::Wbxml,
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The `sid` query parameter of the request path.
+fn token_of(path_and_query: &str) -> Option<String> {
+    let q = &path_and_query[path_and_query.find(['?', '&'])? + 1..];
+    q.split(['&', '?', '#'])
+        .find_map(|kv| kv.strip_prefix("sid="))
+        .map(str::to_owned)
+}
+
+/// The RespURI: the URL the phone used, without parameters, plus the session token.
+fn resp_uri(target: &str, token: &str) -> String {
+    let base = match target.find(['?', '#']) {
+        Some(i) => &target[..i],
+        None => target,
+    };
+    // `&`-joined parameters after the path are not part of the address either.
+    let base = match base.rfind('/') {
+        Some(slash) => match base[slash..].find('&') {
+            Some(amp) => &base[..slash + amp],
+            None => base,
+        },
+        None => base,
+    };
+    format!("{base}?sid={token}")
+}
+
+fn starts_session(msg: &Message) -> bool {
+    msg.header.msg_id.trim() == "1"
+        && msg
+            .body
+            .commands
+            .iter()
+            .any(|c| matches!(c, Command::Alert(a) if a.code.sync_type().is_some()))
+}
+
+impl SessionHandler {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        SessionHandler {
+            shared,
+            nonces: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    fn encode(&self, msg: &Message, opts: &EncodeOptions, enc: Encoding) -> SyncmlReply {
+        match encode_with(msg, opts) {
+            Ok(bytes) => SyncmlReply::Message {
+                body: Bytes::from(bytes),
+                encoding: wire(enc),
+            },
+            Err(e) => SyncmlReply::Error {
+                status: HttpStatus::INTERNAL_SERVER_ERROR,
+                reason: format!("cannot encode the reply: {e}"),
+            },
+        }
+    }
+
+    /// A reply holding only the header status (log-in failures, refusals).
+    fn header_only(
+        &self,
+        decoded: &Decoded,
+        code: u16,
+        chal: Option<crate::syncml::model::Chal>,
+    ) -> SyncmlReply {
+        let received = &decoded.message.header;
+        let mut st = header_status(received, "1", StatusCode::from_code(code));
+        st.chal = chal;
+        let msg = Message {
+            header: reply_header(received, "1", None),
+            body: SyncBody {
+                commands: vec![Command::Status(st)],
+                final_: true,
+            },
+            extra: Vec::new(),
+        };
+        self.encode(&msg, &decoded.reply_options(), decoded.encoding)
+    }
+
+    fn device_record(&self, user: &str, device: &str) -> DeviceRecord {
+        match self.shared.store.device(user, device) {
+            Ok(Some(r)) => r,
+            Ok(None) => DeviceRecord {
+                user: user.to_owned(),
+                device_id: device.to_owned(),
+                ..DeviceRecord::default()
+            },
+            Err(e) => {
+                tracing::warn!(%device, error = %e, "device record unreadable, starting afresh");
+                DeviceRecord {
+                    user: user.to_owned(),
+                    device_id: device.to_owned(),
+                    ..DeviceRecord::default()
+                }
+            }
+        }
+    }
+
+    /// Logs a new session in; on success it is in the table.
+    async fn open(
+        &self,
+        decoded: &Decoded,
+        path_and_query: &str,
+    ) -> Result<(String, Arc<tokio::sync::Mutex<Session>>), SyncmlReply> {
+        let header = &decoded.message.header;
+        let device = header.source.loc_uri.clone();
+        let sid = header.session_id.clone();
+        let claimed_user = header.source.loc_name.clone().unwrap_or_default();
+        let stored_nonce = (!claimed_user.is_empty())
+            .then(|| self.device_record(&claimed_user, &device).next_nonce)
+            .flatten();
+        let pending_nonce = lock(&self.nonces).get(&device).cloned();
+        let mut outcome = self
+            .shared
+            .auth
+            .check(
+                header,
+                pending_nonce.as_deref().or(stored_nonce.as_deref()),
+                &self.shared.store,
+                &self.shared.dav,
+            )
+            .await;
+        if matches!(outcome, AuthOutcome::Refused { .. })
+            && pending_nonce.is_some()
+            && stored_nonce.is_some()
+        {
+            outcome = self
+                .shared
+                .auth
+                .check(
+                    header,
+                    stored_nonce.as_deref(),
+                    &self.shared.store,
+                    &self.shared.dav,
+                )
+                .await;
+        }
+        let scheme = self.shared.auth.policy.challenge_scheme();
+        let (user, password) = match outcome {
+            AuthOutcome::Accepted { user, password } => (user, password),
+            AuthOutcome::Missing | AuthOutcome::Refused { .. } => {
+                let code = if matches!(outcome, AuthOutcome::Missing) {
+                    407
+                } else {
+                    401
+                };
+                if let AuthOutcome::Refused { reason } = &outcome {
+                    tracing::info!(%device, user = %claimed_user, reason, "log-in refused");
+                }
+                let tries = {
+                    let mut f = lock(&self.failures);
+                    let n = f.entry((device.clone(), sid.clone())).or_insert(0);
+                    *n += 1;
+                    *n
+                };
+                // Challenged once for the right scheme; the second failure is final.
+                let chal = if tries <= 1 || code == 407 {
+                    let nonce = new_nonce();
+                    lock(&self.nonces).insert(device.clone(), nonce.clone());
+                    Some(challenge(scheme, &nonce))
+                } else {
+                    None
+                };
+                return Err(self.header_only(decoded, code, chal));
+            }
+            AuthOutcome::Forbidden { user } => {
+                tracing::info!(%device, %user, "account not allowed to sync");
+                return Err(self.header_only(decoded, 403, None));
+            }
+            AuthOutcome::Unavailable => return Err(self.header_only(decoded, 503, None)),
+        };
+        lock(&self.failures).remove(&(device.clone(), sid.clone()));
+        lock(&self.nonces).remove(&device);
+        let url = match UrlParams::parse(path_and_query) {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::info!(%device, error = %e, "bad URL parameter ignored");
+                UrlParams::default()
+            }
+        };
+        let version = header.version().unwrap_or(Version::V1_1);
+        let mut record = self.device_record(&user, &device);
+        record.syncml_version = Some(version.ver_dtd().to_owned());
+        if url.push {
+            record.settings.insert("push".into(), "requested".into());
+        }
+        if let Some(prefix) = &url.backup {
+            record.settings.insert("backup".into(), prefix.clone());
+        }
+        let uses_md5 = header
+            .cred
+            .as_ref()
+            .is_some_and(|c| c.auth_type() == AUTH_MD5);
+        let chal_nonce = uses_md5.then(new_nonce);
+        if let Some(n) = &chal_nonce {
+            record.next_nonce = Some(n.clone());
+        }
+        if let Err(e) = self.shared.store.put_device(&record) {
+            tracing::warn!(%device, error = %e, "cannot store the device record");
+        }
+        let deps = EngineDeps {
+            store: self.shared.store.clone(),
+            dav: self
+                .shared
+                .dav
+                .user(crate::dav::Credentials::new(&user, &password)),
+            policy: self.shared.policy,
+            opts: ConvertOptions::new(chrono::Utc::now()).with_device_tz(self.shared.device_tz),
+        };
+        let max_msg = header
+            .meta
+            .as_ref()
+            .and_then(|m| m.max_msg_size)
+            .map(|n| n as usize)
+            .unwrap_or(DEFAULT_MAX_MSG);
+        let core = SessionCore::new(
+            self.shared.clone(),
+            device.clone(),
+            user.clone(),
+            version,
+            url,
+            deps,
+            record,
+        );
+        let target = header.target.loc_uri.clone();
+        tracing::info!(%device, %user, version = version.ver_dtd(), "session opened");
+        self.shared
+            .table
+            .insert(&device, &sid, |token| Session {
+                core,
+                phase: Phase::Init(AwaitInit),
+                out_msg_id: 0,
+                last: None,
+                resp_uri: resp_uri(&target, token),
+                max_msg,
+                header_code: 212,
+                chal_nonce,
+            })
+            .map_err(|e| {
+                tracing::warn!(error = %e, "session refused");
+                self.header_only(decoded, 503, None)
+            })
+    }
+
+    async fn run(&self, decoded: &Decoded, session: &mut Session) -> SyncmlReply {
+        let msg = &decoded.message;
+        let mut answer = Answer::default();
+        let phase = std::mem::replace(&mut session.phase, Phase::Done);
+        let next = match phase {
+            Phase::Init(s) => s.handle(&mut session.core, msg, &mut answer).await,
+            Phase::Sync(s) => s.handle(&mut session.core, msg, &mut answer).await,
+            Phase::Sending(s) => s.handle(&mut session.core, msg, &mut answer),
+            Phase::Map(s) => s.handle(&mut session.core, msg, &mut answer),
+            Phase::Done => {
+                answer.final_ = true;
+                Ok(Phase::Done)
+            }
+        };
+        session.phase = match next {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "protocol error");
+                Phase::Done
+            }
+        };
+        session.out_msg_id += 1;
+        let mut header = reply_header(
+            &msg.header,
+            session.out_msg_id.to_string(),
+            Some(session.resp_uri.clone()),
+        );
+        header.meta = Some(Meta {
+            max_msg_size: Some(self.shared.max_msg_size),
+            ..Meta::default()
+        });
+        let mut hs = header_status(&msg.header, "1", StatusCode::from_code(session.header_code));
+        if session.header_code == 212 {
+            if let Some(n) = session.chal_nonce.take() {
+                hs.chal = Some(challenge(AUTH_MD5, &n));
+            }
+        }
+        session.header_code = 200;
+        let mut first = vec![Command::Status(hs)];
+        first.extend(answer.commands);
+        let opts = decoded.reply_options();
+        let mut final_ = answer.final_;
+        let large = session.core.large_objects();
+        let commands = if matches!(session.phase, Phase::Sending(_)) {
+            let packed =
+                match session
+                    .core
+                    .outbox
+                    .pack(&header, first, session.max_msg, large, &opts)
+                {
+                    Ok(p) => p,
+                    Err(e) => {
+                        return SyncmlReply::Error {
+                            status: HttpStatus::INTERNAL_SERVER_ERROR,
+                            reason: format!("cannot encode the reply: {e}"),
+                        }
+                    }
+                };
+            if let Phase::Sending(s) = std::mem::replace(&mut session.phase, Phase::Done) {
+                session.phase = s.after_send(&mut session.core, packed.drained);
+            }
+            final_ = packed.drained;
+            packed.commands
+        } else {
+            let mut cmds = first;
+            for (n, c) in cmds.iter_mut().enumerate() {
+                set_id(c, n + 1);
+            }
+            cmds
+        };
+        let reply = Message {
+            header,
+            body: SyncBody { commands, final_ },
+            extra: Vec::new(),
+        };
+        self.encode(&reply, &opts, decoded.encoding)
+    }
+}
+
+fn set_id(c: &mut Command, n: usize) {
+    let id = n.to_string();
+    match c {
+        Command::Status(s) => s.cmd_id = id,
+        Command::Alert(a) => a.cmd_id = id,
+        Command::Results(r) => r.cmd_id = id,
+        Command::Get(g) | Command::Put(g) => g.cmd_id = id,
+        _ => {}
+    }
+}
+
+impl SyncmlHandler for SessionHandler {
+    async fn handle(&self, request: SyncmlRequest) -> SyncmlReply {
+        let decoded = match decode(&request.body) {
+            Ok(d) => d,
+            Err(e) => {
+                return SyncmlReply::Error {
+                    status: HttpStatus::BAD_REQUEST,
+                    reason: format!("malformed SyncML message: {e}"),
+                }
+            }
+        };
+        let header: &SyncHdr = &decoded.message.header;
+        let token = token_of(&request.path_and_query);
+        let found =
+            self.shared
+                .table
+                .find(token.as_deref(), &header.source.loc_uri, &header.session_id);
+        let restart = starts_session(&decoded.message);
+        let (_, session) = match found {
+            Some((tok, s)) => {
+                let guard = s.lock().await;
+                let resend = guard
+                    .last
+                    .as_ref()
+                    .filter(|(id, _)| *id == header.msg_id)
+                    .map(|(_, r)| r.clone());
+                let fresh_start =
+                    restart && !matches!(guard.phase, Phase::Init(_)) && resend.is_none();
+                drop(guard);
+                if let Some(r) = resend {
+                    tracing::info!(device = %header.source.loc_uri, msg = %header.msg_id, "resent message answered again");
+                    return r;
+                }
+                if fresh_start {
+                    self.shared.table.remove(&tok);
+                    match self.open(&decoded, &request.path_and_query).await {
+                        Ok(x) => x,
+                        Err(reply) => return reply,
+                    }
+                } else {
+                    (tok, s)
+                }
+            }
+            None => match self.open(&decoded, &request.path_and_query).await {
+                Ok(x) => x,
+                Err(reply) => return reply,
+            },
+        };
+        let mut guard = session.lock().await;
+        let reply = self.run(&decoded, &mut guard).await;
+        guard.last = Some((header.msg_id.clone(), reply.clone()));
+        reply
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_and_resp_uris() {
+        assert_eq!(token_of("/syncml?sid=abc").as_deref(), Some("abc"));
+        assert_eq!(token_of("/syncml&sync=2&sid=abc").as_deref(), Some("abc"));
+        assert_eq!(token_of("/syncml"), None);
+        assert_eq!(
+            resp_uri("http://h:8080/syncml", "t"),
+            "http://h:8080/syncml?sid=t"
+        );
+        assert_eq!(
+            resp_uri("http://h/syncml?sync=2", "t"),
+            "http://h/syncml?sid=t"
+        );
+        assert_eq!(
+            resp_uri("http://h/syncml&sync=2", "t"),
+            "http://h/syncml?sid=t"
+        );
+    }
+}

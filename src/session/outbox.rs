@@ -1,0 +1,289 @@
+//! Commands waiting to go to the phone, packed into messages no larger than its
+//! MaxMsgSize (the whole encoded message counts), with Sync containers per datastore and
+//! items too large for one message sent in chunks (MoreData).
+
+use std::collections::VecDeque;
+
+use crate::syncml::model::Data;
+use crate::syncml::model::{
+    Command, Item, ItemCommand, Location, Message, Meta, Sync, SyncBody, SyncHdr,
+};
+use crate::syncml::{encode_with, CodecError, EncodeOptions};
+
+/// Room kept free for what size estimates cannot see (CmdID digits, escaping).
+const MARGIN: usize = 160;
+
+/// Where a datastore's Sync is addressed.
+#[derive(Debug, Clone)]
+pub struct SyncAddress {
+    /// The phone's datastore URI.
+    pub target: String,
+    /// The server datastore URI as the phone spelled it.
+    pub source: String,
+}
+
+#[derive(Debug, Clone)]
+enum Out {
+    Command(Command),
+    /// Opens the datastore's Sync even when no item follows.
+    SyncOpen(usize),
+    /// An item command; `true` for the rest of a chunked item.
+    SyncItem(usize, Command, bool),
+}
+
+#[derive(Debug, Default)]
+pub struct Outbox {
+    queue: VecDeque<Out>,
+    pub syncs: Vec<SyncAddress>,
+}
+
+/// One packed message body.
+#[derive(Debug)]
+pub struct Packed {
+    pub commands: Vec<Command>,
+    /// Whether everything queued was packed.
+    pub drained: bool,
+}
+
+fn set_cmd_id(cmd: &mut Command, id: String) {
+    match cmd {
+        Command::Add(c) | Command::Copy(c) | Command::Exec(c) | Command::Move(c) => c.cmd_id = id,
+        Command::Replace(c) => c.cmd_id = id,
+        Command::Alert(c) => c.cmd_id = id,
+        Command::Atomic(c) | Command::Sequence(c) => c.cmd_id = id,
+        Command::Delete(c) => c.cmd_id = id,
+        Command::Get(c) | Command::Put(c) => c.cmd_id = id,
+        Command::Map(c) => c.cmd_id = id,
+        Command::Results(c) => c.cmd_id = id,
+        Command::Search(c) => c.cmd_id = id,
+        Command::Status(c) => c.cmd_id = id,
+        Command::Sync(c) => c.cmd_id = id,
+        Command::Other(_) => {}
+    }
+}
+
+impl Outbox {
+    pub fn push(&mut self, cmd: Command) {
+        self.queue.push_back(Out::Command(cmd));
+    }
+
+    pub fn open_sync(&mut self, address: SyncAddress) -> usize {
+        self.syncs.push(address);
+        let i = self.syncs.len() - 1;
+        self.queue.push_back(Out::SyncOpen(i));
+        i
+    }
+
+    pub fn push_item(&mut self, sync: usize, cmd: Command) {
+        self.queue.push_back(Out::SyncItem(sync, cmd, false));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    fn sync_shell(&self, i: usize) -> Sync {
+        let a = &self.syncs[i];
+        Sync {
+            target: Some(Location::new(a.target.clone())),
+            source: Some(Location::new(a.source.clone())),
+            ..Sync::default()
+        }
+    }
+
+    /// Packs as many queued commands as fit in a message of `max_size` bytes with
+    /// `header`, after the commands in `first` (the header Status and the like).
+    pub fn pack(
+        &mut self,
+        header: &SyncHdr,
+        first: Vec<Command>,
+        max_size: usize,
+        large_objects: bool,
+        opts: &EncodeOptions,
+    ) -> Result<Packed, CodecError> {
+        let size_of = |cmds: &[Command]| -> Result<usize, CodecError> {
+            let msg = Message {
+                header: header.clone(),
+                body: SyncBody {
+                    commands: cmds.to_vec(),
+                    final_: true,
+                },
+                extra: Vec::new(),
+            };
+            Ok(encode_with(&msg, opts)?.len())
+        };
+        let mut commands = first;
+        let base = size_of(&commands)?;
+        let budget = max_size.saturating_sub(MARGIN);
+        let mut used = base;
+        let mut open_sync: Option<(usize, Sync)> = None;
+        let empty_sync = |s: &Sync| -> Result<usize, CodecError> {
+            Ok(size_of(&[Command::Sync(s.clone())])?.saturating_sub(size_of(&[])?))
+        };
+        let empty = size_of(&[])?;
+        while let Some(next) = self.queue.pop_front() {
+            match next {
+                Out::Command(cmd) => {
+                    let add = size_of(std::slice::from_ref(&cmd))?.saturating_sub(empty);
+                    if used + add > budget && commands.len() > 1 {
+                        self.queue.push_front(Out::Command(cmd));
+                        break;
+                    }
+                    if let Some((_, s)) = open_sync.take() {
+                        commands.push(Command::Sync(s));
+                    }
+                    used += add;
+                    commands.push(cmd);
+                }
+                Out::SyncOpen(i) | Out::SyncItem(i, _, _)
+                    if open_sync.as_ref().map(|(j, _)| *j) != Some(i) =>
+                {
+                    let shell = self.sync_shell(i);
+                    let add = empty_sync(&shell)?;
+                    if used + add > budget && commands.len() > 1 {
+                        self.queue.push_front(next);
+                        break;
+                    }
+                    if let Some((_, s)) = open_sync.take() {
+                        commands.push(Command::Sync(s));
+                    }
+                    used += add;
+                    open_sync = Some((i, shell));
+                    if let Out::SyncItem(..) = next {
+                        self.queue.push_front(next);
+                    }
+                }
+                Out::SyncOpen(_) => {}
+                Out::SyncItem(i, cmd, continuation) => {
+                    let add = size_of(std::slice::from_ref(&cmd))?.saturating_sub(empty);
+                    if used + add <= budget {
+                        used += add;
+                        if let Some((_, s)) = open_sync.as_mut() {
+                            s.commands.push(cmd);
+                        }
+                        continue;
+                    }
+                    let room = budget.saturating_sub(used);
+                    let nothing_yet = open_sync
+                        .as_ref()
+                        .is_some_and(|(_, s)| s.commands.is_empty());
+                    if large_objects && nothing_yet && room > 512 {
+                        if let Some((chunk, rest)) =
+                            split_item(&cmd, continuation, room, add, &size_of, empty)?
+                        {
+                            if let Some((_, s)) = open_sync.as_mut() {
+                                s.commands.push(chunk);
+                            }
+                            self.queue.push_front(Out::SyncItem(i, rest, true));
+                            // The next chunk goes in the next message, after the phone's 213.
+                            break;
+                        }
+                    }
+                    if nothing_yet && commands.len() <= 1 {
+                        // Too large to split: send it alone and let the phone cope.
+                        if let Some((_, s)) = open_sync.as_mut() {
+                            s.commands.push(cmd);
+                        }
+                        continue;
+                    }
+                    self.queue.push_front(Out::SyncItem(i, cmd, continuation));
+                    break;
+                }
+            }
+        }
+        if let Some((_, s)) = open_sync.take() {
+            commands.push(Command::Sync(s));
+        }
+        for (n, c) in commands.iter_mut().enumerate() {
+            set_cmd_id(c, (n + 1).to_string());
+            if let Command::Sync(s) = c {
+                for (m, inner) in s.commands.iter_mut().enumerate() {
+                    set_cmd_id(inner, format!("{}", 1000 * (n + 1) + m + 1));
+                }
+            }
+        }
+        Ok(Packed {
+            commands,
+            drained: self.queue.is_empty(),
+        })
+    }
+}
+
+fn item_command(cmd: &Command) -> Option<&ItemCommand> {
+    match cmd {
+        Command::Add(c) | Command::Replace(c) => Some(c),
+        _ => None,
+    }
+}
+
+fn with_item(cmd: &Command, item: Item) -> Command {
+    match cmd {
+        Command::Add(c) => Command::Add(ItemCommand {
+            items: vec![item],
+            ..c.clone()
+        }),
+        other => Command::Replace(ItemCommand {
+            items: vec![item],
+            ..item_command(other).cloned().unwrap_or_default()
+        }),
+    }
+}
+
+/// Splits an Add/Replace whose single item is too large into a first chunk that fits
+/// `room` and the rest.
+fn split_item(
+    cmd: &Command,
+    continuation: bool,
+    room: usize,
+    whole_size: usize,
+    size_of: &dyn Fn(&[Command]) -> Result<usize, CodecError>,
+    empty: usize,
+) -> Result<Option<(Command, Command)>, CodecError> {
+    let Some(ic) = item_command(cmd) else {
+        return Ok(None);
+    };
+    let [item] = ic.items.as_slice() else {
+        return Ok(None);
+    };
+    let bytes: Vec<u8> = match &item.data {
+        Some(Data::Text(t)) => t.as_bytes().to_vec(),
+        Some(Data::Binary(b)) => b.clone(),
+        _ => return Ok(None),
+    };
+    let mut shell = item.clone();
+    shell.data = Some(Data::Text(String::new()));
+    shell.more_data = true;
+    if !continuation {
+        let mut meta = shell.meta.clone().unwrap_or_default();
+        meta.size = Some(bytes.len() as u64);
+        shell.meta = Some(meta);
+    }
+    let overhead = size_of(&[with_item(cmd, shell.clone())])?.saturating_sub(empty);
+    // Data may grow when escaped; leave a tenth spare.
+    let mut take = room.saturating_sub(overhead) * 9 / 10;
+    if take == 0 || take >= bytes.len() || whole_size <= room {
+        return Ok(None);
+    }
+    // Cut on a character boundary for text.
+    if let Some(Data::Text(t)) = &item.data {
+        while take > 0 && !t.is_char_boundary(take) {
+            take -= 1;
+        }
+    }
+    let to_data = |b: &[u8]| match &item.data {
+        Some(Data::Text(_)) => Data::Text(String::from_utf8_lossy(b).into_owned()),
+        _ => Data::Binary(b.to_vec()),
+    };
+    let mut first = shell;
+    first.data = Some(to_data(&bytes[..take]));
+    let mut rest = item.clone();
+    rest.data = Some(to_data(&bytes[take..]));
+    // Meta/Size only on the first chunk; marks the rest as a continuation.
+    rest.meta = Some(Meta {
+        content_type: item.meta.as_ref().and_then(|m| m.content_type.clone()),
+        ..Meta::default()
+    });
+    // The last chunk carries no MoreData; a rest split again gets it on its first part.
+    rest.more_data = false;
+    Ok(Some((with_item(cmd, first), with_item(cmd, rest))))
+}
