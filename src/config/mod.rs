@@ -343,6 +343,12 @@ pub struct LimitsConfig {
     pub max_sessions: usize,
     /// Seconds of silence after which a SyncML session is dropped.
     pub session_timeout_secs: u64,
+    /// Most HTTP connections served at once; further clients wait in the accept backlog.
+    pub max_connections: usize,
+    /// Seconds a client may take to send its request head.
+    pub header_read_timeout_secs: u64,
+    /// Seconds in-flight requests may run on after a shutdown signal.
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -444,6 +450,9 @@ impl Default for LimitsConfig {
             max_items_per_message: 1000,
             max_sessions: 500,
             session_timeout_secs: 900,
+            max_connections: 1024,
+            header_read_timeout_secs: 30,
+            shutdown_grace_secs: 30,
         }
     }
 }
@@ -535,7 +544,7 @@ impl Config {
                 "must start with `/` and name a path, e.g. `/syncml`".into(),
             ));
         }
-        let positive: [(&str, u64); 8] = [
+        let positive: [(&str, u64); 11] = [
             (
                 "upstream.connect_timeout_secs",
                 self.upstream.connect_timeout_secs,
@@ -561,6 +570,15 @@ impl Config {
             (
                 "limits.session_timeout_secs",
                 self.limits.session_timeout_secs,
+            ),
+            ("limits.max_connections", self.limits.max_connections as u64),
+            (
+                "limits.header_read_timeout_secs",
+                self.limits.header_read_timeout_secs,
+            ),
+            (
+                "limits.shutdown_grace_secs",
+                self.limits.shutdown_grace_secs,
             ),
         ];
         for (key, value) in positive {

@@ -9,8 +9,7 @@ use super::HttpError;
 use crate::config::Config;
 use crate::metrics::Metrics;
 
-/// Settings of the HTTP front door. Built from [`Config`]; the fields the configuration
-/// file does not (yet) name keep the defaults documented on each field.
+/// Settings of the HTTP front door, built from [`Config`].
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     /// Path the SyncML messages are posted to, e.g. `/syncml`.
@@ -19,12 +18,11 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Time allowed to receive a SyncML body, and again to answer it.
     pub request_timeout: Duration,
-    /// Time a client may take to send its request head (default 30 s).
+    /// Time a client may take to send its request head.
     pub header_read_timeout: Duration,
-    /// Most connections served at once; further clients wait in the accept backlog
-    /// (default 1024).
+    /// Most connections served at once; further clients wait in the accept backlog.
     pub max_connections: usize,
-    /// How long in-flight requests may run on after a shutdown signal (default 30 s).
+    /// How long in-flight requests may run on after a shutdown signal.
     pub shutdown_grace: Duration,
     /// The DAV server every other path is passed to; only its origin is used, paths
     /// are forwarded unchanged.
@@ -49,9 +47,9 @@ impl HttpSettings {
             syncml_path: config.syncml_path.clone(),
             max_body_bytes: config.limits.max_body_bytes,
             request_timeout: Duration::from_secs(config.limits.request_timeout_secs),
-            header_read_timeout: Duration::from_secs(30),
-            max_connections: 1024,
-            shutdown_grace: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(config.limits.header_read_timeout_secs),
+            max_connections: config.limits.max_connections,
+            shutdown_grace: Duration::from_secs(config.limits.shutdown_grace_secs),
             upstream,
             upstream_connect_timeout: Duration::from_secs(config.upstream.connect_timeout_secs),
             upstream_timeout: Duration::from_secs(config.upstream.request_timeout_secs),
