@@ -142,9 +142,10 @@ fn serve(
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let shared = session::Shared::new(&cfg, store).context("cannot set up sessions")?;
+        let metrics = shared.metrics.clone();
         let handler = session::SessionHandler::new(Arc::new(shared));
         tracing::info!(listen = %cfg.listen, upstream = %cfg.upstream.url, path = %cfg.syncml_path, "syncml-bridge starting");
-        http::serve(&cfg, Arc::new(handler), http::shutdown_signal())
+        http::serve_with_metrics(&cfg, metrics, Arc::new(handler), http::shutdown_signal())
             .await
             .context("HTTP server failed")
     })
