@@ -187,8 +187,10 @@ fn set_password(
 
 fn init_logging(cfg: &Config) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log.filter).context("log.filter")?;
+    // Timestamps always (RFC 3339, UTC); colours only on a terminal, never in log files.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let result = if cfg.log.format == "json" {
         builder.json().try_init()
