@@ -28,7 +28,7 @@ pub enum DebugLogError {
 /// Whether `record`'s sessions are recorded: listed in `log.debug_devices`, or its
 /// `debug` setting is on.
 pub fn debug_enabled(debug_devices: &[String], record: &DeviceRecord) -> bool {
-    debug_devices.iter().any(|d| *d == record.device_id)
+    debug_devices.contains(&record.device_id)
         || record
             .settings
             .get(DEBUG_SETTING)
