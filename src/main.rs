@@ -142,9 +142,10 @@ fn serve(
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let shared = session::Shared::new(&cfg, store).context("cannot set up sessions")?;
+        let metrics = shared.metrics.clone();
         let handler = session::SessionHandler::new(Arc::new(shared));
         tracing::info!(listen = %cfg.listen, upstream = %cfg.upstream.url, path = %cfg.syncml_path, "syncml-bridge starting");
-        http::serve(&cfg, Arc::new(handler), http::shutdown_signal())
+        http::serve_with_metrics(&cfg, metrics, Arc::new(handler), http::shutdown_signal())
             .await
             .context("HTTP server failed")
     })
@@ -186,8 +187,10 @@ fn set_password(
 
 fn init_logging(cfg: &Config) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log.filter).context("log.filter")?;
+    // Timestamps always (RFC 3339, UTC); colours only on a terminal, never in log files.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let result = if cfg.log.format == "json" {
         builder.json().try_init()

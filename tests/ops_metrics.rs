@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use http_bridge::{client, dead_upstream, settings, Bridge};
 use support::tools::{free_port, wait_until, OwnedProcess};
+use syncml_bridge::config::Config;
 use syncml_bridge::metrics::{Direction, ItemChange, Metrics, UpstreamOutcome};
-use syncml_bridge::session::header_reply::HeaderReplyHandler;
+use syncml_bridge::session::{SessionHandler, Shared};
+use syncml_bridge::store::Store;
 
 const FAMILIES: [(&str, &str); 10] = [
     ("syncml_bridge_build_info", "gauge"),
@@ -202,7 +204,13 @@ fn what_the_shared_handle_records_is_scraped() {
     let metrics = Metrics::new();
     let mut s = settings(&dead_upstream());
     s.metrics = metrics.clone();
-    let bridge = Bridge::start(s, Arc::new(HeaderReplyHandler));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::default();
+    config.upstream.url = dead_upstream();
+    let store = Arc::new(Store::open(dir.path()).expect("store"));
+    let mut shared = Shared::new(&config, store).expect("shared");
+    shared.metrics = metrics.clone();
+    let bridge = Bridge::start(s, Arc::new(SessionHandler::new(Arc::new(shared))));
 
     let open = metrics.session_started("two-way");
     let done = metrics.session_started("slow");

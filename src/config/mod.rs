@@ -358,6 +358,9 @@ pub struct LogConfig {
     pub format: String,
     /// A `tracing` filter such as `info` or `syncml_bridge=debug`.
     pub filter: String,
+    /// Device IDs whose SyncML messages are written, redacted, under
+    /// `<data_dir>/debug/<device>/<session>/`.
+    pub debug_devices: Vec<String>,
 }
 
 impl Default for Config {
@@ -462,6 +465,7 @@ impl Default for LogConfig {
         LogConfig {
             format: "human".into(),
             filter: "info".into(),
+            debug_devices: Vec::new(),
         }
     }
 }

@@ -14,6 +14,7 @@ use url::Url;
 use super::error::DavError;
 use super::login::LoginCache;
 use crate::config::UpstreamConfig;
+use crate::metrics::{Metrics, UpstreamOutcome};
 
 /// The largest body read from the upstream in one answer.
 const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
@@ -120,6 +121,8 @@ struct Inner {
     settings: DavSettings,
     login: LoginCache,
     requests: AtomicU64,
+    /// Where each request's outcome and latency is recorded, once set.
+    metrics: std::sync::OnceLock<Metrics>,
 }
 
 /// The upstream client, shared by every session (cheap to clone).
@@ -212,6 +215,7 @@ impl DavClient {
                 login: LoginCache::new(settings.login_cache),
                 settings,
                 requests: AtomicU64::new(0),
+                metrics: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -222,6 +226,12 @@ impl DavClient {
 
     pub(crate) fn login_cache(&self) -> &LoginCache {
         &self.inner.login
+    }
+
+    /// Records every later request (and its clones') into `metrics`; a client records
+    /// into the first handle it is given.
+    pub fn record_into(&self, metrics: Metrics) {
+        let _ = self.inner.metrics.set(metrics);
     }
 
     /// How many HTTP requests went to the upstream since the client was made,
@@ -263,8 +273,25 @@ impl DavClient {
         creds: &Credentials,
         req: &DavRequest,
     ) -> Result<DavResponse, DavError> {
-        self.inner.requests.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
+        let result = self.exchange(creds, req, started).await;
+        if let Some(m) = self.inner.metrics.get() {
+            let outcome = match &result {
+                Ok(resp) => UpstreamOutcome::Status(resp.status.as_u16()),
+                Err(_) => UpstreamOutcome::TransportError,
+            };
+            m.upstream_request(method_label(&req.method), outcome, started.elapsed());
+        }
+        result
+    }
+
+    async fn exchange(
+        &self,
+        creds: &Credentials,
+        req: &DavRequest,
+        started: Instant,
+    ) -> Result<DavResponse, DavError> {
+        self.inner.requests.fetch_add(1, Ordering::Relaxed);
         let mut builder = self
             .inner
             .http
@@ -324,4 +351,25 @@ impl DavClient {
             }
         }
     }
+}
+
+/// The metric label of a method: the fixed names the client sends, so labels stay bounded.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [&str; 10] = [
+        "GET",
+        "HEAD",
+        "PUT",
+        "DELETE",
+        "PROPFIND",
+        "PROPPATCH",
+        "REPORT",
+        "MKCOL",
+        "MKCALENDAR",
+        "OPTIONS",
+    ];
+    KNOWN
+        .iter()
+        .find(|m| **m == method.as_str())
+        .copied()
+        .unwrap_or("OTHER")
 }

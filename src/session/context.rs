@@ -9,9 +9,10 @@ use super::datastores::AliasTable;
 use super::handler::Session;
 use super::profiles::Profiles;
 use super::table::SessionTable;
-use crate::config::Config;
+use crate::config::{BackupConfig, Config};
 use crate::dav::DavClient;
 use crate::engine::ConflictPolicy;
+use crate::metrics::Metrics;
 use crate::store::{Store, VaultKey};
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,13 @@ pub struct Shared {
     pub max_obj_size: Option<u64>,
     /// Largest message the bridge accepts (announced as its MaxMsgSize).
     pub max_msg_size: u64,
+    /// Sessions, items and upstream requests are recorded here (`/metrics`).
+    pub metrics: Metrics,
+    /// Where backups go, and whether destructive syncs take one first.
+    pub backup: BackupConfig,
+    /// Devices whose SyncML messages are written to `<data_dir>/debug/` (`log.debug_devices`).
+    pub debug_devices: Vec<String>,
+    pub data_dir: std::path::PathBuf,
 }
 
 /// The vault key from the config (`auth.vault_key` wins over `auth.vault_key_file`);
@@ -71,9 +79,12 @@ impl Shared {
         if vault.is_none() {
             tracing::info!("no vault key configured: MD5 log-ins are refused, basic log-ins work");
         }
+        let metrics = Metrics::new();
+        let dav = DavClient::new(&cfg.upstream)?;
+        dav.record_into(metrics.clone());
         Ok(Shared {
             store,
-            dav: DavClient::new(&cfg.upstream)?,
+            dav,
             auth: Authenticator {
                 policy: AuthPolicy::from_config(&cfg.auth.policy),
                 access: AccessList {
@@ -92,6 +103,10 @@ impl Shared {
             ),
             max_obj_size: Some(cfg.limits.max_body_bytes as u64 * 4),
             max_msg_size: cfg.limits.max_body_bytes as u64,
+            metrics,
+            backup: cfg.backup.clone(),
+            debug_devices: cfg.log.debug_devices.clone(),
+            data_dir: cfg.data_dir.clone(),
         })
     }
 }

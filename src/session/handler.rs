@@ -10,11 +10,13 @@ use http::StatusCode as HttpStatus;
 
 use super::auth::{challenge, new_nonce, AuthOutcome};
 use super::context::Shared;
+use super::debug_log::{debug_enabled, Recorder};
 use super::state::{Answer, AwaitInit, Phase, SessionCore};
 use super::url_params::UrlParams;
 use crate::convert::ConvertOptions;
 use crate::engine::EngineDeps;
 use crate::http::{SyncmlHandler, SyncmlReply, SyncmlRequest, WireEncoding};
+use crate::metrics::SessionTracker;
 use crate::store::DeviceRecord;
 use crate::syncml::auth::AUTH_MD5;
 use crate::syncml::codes::StatusCode;
@@ -37,6 +39,12 @@ pub struct Session {
     /// The header status of the next reply (212 once after log-in, then 200).
     header_code: u16,
     chal_nonce: Option<String>,
+    /// Counts the session in `/metrics` once its sync type is known.
+    tracker: Option<SessionTracker>,
+    /// A message ended in a protocol error.
+    failed: bool,
+    /// Set when the device's messages are recorded (`log.debug_devices`, `debug=on`).
+    recorder: Option<Recorder>,
 }
 
 /// The handler: shared state plus the not-yet-logged-in bookkeeping.
@@ -286,6 +294,11 @@ impl SessionHandler {
             record,
         );
         let target = header.target.loc_uri.clone();
+        let recorder = debug_enabled(&self.shared.debug_devices, &core.record)
+            .then(|| Recorder::new(&self.shared.data_dir, &device, &sid));
+        if let Some(r) = &recorder {
+            tracing::info!(%device, dir = %r.dir().display(), "debug recording of the session");
+        }
         tracing::info!(%device, %user, version = version.ver_dtd(), "session opened");
         self.shared
             .table
@@ -298,6 +311,9 @@ impl SessionHandler {
                 max_msg,
                 header_code: 212,
                 chal_nonce,
+                tracker: None,
+                failed: false,
+                recorder,
             })
             .map_err(|e| {
                 tracing::warn!(error = %e, "session refused");
@@ -323,6 +339,7 @@ impl SessionHandler {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(error = %e, "protocol error");
+                session.failed = true;
                 Phase::Done
             }
         };
@@ -381,6 +398,61 @@ impl SessionHandler {
             extra: Vec::new(),
         };
         self.encode(&reply, &opts, decoded.encoding)
+    }
+}
+
+impl SessionHandler {
+    /// Metrics and the `backup` URL parameter once a message was answered: the session
+    /// is counted when its sync type is known and finished when it reached its end.
+    fn account(&self, session: &mut Session, was_done: bool) {
+        let ended = !was_done && matches!(session.phase, Phase::Done);
+        if session.tracker.is_none() && (ended || !session.core.slots.is_empty()) {
+            let sync_type = session
+                .core
+                .slots
+                .iter()
+                .find_map(|s| s.run.as_ref())
+                .map(|r| sync_type_label(r.method))
+                .unwrap_or("none");
+            session.tracker = Some(self.shared.metrics.session_started(sync_type));
+        }
+        if !ended {
+            return;
+        }
+        let failed = session.failed
+            || session
+                .core
+                .slots
+                .iter()
+                .any(|s| s.run.as_ref().is_some_and(|r| r.failed));
+        if let Some(t) = session.tracker.take() {
+            if failed {
+                t.failed();
+            } else {
+                t.completed();
+            }
+        }
+        if !failed {
+            if let Some(backup) = session.core.requested_backup() {
+                backup.spawn();
+            }
+        }
+    }
+}
+
+/// The metric label of a sync type.
+fn sync_type_label(m: crate::session::sync_type::SyncMethod) -> &'static str {
+    use crate::session::sync_type::SyncMethod::*;
+    match m {
+        TwoWay => "two-way",
+        Slow => "slow",
+        OneWayFromClient => "one-way-from-client",
+        RefreshFromClient => "refresh-from-client",
+        OneWayFromServer => "one-way-from-server",
+        RefreshFromServer => "refresh-from-server",
+        OneWaySlowToServer => "one-way-slow-to-server",
+        OneWaySlowToClient => "one-way-slow-to-client",
+        ClientReset => "client-reset",
     }
 }
 
@@ -444,7 +516,22 @@ impl SyncmlHandler for SessionHandler {
             },
         };
         let mut guard = session.lock().await;
+        let started = std::time::Instant::now();
+        let recorded = guard.recorder.as_mut().and_then(|r| {
+            r.incoming(&request.body)
+                .map_err(|e| tracing::warn!(error = %e, "debug recording stopped"))
+                .ok()
+        });
+        let was_done = matches!(guard.phase, Phase::Done);
         let reply = self.run(&decoded, &mut guard).await;
+        if let (Some(n), Some(r), SyncmlReply::Message { body, .. }) =
+            (recorded, guard.recorder.as_mut(), &reply)
+        {
+            if let Err(e) = r.outgoing(n, body, started.elapsed()) {
+                tracing::warn!(error = %e, "debug recording stopped");
+            }
+        }
+        self.account(&mut guard, was_done);
         guard.last = Some((header.msg_id.clone(), reply.clone()));
         reply
     }

@@ -1,11 +1,12 @@
 //! SyncML sessions: log-in, sync-type negotiation, URL parameters, the package flow.
 
 pub mod auth;
+pub mod backups;
 pub mod context;
 pub mod datastores;
+pub mod debug_log;
 pub mod devinf_ours;
 pub mod handler;
-pub mod header_reply;
 pub mod outbox;
 pub mod profiles;
 pub mod state;

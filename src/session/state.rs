@@ -17,6 +17,7 @@ use super::url_params::UrlParams;
 use crate::convert::{Charset, Format};
 use crate::dav::ItemKind;
 use crate::engine::{items, DatastoreRun, EngineDeps, PhoneChange, Prior, RunSetup, ServerChange};
+use crate::metrics::{Direction, ItemChange};
 use crate::store::{DatastoreKey, DeviceRecord};
 use crate::syncml::codes::{AlertCode, StatusCode};
 use crate::syncml::devinf::DevInf;
@@ -338,6 +339,13 @@ impl SessionCore {
         }
         let matches = prior.anchors_match(anchor.last.as_deref());
         let method = resolve(asked, self.url.sync, matches);
+        if let Err(refused) = self
+            .backup_before_destructive(method, kind, &collection, &target)
+            .await
+        {
+            st.code = code(refused);
+            return Command::Status(st);
+        }
         let phone_format = self.phone_format(&source, kind);
         let cap = items::capability_for(self.devinf.as_ref(), phone_format);
         let max_guid = self
@@ -589,6 +597,7 @@ impl SessionCore {
             return;
         };
         let n = changes.len();
+        let tally: Vec<ItemChange> = changes.iter().map(change_of).collect();
         let statuses = match run.apply_phone_changes(&self.deps, changes).await {
             Ok(s) => s,
             Err(e) => {
@@ -597,6 +606,14 @@ impl SessionCore {
                 vec![code(500); n]
             }
         };
+        let datastore = run.kind.key();
+        for (change, c) in tally.iter().zip(&statuses) {
+            if c.code() < 300 {
+                self.shared
+                    .metrics
+                    .items(Direction::FromDevice, datastore, *change, 1);
+            }
+        }
         for (mut st, c) in templates.into_iter().zip(statuses) {
             st.code = c;
             answer.commands.push(Command::Status(st));
@@ -624,6 +641,7 @@ impl SessionCore {
                 }
             };
             let mime = run.phone_format.mime_type();
+            let datastore = run.kind.key();
             let idx = self.outbox.open_sync(SyncAddress {
                 target: phone_uri,
                 source: server_uri,
@@ -676,6 +694,14 @@ impl SessionCore {
                         ..Delete::default()
                     }),
                 };
+                let change = match &cmd {
+                    Command::Add(_) => ItemChange::Added,
+                    Command::Replace(_) => ItemChange::Replaced,
+                    _ => ItemChange::Deleted,
+                };
+                self.shared
+                    .metrics
+                    .items(Direction::ToDevice, datastore, change, 1);
                 self.outbox.push_item(idx, cmd);
             }
         }
@@ -760,6 +786,14 @@ fn kind_fits(f: Format, kind: ItemKind) -> bool {
             | (K::Calendar, ItemKind::Events | ItemKind::Tasks)
             | (K::Note, ItemKind::Notes)
     )
+}
+
+fn change_of(c: &PhoneChange) -> ItemChange {
+    match c {
+        PhoneChange::Add { .. } => ItemChange::Added,
+        PhoneChange::Replace { .. } => ItemChange::Replaced,
+        PhoneChange::Delete { .. } => ItemChange::Deleted,
+    }
 }
 
 fn dav_kind(collection: &str) -> ItemKind {
