@@ -467,6 +467,22 @@ fn set_id(c: &mut Command, n: usize) {
     }
 }
 
+/// The items a message carries in item commands, inside Sync/Atomic/Sequence too.
+fn count_items(commands: &[Command]) -> usize {
+    commands
+        .iter()
+        .map(|c| match c {
+            Command::Add(i) | Command::Copy(i) | Command::Move(i) | Command::Replace(i) => {
+                i.items.len()
+            }
+            Command::Delete(d) => d.items.len(),
+            Command::Sync(s) => count_items(&s.commands),
+            Command::Atomic(c) | Command::Sequence(c) => count_items(&c.commands),
+            _ => 0,
+        })
+        .sum()
+}
+
 impl SyncmlHandler for SessionHandler {
     async fn handle(&self, request: SyncmlRequest) -> SyncmlReply {
         let decoded = match decode(&request.body) {
@@ -479,6 +495,16 @@ impl SyncmlHandler for SessionHandler {
             }
         };
         let header: &SyncHdr = &decoded.message.header;
+        let items = count_items(&decoded.message.body.commands);
+        if items > self.shared.max_items {
+            tracing::warn!(
+                device = %header.source.loc_uri,
+                items,
+                limit = self.shared.max_items,
+                "message refused: more item commands than limits.max_items_per_message"
+            );
+            return self.header_only(&decoded, 413, None);
+        }
         let token = token_of(&request.path_and_query);
         let found =
             self.shared
