@@ -42,4 +42,4 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 # Benches are built by clippy above and run by `cargo bench`, not here.
-cargo test --locked --lib --bins --tests
+cargo test --locked --no-fail-fast --lib --bins --tests
