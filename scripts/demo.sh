@@ -52,6 +52,11 @@ for pair in calendar:VEVENT tasks:VTODO notes:VJOURNAL; do
     "<?xml version=\"1.0\"?><C:mkcalendar xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"><D:set><D:prop><D:displayname>${name^}</D:displayname><C:supported-calendar-component-set><C:comp name=\"$comp\"/></C:supported-calendar-component-set></D:prop></D:set></C:mkcalendar>" -o /dev/null
 done
 
+# MD5 log-ins need the upstream password stored, sealed with a vault key the admin holds.
+export SYNCML_BRIDGE_AUTH__VAULT_KEY_FILE="$work/vault.key"
+head -c 32 /dev/urandom | base64 > "$SYNCML_BRIDGE_AUTH__VAULT_KEY_FILE"
+printf '%s\n' "$DEMO_PASSWORD" | ./target/release/syncml-bridge users set-password "$DEMO_USER" --data-dir "$work/data"
+
 host=$(hostname -I 2>/dev/null | awk '{print $1}')
 port=${LISTEN##*:}
 [ -n "$host" ] || host=127.0.0.1
@@ -63,6 +68,7 @@ cat <<TXT
     User name         : $DEMO_USER
     Password          : $DEMO_PASSWORD
     Databases         : contacts, calendar, tasks, notes
+    Authentication    : Basic or MD5
 
 TXT
 ./target/release/syncml-bridge serve --listen "$LISTEN" --upstream "$dav/" --data-dir "$work/data" &
