@@ -267,8 +267,11 @@ fn is_empty_value(name: &str, value: &str, dialect: Dialect) -> bool {
             .iter()
             .all(|f| f.trim().is_empty())
     } else {
-        // Motorola K1/W/V600 phones write "-" for an empty e-mail slot.
-        value.trim().is_empty() || (name == "EMAIL" && value.trim() == "-")
+        // Motorola K1/W/V600 phones write "-" for an empty e-mail slot; libsynthesis-based
+        // clients send `GEO:;` for "no position".
+        value.trim().is_empty()
+            || (name == "EMAIL" && value.trim() == "-")
+            || (name == "GEO" && value.chars().all(|c| matches!(c, ';' | ',' | ' ')))
     }
 }
 
@@ -660,8 +663,9 @@ mod tests {
 
     #[test]
     fn empty_and_dummy_properties_are_dropped_and_fn_added() {
-        let input = b"BEGIN:VCARD\r\nVERSION:2.1\r\nN:Doe;John;;;\r\nNOTE:\r\nTITLE: \r\nADR;HOME:;;;;;;\r\nEND:VCARD\r\n";
+        let input = b"BEGIN:VCARD\r\nVERSION:2.1\r\nN:Doe;John;;;\r\nNOTE:\r\nTITLE: \r\nADR;HOME:;;;;;;\r\nGEO:;\r\nEND:VCARD\r\n";
         let card = to_dav(input, Format::Vcard21, &opts()).unwrap();
+        assert_eq!(card.value("GEO"), None);
         assert_eq!(card.value("NOTE"), None);
         assert_eq!(card.value("TITLE"), None);
         assert_eq!(card.value("ADR"), None);
