@@ -5,40 +5,11 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
+use support::bridge::Bridge;
 use support::radicale::Radicale;
-use support::tools::{free_port, wait_until, OwnedProcess};
 use syncml_bridge::syncml::model::Command as SyncmlCommand;
 use syncml_bridge::syncml::{decode, Encoding};
-
-fn start_bridge(upstream: &str, dir: &Path) -> (OwnedProcess, String) {
-    let port = free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_syncml-bridge"));
-    cmd.args([
-        "serve",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--upstream",
-        upstream,
-    ])
-    .arg("--data-dir")
-    .arg(dir.join("data"));
-    let mut proc = OwnedProcess::spawn("syncml-bridge", cmd, &dir.join("bridge.log"));
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::blocking::Client::new();
-    let up = wait_until(Duration::from_secs(20), Duration::from_millis(50), || {
-        client
-            .get(format!("{base}/healthz"))
-            .send()
-            .map(|r| r.status().is_success())
-            .unwrap_or(false)
-    });
-    if !up {
-        proc.fail("the bridge did not answer /healthz");
-    }
-    (proc, base)
-}
 
 #[test]
 fn invalid_configuration_is_refused_naming_the_key() {
@@ -64,8 +35,8 @@ fn invalid_configuration_is_refused_naming_the_key() {
 #[test]
 fn syncml_is_answered_in_kind_and_everything_else_is_proxied() {
     let radicale = Radicale::start();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (_bridge, base) = start_bridge(&radicale.base_url(), dir.path());
+    let bridge = Bridge::start(&radicale.base_url());
+    let base = bridge.base_url();
     let client = reqwest::blocking::Client::new();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/syncevolution");
 
