@@ -7,6 +7,7 @@
 //! device's registered transport.
 
 pub mod alert11;
+pub mod coalesce;
 pub mod kannel;
 mod prov_wbxml;
 pub mod provisioning;
