@@ -9,6 +9,7 @@
 pub mod alert11;
 pub mod coalesce;
 pub mod kannel;
+pub mod poller;
 mod prov_wbxml;
 pub mod provisioning;
 pub mod san;
