@@ -141,6 +141,9 @@ fn serve(
     );
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
+        if cfg.push.enabled {
+            start_poller(&cfg, store.clone())?;
+        }
         let shared = session::Shared::new(&cfg, store).context("cannot set up sessions")?;
         let handler = session::SessionHandler::new(Arc::new(shared));
         tracing::info!(listen = %cfg.listen, upstream = %cfg.upstream.url, path = %cfg.syncml_path, "syncml-bridge starting");
@@ -148,6 +151,21 @@ fn serve(
             .await
             .context("HTTP server failed")
     })
+}
+
+/// The push poller, with its own upstream client so its requests are counted apart.
+fn start_poller(cfg: &Config, store: Arc<syncml_bridge::store::Store>) -> anyhow::Result<()> {
+    use syncml_bridge::push::poller;
+    let vault = session::context::vault_key(cfg).context("cannot read the vault key")?;
+    let dav = syncml_bridge::dav::DavClient::new(&cfg.upstream)
+        .context("cannot set up the upstream client")?;
+    let p = poller::Poller::new(store, dav, vault, &cfg.push).context("push configuration")?;
+    poller::spawn(p);
+    tracing::info!(
+        interval_secs = cfg.push.poll_interval_secs,
+        "push poller started"
+    );
+    Ok(())
 }
 
 fn set_password(
