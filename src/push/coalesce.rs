@@ -9,9 +9,13 @@ use crate::store::AlertRecord;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hold {
     /// An alert sent at this time has not been followed by a sync yet.
-    Outstanding { since: i64 },
+    Outstanding {
+        since: i64,
+    },
     /// The last attempt was too recent; the next may go at `until`.
-    TooSoon { until: i64 },
+    TooSoon {
+        until: i64,
+    },
     QuietHours,
 }
 
