@@ -61,12 +61,27 @@ enum Command {
         /// The item file; stdin when absent.
         file: Option<PathBuf>,
     },
+    /// Devices: list, show, resync, debug log (docs/admin-guide.md).
+    Devices(syncml_bridge::admin::devices_cmd::DevicesArgs),
+    /// Push registration and a test notification (docs/admin-guide.md).
+    Push(syncml_bridge::admin::push_cmd::PushArgs),
     /// List and restore device backups (docs/configuration.md, `[backup]`).
     Backup(syncml_bridge::admin::backup_cmd::BackupArgs),
 }
 
 #[derive(Subcommand)]
 enum UsersAction {
+    /// Users with a device or a stored credential, and whether they can have push.
+    List {
+        #[command(flatten)]
+        common: syncml_bridge::admin::context::CommonArgs,
+    },
+    /// Forget USER's credential, devices, anchors and maps (upstream data stays).
+    Remove {
+        user: String,
+        #[command(flatten)]
+        common: syncml_bridge::admin::context::CommonArgs,
+    },
     /// Store USER's upstream app password (read from stdin) in the vault, for MD5 log-ins.
     SetPassword {
         user: String,
@@ -99,6 +114,24 @@ fn main() -> ExitCode {
         Command::Backup(args) => {
             syncml_bridge::admin::backup_cmd::run_process(args).map_err(Into::into)
         }
+        Command::Devices(args) => {
+            syncml_bridge::admin::devices_cmd::run(args, std::env::vars(), &mut std::io::stdout())
+                .map_err(Into::into)
+        }
+        Command::Push(args) => {
+            syncml_bridge::admin::push_cmd::run(args, std::env::vars(), &mut std::io::stdout())
+                .map_err(Into::into)
+        }
+        Command::Users {
+            action: UsersAction::List { common },
+        } => users_admin(&common, |a, out| {
+            syncml_bridge::admin::users_cmd::list(a, out)
+        }),
+        Command::Users {
+            action: UsersAction::Remove { user, common },
+        } => users_admin(&common, |a, out| {
+            syncml_bridge::admin::users_cmd::remove(a, &user, out)
+        }),
         Command::Users {
             action:
                 UsersAction::SetPassword {
@@ -165,6 +198,18 @@ fn start_poller(cfg: &Config, store: Arc<syncml_bridge::store::Store>) -> anyhow
         interval_secs = cfg.push.poll_interval_secs,
         "push poller started"
     );
+    Ok(())
+}
+
+fn users_admin(
+    common: &syncml_bridge::admin::context::CommonArgs,
+    f: impl FnOnce(
+        &syncml_bridge::admin::context::Admin,
+        &mut dyn Write,
+    ) -> Result<(), syncml_bridge::admin::context::AdminError>,
+) -> anyhow::Result<()> {
+    let admin = syncml_bridge::admin::context::Admin::open(common, std::env::vars())?;
+    f(&admin, &mut std::io::stdout())?;
     Ok(())
 }
 
