@@ -78,7 +78,8 @@ enum UsersAction {
     },
     /// Forget USER's credential, devices, anchors and maps (upstream data stays).
     Remove {
-        user: String,
+        #[arg(value_name = "USER")]
+        name: String,
         #[command(flatten)]
         common: syncml_bridge::admin::context::CommonArgs,
     },
@@ -128,9 +129,9 @@ fn main() -> ExitCode {
             syncml_bridge::admin::users_cmd::list(a, out)
         }),
         Command::Users {
-            action: UsersAction::Remove { user, common },
+            action: UsersAction::Remove { name, common },
         } => users_admin(&common, |a, out| {
-            syncml_bridge::admin::users_cmd::remove(a, &user, out)
+            syncml_bridge::admin::users_cmd::remove(a, &name, out)
         }),
         Command::Users {
             action:

@@ -22,7 +22,10 @@ pub struct DevicesArgs {
 #[derive(Debug, Subcommand)]
 pub enum DevicesCommand {
     /// Every device (or USER's): id, model, last sync and result, datastores, push state.
-    List { user: Option<String> },
+    List {
+        #[arg(value_name = "USER")]
+        of: Option<String>,
+    },
     /// One device in full: anchors per datastore and its push alert history.
     Show { device: String },
     /// Make the next sync of DEVICE (or of one DATASTORE) a slow sync.
@@ -47,7 +50,7 @@ pub fn run(
 ) -> Result<(), AdminError> {
     let admin = Admin::open(&args.common, env)?;
     match args.command {
-        DevicesCommand::List { user } => list(&admin, user.as_deref(), out),
+        DevicesCommand::List { of } => list(&admin, of.as_deref(), out),
         DevicesCommand::Show { device } => show(&admin, &device, out),
         DevicesCommand::Resync { device, datastore } => {
             resync(&admin, &device, datastore.as_deref(), out)
@@ -239,7 +242,7 @@ fn show(admin: &Admin, device: &str, out: &mut dyn Write) -> Result<(), AdminErr
 }
 
 /// Settings with secrets masked.
-fn redacted_settings(d: &DeviceRecord) -> Vec<(String, String)> {
+fn redacted_settings(d: &DeviceRecord) -> std::collections::BTreeMap<String, String> {
     d.settings
         .iter()
         .map(|(k, v)| {
