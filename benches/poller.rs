@@ -65,7 +65,7 @@ fn main() {
         let collection = format!("/{user}/contacts/");
         radicale
             .client(user)
-            .create_addressbook(&format!("{}{user}/contacts/", radicale.base_url()));
+            .create_addressbook(&format!("{}contacts/", radicale.user_url(user)));
         let state = rt
             .block_on(
                 setup_dav
@@ -138,7 +138,7 @@ fn main() {
     let changed = (n / 100).max(1);
     for (user, _) in users.iter().take(changed) {
         radicale.client(user).put(
-            &format!("{}{user}/contacts/new.vcf", radicale.base_url()),
+            &format!("{}contacts/new.vcf", radicale.user_url(user)),
             "text/vcard",
             "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:new\r\nFN:New\r\nN:;New;;;\r\nEND:VCARD\r\n",
         );
