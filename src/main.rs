@@ -61,12 +61,28 @@ enum Command {
         /// The item file; stdin when absent.
         file: Option<PathBuf>,
     },
+    /// Devices: list, show, resync, debug log (docs/admin-guide.md).
+    Devices(syncml_bridge::admin::devices_cmd::DevicesArgs),
+    /// Push registration and a test notification (docs/admin-guide.md).
+    Push(syncml_bridge::admin::push_cmd::PushArgs),
     /// List and restore device backups (docs/configuration.md, `[backup]`).
     Backup(syncml_bridge::admin::backup_cmd::BackupArgs),
 }
 
 #[derive(Subcommand)]
 enum UsersAction {
+    /// Users with a device or a stored credential, and whether they can have push.
+    List {
+        #[command(flatten)]
+        common: syncml_bridge::admin::context::CommonArgs,
+    },
+    /// Forget USER's credential, devices, anchors and maps (upstream data stays).
+    Remove {
+        #[arg(value_name = "USER")]
+        name: String,
+        #[command(flatten)]
+        common: syncml_bridge::admin::context::CommonArgs,
+    },
     /// Store USER's upstream app password (read from stdin) in the vault, for MD5 log-ins.
     SetPassword {
         user: String,
@@ -99,6 +115,24 @@ fn main() -> ExitCode {
         Command::Backup(args) => {
             syncml_bridge::admin::backup_cmd::run_process(args).map_err(Into::into)
         }
+        Command::Devices(args) => {
+            syncml_bridge::admin::devices_cmd::run(args, std::env::vars(), &mut std::io::stdout())
+                .map_err(Into::into)
+        }
+        Command::Push(args) => {
+            syncml_bridge::admin::push_cmd::run(args, std::env::vars(), &mut std::io::stdout())
+                .map_err(Into::into)
+        }
+        Command::Users {
+            action: UsersAction::List { common },
+        } => users_admin(&common, |a, out| {
+            syncml_bridge::admin::users_cmd::list(a, out)
+        }),
+        Command::Users {
+            action: UsersAction::Remove { name, common },
+        } => users_admin(&common, |a, out| {
+            syncml_bridge::admin::users_cmd::remove(a, &name, out)
+        }),
         Command::Users {
             action:
                 UsersAction::SetPassword {
@@ -141,6 +175,9 @@ fn serve(
     );
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
+        if cfg.push.enabled {
+            start_poller(&cfg, store.clone())?;
+        }
         let shared = session::Shared::new(&cfg, store).context("cannot set up sessions")?;
         let metrics = shared.metrics.clone();
         let handler = session::SessionHandler::new(Arc::new(shared));
@@ -149,6 +186,33 @@ fn serve(
             .await
             .context("HTTP server failed")
     })
+}
+
+/// The push poller, with its own upstream client so its requests are counted apart.
+fn start_poller(cfg: &Config, store: Arc<syncml_bridge::store::Store>) -> anyhow::Result<()> {
+    use syncml_bridge::push::poller;
+    let vault = session::context::vault_key(cfg).context("cannot read the vault key")?;
+    let dav = syncml_bridge::dav::DavClient::new(&cfg.upstream)
+        .context("cannot set up the upstream client")?;
+    let p = poller::Poller::new(store, dav, vault, &cfg.push).context("push configuration")?;
+    poller::spawn(p);
+    tracing::info!(
+        interval_secs = cfg.push.poll_interval_secs,
+        "push poller started"
+    );
+    Ok(())
+}
+
+fn users_admin(
+    common: &syncml_bridge::admin::context::CommonArgs,
+    f: impl FnOnce(
+        &syncml_bridge::admin::context::Admin,
+        &mut dyn Write,
+    ) -> Result<(), syncml_bridge::admin::context::AdminError>,
+) -> anyhow::Result<()> {
+    let admin = syncml_bridge::admin::context::Admin::open(common, std::env::vars())?;
+    f(&admin, &mut std::io::stdout())?;
+    Ok(())
 }
 
 fn set_password(

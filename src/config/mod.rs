@@ -735,7 +735,7 @@ impl PushConfig {
     }
 }
 
-fn parse_quiet_hours(s: &str) -> Option<(u16, u16)> {
+pub(crate) fn parse_quiet_hours(s: &str) -> Option<(u16, u16)> {
     let minutes = |t: &str| -> Option<u16> {
         let (h, m) = t.trim().split_once(':')?;
         let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);

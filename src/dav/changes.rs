@@ -38,6 +38,16 @@ impl ChangeState {
     pub fn record_delete(&mut self, href: &str) {
         self.etags.remove(href);
     }
+
+    /// Whether the collection tags `now` say something changed since this state: the
+    /// sync tokens compared when both have one, else the ctags; true when neither can be.
+    pub fn differs_from(&self, now: &ChangeState) -> bool {
+        match (&self.sync_token, &now.sync_token, &self.ctag, &now.ctag) {
+            (Some(old), Some(new), _, _) => old != new,
+            (_, _, Some(old), Some(new)) => old != new,
+            _ => true,
+        }
+    }
 }
 
 /// How the changes were found.
@@ -236,16 +246,20 @@ impl DavUser {
         collection: &str,
         state: &ChangeState,
     ) -> Result<bool, DavError> {
+        Ok(state.differs_from(&self.current_tags(collection).await?))
+    }
+
+    /// The collection's sync token and ctag as they are now (one Depth-0 PROPFIND),
+    /// as a state without a snapshot.
+    pub async fn current_tags(&self, collection: &str) -> Result<ChangeState, DavError> {
         let ms = self
             .propfind(self.url(collection)?, "0", &["CS:getctag", "D:sync-token"])
             .await?;
         let own = ms.get(collection).or(ms.responses.first());
-        let token = own.and_then(|r| r.prop_text(DAV, "sync-token"));
-        let ctag = own.and_then(|r| r.prop_text(CALSERVER, "getctag"));
-        Ok(match (&state.sync_token, token, &state.ctag, ctag) {
-            (Some(old), Some(new), _, _) => *old != new,
-            (_, _, Some(old), Some(new)) => *old != new,
-            _ => true,
+        Ok(ChangeState {
+            sync_token: own.and_then(|r| r.prop_text(DAV, "sync-token")),
+            ctag: own.and_then(|r| r.prop_text(CALSERVER, "getctag")),
+            etags: BTreeMap::new(),
         })
     }
 
@@ -358,6 +372,19 @@ mod tests {
         assert_eq!(changed[0].href, "/c/a");
         assert_eq!(deleted, ["/c/b"]);
         assert_eq!(snapshot, snap(&[("/c/a", "2"), ("/c/mine", "7")]));
+    }
+
+    #[test]
+    fn tags_compare_token_first_then_ctag() {
+        let tags = |t: Option<&str>, c: Option<&str>| ChangeState {
+            sync_token: t.map(Into::into),
+            ctag: c.map(Into::into),
+            etags: BTreeMap::new(),
+        };
+        assert!(!tags(Some("a"), Some("1")).differs_from(&tags(Some("a"), Some("2"))));
+        assert!(tags(Some("a"), None).differs_from(&tags(Some("b"), None)));
+        assert!(!tags(None, Some("1")).differs_from(&tags(Some("b"), Some("1"))));
+        assert!(tags(None, None).differs_from(&tags(Some("b"), Some("1"))));
     }
 
     #[test]

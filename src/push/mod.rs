@@ -7,7 +7,9 @@
 //! device's registered transport.
 
 pub mod alert11;
+pub mod coalesce;
 pub mod kannel;
+pub mod poller;
 mod prov_wbxml;
 pub mod provisioning;
 pub mod san;

@@ -5,6 +5,7 @@
 //! record is readable by eye; keys are `\0`-joined strings so a device's or a datastore's
 //! records form one contiguous range.
 
+pub mod alerts;
 mod records;
 pub mod vault;
 
@@ -14,6 +15,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub use alerts::{AlertEntry, AlertRecord};
 pub use records::{DatastoreKey, DatastoreState, DeviceRecord, MapChange, MapEntry, PendingMap};
 pub use vault::{VaultError, VaultKey};
 
@@ -27,6 +29,8 @@ const MAP_BY_HREF: TableDefinition<&str, &str> = TableDefinition::new("map_by_hr
 const PENDING_MAPS: TableDefinition<&str, &[u8]> = TableDefinition::new("pending_maps");
 /// key: user -> sealed credential
 const VAULT: TableDefinition<&str, &[u8]> = TableDefinition::new("vault");
+/// key: user\0device -> AlertRecord
+const PUSH_ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("push_alerts");
 
 const SEP: char = '\0';
 
@@ -132,6 +136,7 @@ impl Store {
             tx.open_table(MAP_BY_HREF).map_err(db_err("create"))?;
             tx.open_table(PENDING_MAPS).map_err(db_err("create"))?;
             tx.open_table(VAULT).map_err(db_err("create"))?;
+            tx.open_table(PUSH_ALERTS).map_err(db_err("create"))?;
         }
         tx.commit().map_err(db_err("commit"))?;
         Ok(store)
@@ -206,6 +211,93 @@ impl Store {
                 Ok(out)
             }
         }
+    }
+
+    /// Removes one device with its datastore states, maps and alert record.
+    pub fn remove_device(&self, user: &str, device: &str) -> Result<bool, StoreError> {
+        let dk = key(&[user, device])?;
+        let (lo, hi) = prefix_range(&dk);
+        let tx = self.db.begin_write().map_err(db_err("begin write"))?;
+        let existed;
+        {
+            let mut t = tx.open_table(DEVICES).map_err(db_err("open table"))?;
+            existed = t.remove(dk.as_str()).map_err(db_err("remove"))?.is_some();
+            for table in [DATASTORES, MAP_BY_LUID, PENDING_MAPS] {
+                let mut t = tx.open_table(table).map_err(db_err("open table"))?;
+                t.retain_in(lo.as_str()..hi.as_str(), |_, _| false)
+                    .map_err(db_err("clear"))?;
+            }
+            let mut t = tx.open_table(MAP_BY_HREF).map_err(db_err("open table"))?;
+            t.retain_in(lo.as_str()..hi.as_str(), |_, _| false)
+                .map_err(db_err("clear"))?;
+            let mut a = tx.open_table(PUSH_ALERTS).map_err(db_err("open table"))?;
+            a.remove(dk.as_str()).map_err(db_err("remove"))?;
+        }
+        tx.commit().map_err(db_err("commit"))?;
+        Ok(existed)
+    }
+
+    /// Changes one device record in a single write transaction, so a setting changed by
+    /// an admin is not lost to a concurrent read-modify-write. `None`: no such device.
+    pub fn update_device(
+        &self,
+        user: &str,
+        device: &str,
+        change: impl FnOnce(&mut DeviceRecord),
+    ) -> Result<Option<DeviceRecord>, StoreError> {
+        let k = key(&[user, device])?;
+        let tx = self.db.begin_write().map_err(db_err("begin write"))?;
+        let updated = {
+            let mut t = tx.open_table(DEVICES).map_err(db_err("open table"))?;
+            let current: Option<DeviceRecord> = match t.get(k.as_str()).map_err(db_err("get"))? {
+                Some(v) => Some(decode(&k, v.value())?),
+                None => None,
+            };
+            match current {
+                Some(mut record) => {
+                    change(&mut record);
+                    t.insert(k.as_str(), encode(&record).as_slice())
+                        .map_err(db_err("insert"))?;
+                    Some(record)
+                }
+                None => None,
+            }
+        };
+        tx.commit().map_err(db_err("commit"))?;
+        Ok(updated)
+    }
+
+    // ---- push alerts ---------------------------------------------------------------
+
+    /// The alert state of a device (empty when it was never alerted).
+    pub fn push_alerts(&self, user: &str, device: &str) -> Result<AlertRecord, StoreError> {
+        Ok(self
+            .get_json(PUSH_ALERTS, &key(&[user, device])?)?
+            .unwrap_or_default())
+    }
+
+    /// Appends one alert attempt to a device's history.
+    pub fn record_alert(
+        &self,
+        user: &str,
+        device: &str,
+        entry: AlertEntry,
+    ) -> Result<AlertRecord, StoreError> {
+        let k = key(&[user, device])?;
+        let tx = self.db.begin_write().map_err(db_err("begin write"))?;
+        let record = {
+            let mut t = tx.open_table(PUSH_ALERTS).map_err(db_err("open table"))?;
+            let mut record: AlertRecord = match t.get(k.as_str()).map_err(db_err("get"))? {
+                Some(v) => decode(&k, v.value())?,
+                None => AlertRecord::default(),
+            };
+            record.push(entry);
+            t.insert(k.as_str(), encode(&record).as_slice())
+                .map_err(db_err("insert"))?;
+            record
+        };
+        tx.commit().map_err(db_err("commit"))?;
+        Ok(record)
     }
 
     // ---- datastore state -----------------------------------------------------------
@@ -480,7 +572,14 @@ impl Store {
         let (lo, hi) = prefix_range(&key(&[user])?);
         let tx = self.db.begin_write().map_err(db_err("begin write"))?;
         {
-            for table in [DEVICES, DATASTORES, MAP_BY_LUID, PENDING_MAPS, VAULT] {
+            for table in [
+                DEVICES,
+                DATASTORES,
+                MAP_BY_LUID,
+                PENDING_MAPS,
+                VAULT,
+                PUSH_ALERTS,
+            ] {
                 let mut t = tx.open_table(table).map_err(db_err("open table"))?;
                 t.retain_in(lo.as_str()..hi.as_str(), |_, _| false)
                     .map_err(db_err("clear"))?;
@@ -618,6 +717,39 @@ mod tests {
         assert_eq!(s.datastore_state(&k).unwrap(), None);
         assert_eq!(s.credential(&vk, "alice").unwrap(), None);
         assert!(s.device("alicia", "x").unwrap().is_some());
+    }
+
+    #[test]
+    fn alerts_are_recorded_and_removed_with_the_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        s.put_device(&DeviceRecord {
+            user: "u".into(),
+            device_id: "d".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(s.push_alerts("u", "d").unwrap().history.is_empty());
+        let e = AlertEntry {
+            time: 10,
+            transport: "tcp:127.0.0.1:1".into(),
+            result: "sent".into(),
+            datastores: vec!["contacts".into()],
+        };
+        s.record_alert("u", "d", e.clone()).unwrap();
+        assert_eq!(s.push_alerts("u", "d").unwrap().history, vec![e]);
+        let updated = s
+            .update_device("u", "d", |r| {
+                r.settings.insert("debug".into(), "on".into());
+            })
+            .unwrap()
+            .unwrap();
+        assert_eq!(updated.settings["debug"], "on");
+        assert_eq!(s.device("u", "d").unwrap(), Some(updated));
+        assert!(s.update_device("u", "nope", |_| {}).unwrap().is_none());
+        assert!(s.remove_device("u", "d").unwrap());
+        assert!(!s.remove_device("u", "d").unwrap());
+        assert!(s.push_alerts("u", "d").unwrap().history.is_empty());
     }
 
     #[test]
