@@ -29,7 +29,7 @@ pub struct CommonArgs {
 pub enum AdminError {
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
-    #[error("the store in {dir} is held open by a running `syncml-bridge serve`; redb allows one process at a time, so stop the server (or run the command before starting it)")]
+    #[error("the store in {dir} is held open exclusively by another process (an older `syncml-bridge serve`?); stop it and try again")]
     StoreBusy { dir: String },
     #[error("store: {0}")]
     Store(#[from] StoreError),

@@ -1,7 +1,7 @@
 //! Every persistent byte of the bridge, behind one type with named operations.
 //!
-//! The engine is redb: ACID transactions that are durable when `commit` returns, and safe
-//! for the admin CLI to read while the server runs. Values are JSON so a damaged or old
+//! The engine is redb: ACID transactions that are durable when `commit` returns, opened in
+//! multi-writer mode so the admin CLI reads and writes the store while the server runs. Values are JSON so a damaged or old
 //! record is readable by eye; keys are `\0`-joined strings so a device's or a datastore's
 //! records form one contiguous range.
 
@@ -122,10 +122,15 @@ impl Store {
             source,
         })?;
         let path = dir.join("bridge.redb");
-        let db = Database::create(&path).map_err(|e| StoreError::Open {
-            path: path.clone(),
-            source: Box::new(e),
-        })?;
+        // MultiWriter: the admin CLI opens the same file while `serve` runs; redb serialises
+        // write transactions across processes with byte-range locks.
+        let db = redb::Builder::new()
+            .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+            .create(&path)
+            .map_err(|e| StoreError::Open {
+                path: path.clone(),
+                source: Box::new(e),
+            })?;
         let store = Store { db };
         // Create every table up front so readers never meet a missing one.
         let tx = store.db.begin_write().map_err(db_err("begin"))?;
