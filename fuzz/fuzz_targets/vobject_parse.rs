@@ -39,8 +39,11 @@ fuzz_target!(|data: &[u8]| {
         for dialect in [Dialect::Old, Dialect::Standard] {
             let _ = vobject::unescape_text(text, dialect);
             let _ = vobject::split_structured(text, dialect);
-            let escaped = vobject::escape_text(text, dialect);
-            assert_eq!(vobject::unescape_text(&escaped, dialect), text);
+            // Line ends are written as `\n`: a CR does not survive, by design.
+            if !text.contains('\r') {
+                let escaped = vobject::escape_text(text, dialect);
+                assert_eq!(vobject::unescape_text(&escaped, dialect), text);
+            }
         }
     }
 });
