@@ -74,7 +74,11 @@ fn check(existing: &Component, incoming: &Component, cap: &Capability, sent: Opt
     // Zones and recurrence overrides are the server's: all stay.
     for c in &existing.components {
         if c.name == "VTIMEZONE" || c.property("RECURRENCE-ID").is_some() {
-            assert!(out.components.contains(c), "server component {} dropped", c.name);
+            assert!(
+                out.components.contains(c),
+                "server component {} dropped",
+                c.name
+            );
         }
     }
     let (Some(e), Some(i)) = (master(existing), master(incoming)) else {
@@ -87,7 +91,10 @@ fn check(existing: &Component, incoming: &Component, cap: &Capability, sent: Opt
     // Write the merged resource: it must parse as what it is.
     let bytes = syncml_bridge::convert::dav_bytes(&out);
     if let Err(err) = vobject::parse(&bytes, &ParseOptions::standard()) {
-        panic!("merged resource does not parse: {err}\n{}", String::from_utf8_lossy(&bytes));
+        panic!(
+            "merged resource does not parse: {err}\n{}",
+            String::from_utf8_lossy(&bytes)
+        );
     }
 }
 

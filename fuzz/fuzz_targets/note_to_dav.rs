@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
                 continue;
             };
             if let Err(e) = convert::to_dav(to, &out, &opts) {
-                panic!("our {to} output does not read back: {e}\n{}", String::from_utf8_lossy(&out));
+                panic!(
+                    "our {to} output does not read back: {e}\n{}",
+                    String::from_utf8_lossy(&out)
+                );
             }
         }
     }

@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
                 continue;
             };
             if let Err(e) = convert::to_dav(format, &out, &opts) {
-                panic!("our {format} output does not read back: {e}\n{}", String::from_utf8_lossy(&out));
+                panic!(
+                    "our {format} output does not read back: {e}\n{}",
+                    String::from_utf8_lossy(&out)
+                );
             }
         }
     }

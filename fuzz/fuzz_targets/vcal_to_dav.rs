@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let dav_text = convert::dav_bytes(&dav);
     if let Err(e) = convert::parse_ical(&dav_text) {
-        panic!("our iCalendar does not parse: {e}\n{}", String::from_utf8_lossy(&dav_text));
+        panic!(
+            "our iCalendar does not parse: {e}\n{}",
+            String::from_utf8_lossy(&dav_text)
+        );
     }
     if let Ok(out) = convert::from_dav(Format::Vcal10, &dav, &opts) {
         let _ = convert::to_dav(Format::Vcal10, &out, &opts);

@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
         };
         let dav_text = convert::dav_bytes(&dav);
         if let Err(e) = convert::vcard::parse_dav(&dav_text) {
-            panic!("our DAV vCard does not parse: {e}\n{}", String::from_utf8_lossy(&dav_text));
+            panic!(
+                "our DAV vCard does not parse: {e}\n{}",
+                String::from_utf8_lossy(&dav_text)
+            );
         }
         for to in [Format::Vcard21, Format::Vcard30, Format::Sifc] {
             let Ok(out) = convert::from_dav(to, &dav, &opts) else {
@@ -24,7 +27,10 @@ fuzz_target!(|data: &[u8]| {
             };
             // What we write for a phone must read back in.
             if let Err(e) = convert::to_dav(to, &out, &opts) {
-                panic!("our {to} output does not read back: {e}\n{}", String::from_utf8_lossy(&out));
+                panic!(
+                    "our {to} output does not read back: {e}\n{}",
+                    String::from_utf8_lossy(&out)
+                );
             }
         }
     }

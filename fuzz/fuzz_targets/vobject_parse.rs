@@ -4,7 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use syncml_bridge::convert::vobject::{self, Charset, Component, Dialect, ParseOptions, WriteOptions};
+use syncml_bridge::convert::vobject::{
+    self, Charset, Component, Dialect, ParseOptions, WriteOptions,
+};
 
 fn shape(c: &Component) -> (String, Vec<String>, usize) {
     (
@@ -20,7 +22,12 @@ fn check(data: &[u8], parse: &ParseOptions, write: &WriteOptions) {
     };
     let bytes = vobject::write(&tree, write);
     match vobject::parse(&bytes, parse) {
-        Ok(again) => assert_eq!(shape(&again), shape(&tree), "{}", String::from_utf8_lossy(&bytes)),
+        Ok(again) => assert_eq!(
+            shape(&again),
+            shape(&tree),
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        ),
         Err(e) => panic!(
             "our own output does not parse: {e}\n{}",
             String::from_utf8_lossy(&bytes)
@@ -31,7 +38,11 @@ fn check(data: &[u8], parse: &ParseOptions, write: &WriteOptions) {
 fuzz_target!(|data: &[u8]| {
     check(data, &ParseOptions::standard(), &WriteOptions::standard());
     for charset in [Charset::Utf8, Charset::Latin1, Charset::Windows1252] {
-        check(data, &ParseOptions::old(charset), &WriteOptions::old(charset));
+        check(
+            data,
+            &ParseOptions::old(charset),
+            &WriteOptions::old(charset),
+        );
     }
     let _ = vobject::parse_all(data, &ParseOptions::detect(Dialect::Old, Charset::Latin1));
     let _ = vobject::decode_qp(data);
