@@ -83,6 +83,8 @@ pub struct Capability {
     all: bool,
     /// DAV property names, upper-case.
     properties: HashMap<String, PropertyCap>,
+    /// Name prefixes the device stores every property of (`X-SIF-` pass-through), upper-case.
+    prefixes: Vec<String>,
     /// Sub-components it holds (`VALARM`).
     components: HashMap<String, PropertyCap>,
     /// The device truncates without saying so (libsynthesis `limitedfieldlengths`).
@@ -96,6 +98,8 @@ struct FormatCapFile {
     all: bool,
     #[serde(default)]
     properties: Vec<String>,
+    #[serde(default)]
+    prefixes: Vec<String>,
     #[serde(default)]
     components: Vec<String>,
     #[serde(default)]
@@ -132,6 +136,7 @@ impl Capability {
             source: CapabilitySource::Unknown,
             all: false,
             properties: HashMap::new(),
+            prefixes: Vec::new(),
             components: HashMap::new(),
             limited_field_lengths: false,
         }
@@ -147,6 +152,11 @@ impl Capability {
             return Capability::unknown();
         };
         cap.all = file.all;
+        cap.prefixes = file
+            .prefixes
+            .iter()
+            .map(|p| p.to_ascii_uppercase())
+            .collect();
         for p in &file.properties {
             let name = p.to_ascii_uppercase();
             let max_occur = file.max_occur.get(&name).copied();
@@ -248,7 +258,10 @@ impl Capability {
 
     /// Whether the device keeps property `name` (DAV name).
     pub fn can_store(&self, name: &str) -> bool {
-        self.all || self.properties.contains_key(&name.to_ascii_uppercase())
+        let upper = name.to_ascii_uppercase();
+        self.all
+            || self.properties.contains_key(&upper)
+            || self.prefixes.iter().any(|p| upper.starts_with(p.as_str()))
     }
 
     /// Limits for property `name`, when known.
@@ -271,7 +284,7 @@ impl Capability {
             return true;
         }
         let Some(p) = self.property(name) else {
-            return false;
+            return self.can_store(name);
         };
         if p.types.is_empty() {
             return true;
@@ -330,7 +343,12 @@ impl Capability {
         if ALWAYS_SENT.contains(&p.name.as_str()) {
             return Some(p.clone());
         }
-        let limits = self.property(&p.name)?;
+        let by_prefix = PropertyCap::default();
+        let limits = match self.property(&p.name) {
+            Some(limits) => limits,
+            None if self.can_store(&p.name) => &by_prefix,
+            None => return None,
+        };
         if !self.fits_types(&p.name, &p.types()) {
             return None;
         }
@@ -385,6 +403,39 @@ mod tests {
         assert_eq!(out.value("TEL"), Some("2"));
         assert_eq!(out.value("NOTE"), Some("\\,bcde"));
         assert_eq!(Capability::unknown().restrict(&card), card);
+    }
+
+    /// Every DAV property a SIF field table maps to is one its device stores, so the
+    /// capability table cannot fall behind the field tables.
+    #[test]
+    fn sif_capabilities_cover_their_field_tables() {
+        let tables = [
+            (
+                Format::Sifc,
+                include_str!("../../mappings/sif/contact.toml"),
+            ),
+            (Format::Sife, include_str!("../../mappings/sif/event.toml")),
+            (Format::Sift, include_str!("../../mappings/sif/task.toml")),
+            (Format::Sifn, include_str!("../../mappings/sif/note.toml")),
+        ];
+        for (format, table) in tables {
+            let cap = Capability::from_format(format);
+            for line in table.lines() {
+                let Some(rest) = line.trim().strip_prefix("property = \"") else {
+                    continue;
+                };
+                let name = rest.trim_end_matches('"');
+                // SEQUENCE is the server's own, whatever the device says.
+                assert!(
+                    cap.can_store(name) || name == "SEQUENCE",
+                    "{format} cannot store {name}"
+                );
+            }
+            assert!(cap.can_store("X-SIF-ANYTHING"), "{format}");
+            assert!(!cap.can_store("X-NEXTCLOUD-TAG"), "{format}");
+        }
+        assert!(Capability::from_format(Format::Sift).can_store("PERCENT-COMPLETE"));
+        assert!(!Capability::from_format(Format::Vcal10).can_store("X-SIF-ANYTHING"));
     }
 
     fn prop(name: &str, params: &[(&str, &[&str])]) -> CtCapProperty {

@@ -502,6 +502,44 @@ mod tests {
 
     const SERVER: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:abc\r\nN:Doe;John;;;\r\nFN:John Doe\r\nTEL;TYPE=cell:+41 79 111 11 11\r\nTEL;TYPE=home:+41 44 222 22 22\r\nTEL;TYPE=work:+41 44 333 33 33\r\nEMAIL;TYPE=internet:john@example.com\r\nNOTE:long note\r\nPHOTO;ENCODING=b;TYPE=JPEG:AAAA\r\nX-SOCIAL:xyz\r\nEND:VCARD\r\n";
 
+    /// A Funambol task edit: what SIF-T carries (percent done, Funambol fields, unknown
+    /// elements kept as `X-SIF-`) follows the device, deletions included; the rest stays.
+    #[test]
+    fn sif_task_edit_keeps_and_removes_funambol_fields() {
+        let server = card(concat!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//EN\r\nBEGIN:VTODO\r\n",
+            "UID:t1\r\nSUMMARY:Report\r\nPERCENT-COMPLETE:20\r\n",
+            "X-FUNAMBOL-MILEAGE:12 km\r\nX-FUNAMBOL-BILLINGINFO:acct 7\r\n",
+            "X-SIF-CUSTOM;X-SIF-NAME=Custom:old\r\nX-SIF-GONE;X-SIF-NAME=Gone:bye\r\n",
+            "ATTENDEE:mailto:a@example.com\r\nX-NEXTCLOUD-TAG:blue\r\n",
+            "END:VTODO\r\nEND:VCALENDAR\r\n",
+        ));
+        let sift = concat!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><task><SIFVersion>1.1</SIFVersion>",
+            "<Subject>Report</Subject><PercentComplete>60</PercentComplete>",
+            "<Mileage>30 km</Mileage><Custom>new</Custom></task>",
+        );
+        let opts = super::super::ConvertOptions::new(chrono::DateTime::UNIX_EPOCH);
+        let phone = super::super::sif::task::to_dav(sift.as_bytes(), &opts).unwrap();
+        let cap = Capability::from_format(Format::Sift);
+        let out = merge(&server, &phone, &cap).unwrap();
+        let todo = out.components_named("VTODO").next().unwrap();
+        assert_eq!(todo.value("UID"), Some("t1"));
+        assert_eq!(todo.value("PERCENT-COMPLETE"), Some("60"));
+        assert_eq!(todo.value("X-FUNAMBOL-MILEAGE"), Some("30 km"));
+        assert_eq!(todo.value("X-SIF-CUSTOM"), Some("new"));
+        // Fields a SIF-T device holds but left out are deletions.
+        assert_eq!(todo.value("X-FUNAMBOL-BILLINGINFO"), None);
+        assert_eq!(todo.value("X-SIF-GONE"), None);
+        // What SIF-T has no element for stays.
+        assert_eq!(todo.value("ATTENDEE"), Some("mailto:a@example.com"));
+        assert_eq!(todo.value("X-NEXTCLOUD-TAG"), Some("blue"));
+        // And the device is sent what it can hold of them.
+        let sent = cap.restrict(todo);
+        assert_eq!(sent.value("X-SIF-CUSTOM"), Some("new"));
+        assert_eq!(sent.value("X-NEXTCLOUD-TAG"), None);
+    }
+
     #[test]
     fn two_slot_phone_never_erases_the_third_number() {
         let cap = ctcap(&[

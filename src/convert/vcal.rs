@@ -205,7 +205,43 @@ fn item_zone(
         .map(|p| p.value.as_str())
         .filter(|v| !v.trim().is_empty())
         .collect();
-    let vz = VcalZone::parse(tz, &daylights).map_err(|e| bad("TZ", e))?;
+    let key = (
+        opts.device_tz,
+        tz.to_owned(),
+        daylights.iter().map(|d| (*d).to_owned()).collect(),
+    );
+    if let Some(zone) = ZONE_MATCHES.with(|cache| cache.borrow().get(&key).cloned()) {
+        return Ok(zone);
+    }
+    let zone = match_item_zone(tz, &daylights, opts)?;
+    ZONE_MATCHES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= ZONE_MATCH_CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(key, zone.clone());
+    });
+    Ok(zone)
+}
+
+/// Matched zones per thread, by device zone and TZ/DAYLIGHT text: matching walks the zone
+/// database (the largest cost left of an item with TZ), and a phone repeats the same lines
+/// in every item.
+const ZONE_MATCH_CACHE_LIMIT: usize = 256;
+
+type ZoneKey = (Tz, String, Vec<String>);
+
+thread_local! {
+    static ZONE_MATCHES: std::cell::RefCell<std::collections::HashMap<ZoneKey, ItemZone>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+fn match_item_zone(
+    tz: &str,
+    daylights: &[&str],
+    opts: &ConvertOptions,
+) -> Result<ItemZone, ConvertError> {
+    let vz = VcalZone::parse(tz, daylights).map_err(|e| bad("TZ", e))?;
     if daylights.is_empty() {
         // TZ alone (Nokia S40 style): the device's zone if its standard offset agrees.
         let probe = VcalZone::from_tz(opts.device_tz, 2010..=2010);
@@ -1130,6 +1166,40 @@ mod tests {
             .iter()
             .find(|c| c.name == "VEVENT" || c.name == "VTODO")
             .unwrap_or_else(|| panic!("no item in {cal}"))
+    }
+
+    /// The zone matched for a TZ/DAYLIGHT pair is remembered per device zone: the same
+    /// lines from a Zurich phone after a Berlin one still give Zurich, and a repeat gives
+    /// the same result as the first time.
+    #[test]
+    fn zone_match_cache_keeps_the_device_zone_apart() {
+        let input = ev(concat!(
+            "TZ:+01\r\nDAYLIGHT:TRUE;+02;20090329T010000Z;20091025T010000Z;CET;CEST\r\n",
+            "BEGIN:VEVENT\r\nDTSTART:20090701T100000\r\nSUMMARY:x\r\nEND:VEVENT\r\n",
+        ));
+        let tzid = |o: &ConvertOptions| {
+            let cal = to_dav(input.as_bytes(), o).unwrap();
+            let start = item(&cal).property("DTSTART").unwrap().clone();
+            (start.param("TZID").map(str::to_owned), start.value)
+        };
+        let berlin = opts();
+        let zurich = opts().with_device_tz(chrono_tz::Europe::Zurich);
+        let first = tzid(&berlin);
+        assert_eq!(
+            first,
+            (Some("Europe/Berlin".into()), "20090701T100000".into())
+        );
+        assert_eq!(tzid(&zurich).0.as_deref(), Some("Europe/Zurich"));
+        assert_eq!(tzid(&berlin), first);
+        // A zone no database entry matches is cached as the phone's own rule.
+        let odd = ev(concat!(
+            "TZ:+01\r\nDAYLIGHT:TRUE;+02;20090401T000000Z;20090901T000000Z\r\n",
+            "BEGIN:VEVENT\r\nDTSTART:20090701T100000\r\nSUMMARY:x\r\nEND:VEVENT\r\n",
+        ));
+        for _ in 0..2 {
+            let cal = to_dav(odd.as_bytes(), &berlin).unwrap();
+            assert_eq!(item(&cal).value("DTSTART"), Some("20090701T080000Z"));
+        }
     }
 
     #[test]

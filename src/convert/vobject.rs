@@ -545,7 +545,10 @@ fn unfold(lines: &[Line<'_>], dialect: Dialect) -> Vec<Logical> {
                     i += 1;
                     break;
                 }
-                if is_base64_line(next.text) {
+                // An indented line is a fold whatever it holds: our own writer folds
+                // a damaged value that way and must read it back.
+                let folded = matches!(next.text.first(), Some(b' ' | b'\t'));
+                if folded || is_base64_line(next.text) {
                     text.extend(next.text.iter().filter(|b| !b.is_ascii_whitespace()));
                     i += 1;
                     continue;
@@ -1156,6 +1159,16 @@ mod tests {
         assert!(photo.is_binary());
         assert!(photo.has_type("JPEG"));
         assert_eq!(c.value("TEL"), Some("+41"));
+    }
+
+    /// Found by fuzzing: a BASE64 value with non-base64 bytes in an indented continuation
+    /// (as our own writer folds it) ended the block early and failed the next line.
+    #[test]
+    fn base64_block_keeps_indented_lines_that_are_not_base64() {
+        let input = "BEGIN:VCARD\r\nVERSION:2.1\r\nPHOTO;ENCODING=BASE64;JPEG:/9j/4A\r\n \u{fffd}AA//k=\r\n\r\nTEL;CELL:+41790000001\r\nEND:VCARD\r\n";
+        let card = parse(input.as_bytes(), &ParseOptions::old(Charset::Utf8)).unwrap();
+        assert_eq!(card.value("PHOTO"), Some("/9j/4A\u{fffd}AA//k="));
+        assert_eq!(card.value("TEL"), Some("+41790000001"));
     }
 
     #[test]
