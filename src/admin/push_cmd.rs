@@ -1,5 +1,5 @@
 //! `syncml-bridge push register DEVICE --msisdn N | --tcp HOST:PORT [--form san|alert11]`,
-//! `push unregister DEVICE`, `push test DEVICE`.
+//! `push unregister DEVICE`, `push test DEVICE`, `push config-sms DEVICE` (config_sms_cmd).
 
 use std::io::Write;
 
@@ -39,6 +39,25 @@ pub enum PushCommand {
     Unregister { device: String },
     /// Send DEVICE one notification now and print what went out.
     Test { device: String },
+    /// Send DEVICE its sync profile as an OMA CP configuration SMS, signed with a user PIN.
+    ConfigSms {
+        device: String,
+        /// Phone number to send to (digits, optional leading +).
+        #[arg(long)]
+        msisdn: String,
+        /// The PIN the owner types to accept the settings (digits).
+        #[arg(long)]
+        pin: String,
+        /// The SyncML URL the phone should use; default from `listen` and `syncml_path`.
+        #[arg(long)]
+        url: Option<String>,
+        /// Account name shown on the phone.
+        #[arg(long, default_value = "SyncML")]
+        name: String,
+        /// Print the SMS parts without sending them.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -71,6 +90,25 @@ pub fn run(
             Ok(())
         }
         PushCommand::Test { device } => test(&admin, &device, out),
+        PushCommand::ConfigSms {
+            device,
+            msisdn,
+            pin,
+            url,
+            name,
+            dry_run,
+        } => super::config_sms_cmd::run(
+            &admin,
+            &super::config_sms_cmd::ConfigSmsRequest {
+                device,
+                msisdn,
+                pin,
+                url,
+                name,
+                dry_run,
+            },
+            out,
+        ),
     }
 }
 
