@@ -783,6 +783,7 @@ fn apply_env(
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<(), ConfigError> {
     let keys = known_keys();
+    let defaults = toml::Value::try_from(Config::default()).ok();
     for (var, raw) in env {
         let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
             continue;
@@ -801,7 +802,15 @@ fn apply_env(
         if !known {
             return Err(ConfigError::UnknownEnv { var });
         }
-        let value = parse_env_value(&raw);
+        // A key whose value is text keeps the variable as text, so `from = 12345` stays a
+        // phone number rather than becoming an integer the string field refuses.
+        let default = path.iter().try_fold(defaults.as_ref(), |v, part| {
+            Some(v.and_then(|v| v.get(part.as_str())))
+        });
+        let value = match default.flatten() {
+            Some(toml::Value::String(_)) | None => toml::Value::String(raw.clone()),
+            Some(_) => parse_env_value(&raw),
+        };
         let mut cursor = &mut *table;
         for (i, part) in path.iter().enumerate() {
             if i + 1 == path.len() {
@@ -850,6 +859,20 @@ mod tests {
     fn defaults_are_valid() {
         let c = Config::load(None, env(&[])).unwrap();
         assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn digits_stay_text_for_text_keys() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("SYNCML_BRIDGE_PUSH__KANNEL__FROM", "12345"),
+                ("SYNCML_BRIDGE_LIMITS__MAX_SESSIONS", "7"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.push.kannel.from, "12345");
+        assert_eq!(c.limits.max_sessions, 7);
     }
 
     #[test]
