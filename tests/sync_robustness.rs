@@ -91,18 +91,58 @@ fn md5_log_in_uses_the_stored_app_password() {
     wrong.put_item(CONTACTS, &items::contact(1).file, &items::contact(1).vcard);
     assert!(!wrong.sync(SyncMode::Slow, &[]).succeeded());
 
-    // Policy md5: a phone insisting on Basic is refused.
+    assert_eq!(world.server_items_of(OTHER_USER, CONTACTS).len(), 1);
+
+    // Policy md5: a phone starting with Basic gets one MD5 challenge, and SyncEvolution
+    // answers it with MD5 credentials (its session log shows the second message's Cred
+    // as syncml:auth-md5), so it is let in. A client that repeats Basic is refused: see
+    // session_crafted::basic_repeated_under_an_md5_policy_is_refused.
     let mut basic = world.phone_as(
         OTHER_USER,
         OTHER_PASSWORD,
         "e2e-md5-basic",
-        options(&[CONTACTS]),
+        PhoneOptions {
+            log_level: Some(5),
+            wbxml: false,
+            ..options(&[CONTACTS])
+        },
     );
     basic.put_item(CONTACTS, &items::contact(2).file, &items::contact(2).vcard);
-    assert!(!basic.sync(SyncMode::Slow, &[]).succeeded());
-
-    assert_eq!(world.server_items_of(OTHER_USER, CONTACTS).len(), 1);
+    let switched = basic.sync(SyncMode::Slow, &[]);
+    assert_mode(&switched, CONTACTS, "slow");
+    let sent = sent_messages(&switched);
+    assert!(
+        sent.first()
+            .is_some_and(|m| m.contains("syncml:auth-basic")),
+        "the phone did not start with Basic"
+    );
+    assert!(
+        sent.get(1).is_some_and(|m| m.contains("syncml:auth-md5")),
+        "the phone did not answer the challenge with MD5"
+    );
+    assert_eq!(world.server_items_of(OTHER_USER, CONTACTS).len(), 2);
     assert_password_never_logged(&world);
+}
+
+/// The messages the phone sent in a session logged at level 5, in order.
+fn sent_messages(outcome: &support::syncevolution::SyncOutcome) -> Vec<String> {
+    let Some(report) = &outcome.report else {
+        panic!("no session report:\n{}", outcome.output);
+    };
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&report.dir)
+        .expect("session log dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.contains("_msg") && n.ends_with("_outgoing.xml"))
+        })
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).expect("read message dump"))
+        .collect()
 }
 
 /// A slow sync, then a change on each side, in the given version and encoding.

@@ -234,6 +234,14 @@ impl Prior {
         Ok(Prior { state })
     }
 
+    /// The upstream collection of the last completed session, when it was one.
+    pub fn known_collection(&self) -> Option<&str> {
+        match self.state.collections.keys().collect::<Vec<_>>().as_slice() {
+            [only] => Some(only.as_str()),
+            _ => None,
+        }
+    }
+
     /// Whether the phone's Last anchor is the Next the bridge stored at the end of the
     /// last completed session (and no slow sync was forced).
     pub fn anchors_match(&self, phone_last: Option<&str>) -> bool {

@@ -308,17 +308,6 @@ impl SessionCore {
                 }
             },
         };
-        let collection = match kind_name.strip_prefix("collection:") {
-            Some(href) => href.to_owned(),
-            None => match self.deps.dav.collection_for(kind).await {
-                Ok(c) => c.href,
-                Err(e) => {
-                    tracing::warn!(device = %self.device, datastore = %target, error = %e, "no upstream collection");
-                    st.code = code(if e.is_unavailable() { 503 } else { 404 });
-                    return Command::Status(st);
-                }
-            },
-        };
         let key = DatastoreKey::new(&self.user, &self.device, kind_name.clone());
         let prior = match Prior::load(&self.shared.store, &key) {
             Ok(p) => p,
@@ -327,6 +316,20 @@ impl SessionCore {
                 st.code = code(500);
                 return Command::Status(st);
             }
+        };
+        let collection = match kind_name.strip_prefix("collection:") {
+            Some(href) => href.to_owned(),
+            None => match self.known_collection(&prior, kind) {
+                Some(href) => href,
+                None => match self.deps.dav.collection_for(kind).await {
+                    Ok(c) => c.href,
+                    Err(e) => {
+                        tracing::warn!(device = %self.device, datastore = %target, error = %e, "no upstream collection");
+                        st.code = code(if e.is_unavailable() { 503 } else { 404 });
+                        return Command::Status(st);
+                    }
+                },
+            },
         };
         let anchor = item
             .meta
@@ -405,6 +408,17 @@ impl SessionCore {
             sync_index: None,
         });
         Command::Status(st)
+    }
+
+    /// The collection this datastore synced with last time, so a session needs no
+    /// discovery requests upstream; unless the config now names another one.
+    fn known_collection(&self, prior: &Prior, kind: ItemKind) -> Option<String> {
+        let stored = prior.known_collection()?;
+        match self.deps.dav.configured_collection(kind) {
+            Ok(Some(configured)) if configured != stored => None,
+            Ok(_) => Some(stored.to_owned()),
+            Err(_) => None,
+        }
     }
 
     /// A collection named by its last path segment or displayname.
