@@ -312,3 +312,48 @@ fn a_phone_that_never_sent_its_map_is_completed_next_session_without_duplicates(
     assert_eq!(writes_among(&during), 0, "{during:?}");
     assert_eq!(world.server_items(Datastore::Contacts).len(), 1);
 }
+
+/// A Put of a DevInf announcing SupportNumberOfChanges, and the contacts Alert.
+fn devinf_put_and_alert() -> String {
+    "<Put><CmdID>5</CmdID><Meta><Type xmlns=\"syncml:metinf\">application/vnd.syncml-devinf+xml</Type></Meta>\
+     <Item><Source><LocURI>./devinf12</LocURI></Source><Data><DevInf xmlns=\"syncml:devinf\">\
+     <VerDTD>1.2</VerDTD><Man>Crafted</Man><Mod>NoC</Mod><DevID>crafted-noc</DevID><DevTyp>phone</DevTyp>\
+     <SupportNumberOfChanges/><DataStore><SourceRef>./contacts</SourceRef>\
+     <Rx-Pref><CTType>text/x-vcard</CTType><VerCT>2.1</VerCT></Rx-Pref>\
+     <Tx-Pref><CTType>text/x-vcard</CTType><VerCT>2.1</VerCT></Tx-Pref>\
+     <SyncCap><SyncType>1</SyncType><SyncType>2</SyncType></SyncCap></DataStore>\
+     </DevInf></Data></Item></Put>"
+        .to_owned()
+        + &alert(201, None, "1")
+}
+
+#[test]
+fn the_servers_sync_carries_number_of_changes_when_the_phone_supports_it() {
+    let world = World::start();
+    for (uid, given) in [("noc-1", "Ada"), ("noc-2", "Grace")] {
+        world.dav().put(
+            &format!("{}{uid}.vcf", world.collection(Datastore::Contacts)),
+            "text/vcard",
+            &items::dav_vcard(uid, "Counted", given, &[]),
+        );
+    }
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), "crafted-noc", "14");
+    let init = phone.message(&basic(USER, PASSWORD), &devinf_put_and_alert(), true);
+    let answer = phone.post(&init);
+    assert_eq!(header_code(&answer), 212, "{}", answer.text);
+    let empty = "<Sync><CmdID>2</CmdID><Target><LocURI>contacts</LocURI></Target><Source><LocURI>./contacts</LocURI></Source></Sync>";
+    let m = phone.message("", empty, true);
+    let package4 = phone.post(&m);
+    assert_eq!(
+        package4.text.matches("<Add>").count(),
+        2,
+        "{}",
+        package4.text
+    );
+    assert_eq!(
+        inner(&package4.text, "NumberOfChanges"),
+        Some("2"),
+        "{}",
+        package4.text
+    );
+}

@@ -638,12 +638,8 @@ impl SessionCore {
                 }
             };
             let mime = run.phone_format.mime_type();
-            let idx = self.outbox.open_sync(SyncAddress {
-                target: phone_uri,
-                source: server_uri,
-            });
-            self.slots[i].sync_index = Some(idx);
             let max_obj = self.phone_max_obj;
+            let mut cmds = Vec::with_capacity(changes.len());
             for c in changes {
                 expects_answer = true;
                 let meta = Some(Meta {
@@ -690,6 +686,19 @@ impl SessionCore {
                         ..Delete::default()
                     }),
                 };
+                cmds.push(cmd);
+            }
+            let announce = self
+                .devinf
+                .as_ref()
+                .is_some_and(|d| d.support_number_of_changes);
+            let idx = self.outbox.open_sync(SyncAddress {
+                target: phone_uri,
+                source: server_uri,
+                number_of_changes: announce.then(|| u32::try_from(cmds.len()).unwrap_or(u32::MAX)),
+            });
+            self.slots[i].sync_index = Some(idx);
+            for cmd in cmds {
                 self.outbox.push_item(idx, cmd);
             }
         }
