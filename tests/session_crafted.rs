@@ -357,3 +357,86 @@ fn the_servers_sync_carries_number_of_changes_when_the_phone_supports_it() {
         package4.text
     );
 }
+
+/// A Sync with one Replace of `card` (vCard 2.1) under `luid`.
+fn sync_with_replace(luid: &str, card: &str) -> String {
+    format!(
+        "<Sync><CmdID>2</CmdID><Target><LocURI>contacts</LocURI></Target><Source><LocURI>./contacts</LocURI></Source>\
+         <Replace><CmdID>3</CmdID><Meta><Type xmlns=\"syncml:metinf\">text/x-vcard</Type></Meta>\
+         <Item><Source><LocURI>{luid}</LocURI></Source><Data><![CDATA[{card}]]></Data></Item></Replace></Sync>"
+    )
+}
+
+/// Both sides change the same card between two sessions; returns the phone's status for
+/// its Replace, the server's package 4 and the card Radicale holds afterwards.
+fn conflict_round(world: &World, device: &str) -> (u16, Reply, String) {
+    let card = "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Conflict;Carla;;;\r\nFN:Carla Conflict\r\n\
+                TEL;CELL:+4917000001\r\nEND:VCARD\r\n";
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), device, "20");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(201, None, "1"), true);
+    assert_eq!(header_code(&phone.post(&init)), 212);
+    let m = phone.message("", &sync_with_add("c-1", card), true);
+    let p4 = phone.post(&m);
+    assert_eq!(statuses_for(&p4, "Add")[0].code, 201, "{}", p4.text);
+    let m = phone.message("", "", true);
+    phone.post(&m);
+
+    // The server's copy gains an e-mail address, the phone changes the number.
+    let (href, body) = world.server_items(Datastore::Contacts).remove(0);
+    let edited = body.replace(
+        "END:VCARD",
+        "EMAIL;TYPE=INTERNET:carla@example.org\r\nEND:VCARD",
+    );
+    world.dav().put(&href, "text/vcard", &edited);
+    let phone_edit = card.replace("+4917000001", "+4917000002");
+
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), device, "21");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(200, Some("1"), "2"), true);
+    let answer = phone.post(&init);
+    assert_eq!(
+        statuses_for(&answer, "Alert")[0].code,
+        200,
+        "two-way expected:\n{}",
+        answer.text
+    );
+    let m = phone.message("", &sync_with_replace("c-1", &phone_edit), true);
+    let p4 = phone.post(&m);
+    let status = statuses_for(&p4, "Replace")[0].code;
+    let server = world.server_items(Datastore::Contacts);
+    assert_eq!(server.len(), 1, "{server:?}");
+    (status, p4, server[0].1.clone())
+}
+
+#[test]
+fn a_conflict_is_merged_by_default() {
+    let world = World::start();
+    let (status, p4, server) = conflict_round(&world, "crafted-merge");
+    assert_eq!(status, 207, "{}", p4.text);
+    // The phone's number and the server's e-mail address both kept, and sent back.
+    assert!(
+        server.contains("+4917000002") && server.contains("carla@example.org"),
+        "{server}"
+    );
+    assert!(!server.contains("+4917000001"), "{server}");
+    let back =
+        inner(&p4.text, "Replace").unwrap_or_else(|| panic!("nothing sent back:\n{}", p4.text));
+    assert!(back.contains("carla@example.org"), "{back}");
+}
+
+#[test]
+fn a_conflict_under_server_wins_keeps_the_server_version() {
+    let world = World::start_with(|b| b.env("SYNCML_BRIDGE_SYNC__CONFLICT_POLICY", "server-wins"));
+    let (status, p4, server) = conflict_round(&world, "crafted-server-wins");
+    assert_eq!(status, 419, "{}", p4.text);
+    assert!(
+        server.contains("+4917000001") && server.contains("carla@example.org"),
+        "{server}"
+    );
+    assert!(!server.contains("+4917000002"), "{server}");
+    let back =
+        inner(&p4.text, "Replace").unwrap_or_else(|| panic!("nothing sent back:\n{}", p4.text));
+    assert!(
+        back.contains("+4917000001") && back.contains("carla@example.org"),
+        "{back}"
+    );
+}

@@ -624,9 +624,16 @@ impl DatastoreRun {
                 self.written.insert(href, None);
                 Plan::Done(status)
             }
-            ConflictPolicy::Merge | ConflictPolicy::ClientWins => {
-                let back = policy.sends_back();
-                self.plan_merge(luid, href, etag, existing, &incoming, status, back)
+            ConflictPolicy::Merge => {
+                // Only the fields the phone sent replace the server's: what it left out
+                // may be what the server side just added.
+                let cap = std::mem::replace(&mut self.cap, Capability::unknown());
+                let plan = self.plan_merge(luid, href, etag, existing, &incoming, status, true);
+                self.cap = cap;
+                plan
+            }
+            ConflictPolicy::ClientWins => {
+                self.plan_merge(luid, href, etag, existing, &incoming, status, false)
             }
             ConflictPolicy::Duplicate => {
                 // The server's version goes to the phone as a new item.
