@@ -440,3 +440,138 @@ fn a_conflict_under_server_wins_keeps_the_server_version() {
         "{back}"
     );
 }
+
+/// A TCP relay in front of the real Radicale that can cut the line: while it is down, new
+/// connections are closed at once and open ones are dropped.
+struct Relay {
+    port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Relay {
+    fn start(target_port: u16) -> Relay {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
+        let port = listener.local_addr().expect("relay address").port();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let flag = up.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if !flag.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (client.try_clone(), server.try_clone()),
+                    (server.try_clone(), client.try_clone()),
+                ]
+                .into_iter()
+                .filter_map(|(a, b)| Some((a.ok()?, b.ok()?)))
+                {
+                    let flag = flag.clone();
+                    let _ = from.set_read_timeout(Some(std::time::Duration::from_millis(100)));
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 16384];
+                        loop {
+                            if !flag.load(Ordering::SeqCst) {
+                                break;
+                            }
+                            match from.read(&mut buf) {
+                                Ok(0) => break,
+                                Ok(n) => {
+                                    if to.write_all(&buf[..n]).is_err() {
+                                        break;
+                                    }
+                                }
+                                Err(e)
+                                    if matches!(
+                                        e.kind(),
+                                        std::io::ErrorKind::WouldBlock
+                                            | std::io::ErrorKind::TimedOut
+                                    ) => {}
+                                Err(_) => break,
+                            }
+                        }
+                        let _ = from.shutdown(std::net::Shutdown::Both);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Relay { port, up }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
+        // Let the copying threads notice.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn an_upstream_failure_mid_sync_keeps_the_anchors_and_the_next_sync_repeats_once() {
+    let radicale = support::radicale::Radicale::start();
+    let collections = radicale.standard_collections(USER);
+    let relay = Relay::start(radicale.port());
+    let bridge = support::bridge::Bridge::builder(&radicale.base_url())
+        .upstream(&format!("http://127.0.0.1:{}/", relay.port))
+        .start();
+    let card = "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Outage;Otto;;;\r\nFN:Otto Outage\r\nEND:VCARD\r\n";
+    let held = || support::e2e::fetch_all(&radicale.client(USER), &collections[0], true);
+
+    // Session 1: logged in, then the upstream goes away before package 3.
+    let mut phone = Crafted::new(&bridge.syncml_url(), "crafted-outage", "30");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(201, None, "1"), true);
+    assert_eq!(header_code(&phone.post(&init)), 212);
+    relay.set_up(false);
+    let m = phone.message("", &sync_with_add("o-1", card), true);
+    let failed = phone.post(&m);
+    let codes: Vec<u16> = statuses_for(&failed, "Add")
+        .iter()
+        .chain(statuses_for(&failed, "Sync").iter())
+        .map(|s| s.code)
+        .collect();
+    assert!(
+        codes.iter().any(|c| *c >= 500),
+        "no upstream error reported: {codes:?}\n{}",
+        failed.text
+    );
+    let m = phone.message("", "", true);
+    phone.post(&m);
+    relay.set_up(true);
+    assert!(held().is_empty());
+
+    // Session 2: the phone's Last is the Next of session 1, which the bridge never stored:
+    // a slow sync, and the card lands once.
+    let mut phone = Crafted::new(&bridge.syncml_url(), "crafted-outage", "31");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(200, Some("1"), "2"), true);
+    let answer = phone.post(&init);
+    assert_eq!(
+        statuses_for(&answer, "Alert")[0].code,
+        508,
+        "{}",
+        answer.text
+    );
+    let m = phone.message("", &sync_with_add("o-1", card), true);
+    let p4 = phone.post(&m);
+    assert_eq!(statuses_for(&p4, "Add")[0].code, 201, "{}", p4.text);
+    let m = phone.message("", "", true);
+    phone.post(&m);
+    assert_eq!(held().len(), 1);
+
+    // Session 3: the anchors moved now, a two-way sync follows and changes nothing.
+    let mut phone = Crafted::new(&bridge.syncml_url(), "crafted-outage", "32");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(200, Some("2"), "3"), true);
+    let answer = phone.post(&init);
+    assert_eq!(
+        statuses_for(&answer, "Alert")[0].code,
+        200,
+        "{}",
+        answer.text
+    );
+    assert_eq!(held().len(), 1);
+}
