@@ -129,10 +129,12 @@ impl SessionCore {
             .as_deref()
             .and_then(|x| crate::syncml::xml::parse(x.as_bytes()).ok())
             .and_then(|e| DevInf::from_element(&e).ok());
-        let profile = shared.profiles.for_device(
-            devinf.as_ref().and_then(|d| d.man.as_deref()),
-            devinf.as_ref().and_then(|d| d.model.as_deref()),
-        );
+        let profile = forced_profile(&shared, &record).unwrap_or_else(|| {
+            shared.profiles.for_device(
+                devinf.as_ref().and_then(|d| d.man.as_deref()),
+                devinf.as_ref().and_then(|d| d.model.as_deref()),
+            )
+        });
         let mut core = SessionCore {
             shared,
             device,
@@ -155,10 +157,11 @@ impl SessionCore {
 
     fn set_devinf(&mut self, devinf: Option<DevInf>) {
         if let Some(d) = &devinf {
-            self.profile = self
-                .shared
-                .profiles
-                .for_device(d.man.as_deref(), d.model.as_deref());
+            self.profile = forced_profile(&self.shared, &self.record).unwrap_or_else(|| {
+                self.shared
+                    .profiles
+                    .for_device(d.man.as_deref(), d.model.as_deref())
+            });
         }
         let charset = Charset::from_label(&self.profile.charset).unwrap_or(Charset::Utf8);
         self.deps.opts = self
@@ -773,6 +776,17 @@ impl SessionCore {
             extra: Vec::new(),
         })
     }
+}
+
+/// The profile a device's `profile` setting forces (set by an admin for a phone whose
+/// DevInf matches the wrong one, or none).
+fn forced_profile(shared: &Shared, record: &DeviceRecord) -> Option<DeviceProfile> {
+    let name = record.settings.get("profile")?;
+    let found = shared.profiles.named(name);
+    if found.is_none() {
+        tracing::warn!(device = %record.device_id, profile = %name, "unknown forced profile, matching by DevInf");
+    }
+    found
 }
 
 fn kind_fits(f: Format, kind: ItemKind) -> bool {
