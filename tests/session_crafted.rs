@@ -575,3 +575,49 @@ fn an_upstream_failure_mid_sync_keeps_the_anchors_and_the_next_sync_repeats_once
     );
     assert_eq!(held().len(), 1);
 }
+
+#[test]
+fn a_collection_gone_upstream_is_rediscovered_and_slow_synced() {
+    let world = World::start();
+    let card = "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Moved;Mia;;;\r\nFN:Mia Moved\r\nEND:VCARD\r\n";
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), "crafted-moved", "40");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(201, None, "1"), true);
+    assert_eq!(header_code(&phone.post(&init)), 212);
+    let m = phone.message("", &sync_with_add("m-1", card), true);
+    assert_eq!(statuses_for(&phone.post(&m), "Add")[0].code, 201);
+    let m = phone.message("", "", true);
+    phone.post(&m);
+
+    // The address book is replaced by one under another name.
+    let dav = world.dav();
+    assert!(dav
+        .delete(world.collection(Datastore::Contacts))
+        .is_success());
+    let moved = world
+        .collection(Datastore::Contacts)
+        .replace("/contacts/", "/people/");
+    assert!(dav.create_addressbook(&moved).is_success());
+
+    // The stored collection answers 404: that session fails and keeps its anchors ...
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), "crafted-moved", "41");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(200, Some("1"), "2"), true);
+    assert_eq!(statuses_for(&phone.post(&init), "Alert")[0].code, 200);
+    let empty = "<Sync><CmdID>2</CmdID><Target><LocURI>contacts</LocURI></Target><Source><LocURI>./contacts</LocURI></Source></Sync>";
+    let m = phone.message("", empty, true);
+    phone.post(&m);
+
+    // ... and the next one finds the new address book and slow-syncs into it.
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), "crafted-moved", "42");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(200, Some("1"), "3"), true);
+    let answer = phone.post(&init);
+    assert_eq!(
+        statuses_for(&answer, "Alert")[0].code,
+        508,
+        "{}",
+        answer.text
+    );
+    let m = phone.message("", &sync_with_add("m-1", card), true);
+    assert_eq!(statuses_for(&phone.post(&m), "Add")[0].code, 201);
+    let held = support::e2e::fetch_all(&dav, &moved, true);
+    assert_eq!(held.len(), 1, "{held:?}");
+}

@@ -973,6 +973,31 @@ impl DatastoreRun {
         Ok(())
     }
 
+    /// The collection vanished upstream (deleted or moved): the next session discovers
+    /// the datastore's collection again and starts with a slow sync.
+    pub fn forget_collection_if_gone(&self, deps: &EngineDeps, error: &EngineError) {
+        if !matches!(
+            error,
+            EngineError::Dav {
+                source: DavError::NotFound { .. },
+                ..
+            }
+        ) {
+            return;
+        }
+        let mut state = self.previous.clone();
+        state.collections.remove(&self.collection);
+        state.force_slow = true;
+        match deps.store.put_datastore_state(&self.key, &state) {
+            Ok(()) => {
+                tracing::warn!(datastore = %self.key.datastore, collection = %self.collection, "upstream collection gone, rediscovering next session");
+            }
+            Err(e) => {
+                tracing::error!(datastore = %self.key.datastore, error = %e, "cannot store the datastore state");
+            }
+        }
+    }
+
     /// Stores the anchors and change state: the session completed. Nothing moves when
     /// something failed upstream, so the next session repeats the work.
     pub fn commit(&mut self, deps: &EngineDeps) -> Result<(), EngineError> {

@@ -611,6 +611,7 @@ impl SessionCore {
             Err(e) => {
                 tracing::error!(device = %self.device, error = %e, "applying the phone's changes failed");
                 run.failed = true;
+                run.forget_collection_if_gone(&self.deps, &e);
                 vec![code(500); n]
             }
         };
@@ -637,6 +638,7 @@ impl SessionCore {
                 Err(e) => {
                     tracing::error!(device = %self.device, error = %e, "reading the server's changes failed");
                     run.failed = true;
+                    run.forget_collection_if_gone(&self.deps, &e);
                     Vec::new()
                 }
             };
