@@ -234,6 +234,14 @@ impl Prior {
         Ok(Prior { state })
     }
 
+    /// The upstream collection of the last completed session, when it was one.
+    pub fn known_collection(&self) -> Option<&str> {
+        match self.state.collections.keys().collect::<Vec<_>>().as_slice() {
+            [only] => Some(only.as_str()),
+            _ => None,
+        }
+    }
+
     /// Whether the phone's Last anchor is the Next the bridge stored at the end of the
     /// last completed session (and no slow sync was forced).
     pub fn anchors_match(&self, phone_last: Option<&str>) -> bool {
@@ -616,9 +624,16 @@ impl DatastoreRun {
                 self.written.insert(href, None);
                 Plan::Done(status)
             }
-            ConflictPolicy::Merge | ConflictPolicy::ClientWins => {
-                let back = policy.sends_back();
-                self.plan_merge(luid, href, etag, existing, &incoming, status, back)
+            ConflictPolicy::Merge => {
+                // Only the fields the phone sent replace the server's: what it left out
+                // may be what the server side just added.
+                let cap = std::mem::replace(&mut self.cap, Capability::unknown());
+                let plan = self.plan_merge(luid, href, etag, existing, &incoming, status, true);
+                self.cap = cap;
+                plan
+            }
+            ConflictPolicy::ClientWins => {
+                self.plan_merge(luid, href, etag, existing, &incoming, status, false)
             }
             ConflictPolicy::Duplicate => {
                 // The server's version goes to the phone as a new item.
@@ -956,6 +971,31 @@ impl DatastoreRun {
             tracing::info!(datastore = %self.key.datastore, count = unknown.len(), "Map names ids never sent");
         }
         Ok(())
+    }
+
+    /// The collection vanished upstream (deleted or moved): the next session discovers
+    /// the datastore's collection again and starts with a slow sync.
+    pub fn forget_collection_if_gone(&self, deps: &EngineDeps, error: &EngineError) {
+        if !matches!(
+            error,
+            EngineError::Dav {
+                source: DavError::NotFound { .. },
+                ..
+            }
+        ) {
+            return;
+        }
+        let mut state = self.previous.clone();
+        state.collections.remove(&self.collection);
+        state.force_slow = true;
+        match deps.store.put_datastore_state(&self.key, &state) {
+            Ok(()) => {
+                tracing::warn!(datastore = %self.key.datastore, collection = %self.collection, "upstream collection gone, rediscovering next session");
+            }
+            Err(e) => {
+                tracing::error!(datastore = %self.key.datastore, error = %e, "cannot store the datastore state");
+            }
+        }
     }
 
     /// Stores the anchors and change state: the session completed. Nothing moves when

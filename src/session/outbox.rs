@@ -20,6 +20,9 @@ pub struct SyncAddress {
     pub target: String,
     /// The server datastore URI as the phone spelled it.
     pub source: String,
+    /// How many item commands the whole package holds, for phones that announced
+    /// SupportNumberOfChanges (repeated in every message's Sync of the datastore).
+    pub number_of_changes: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +90,7 @@ impl Outbox {
         Sync {
             target: Some(Location::new(a.target.clone())),
             source: Some(Location::new(a.source.clone())),
+            number_of_changes: a.number_of_changes,
             ..Sync::default()
         }
     }

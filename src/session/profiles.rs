@@ -74,6 +74,27 @@ impl Profiles {
             })
             .cloned()
             .unwrap_or_default();
+        self.settle(p)
+    }
+
+    /// The profile named `name` (a device's `profile` setting forces it), if there is one.
+    pub fn named(&self, name: &str) -> Option<DeviceProfile> {
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("default") {
+            return Some(self.settle(RawSettings::default()));
+        }
+        self.profiles
+            .iter()
+            .find(|p| {
+                p.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .cloned()
+            .map(|p| self.settle(p))
+    }
+
+    fn settle(&self, p: RawSettings) -> DeviceProfile {
         let d = &self.default;
         DeviceProfile {
             name: p.name.unwrap_or_else(|| "default".into()),
@@ -103,6 +124,11 @@ mod tests {
         let se = p.for_device(Some("Patrick Ohly"), Some("SyncEvolution"));
         assert!(se.large_objects);
         assert_eq!(se.max_guid_size, 64);
+        let forced = p.named("Sony-Ericsson").unwrap();
+        assert!(forced.combined_tasks);
+        assert_eq!(forced.max_guid_size, 8);
+        assert_eq!(p.named("default").unwrap().name, "default");
+        assert!(p.named("no-such-profile").is_none());
         let other = p.for_device(None, None);
         assert_eq!(other.name, "default");
         assert_eq!(other.charset, "UTF-8");

@@ -130,10 +130,12 @@ impl SessionCore {
             .as_deref()
             .and_then(|x| crate::syncml::xml::parse(x.as_bytes()).ok())
             .and_then(|e| DevInf::from_element(&e).ok());
-        let profile = shared.profiles.for_device(
-            devinf.as_ref().and_then(|d| d.man.as_deref()),
-            devinf.as_ref().and_then(|d| d.model.as_deref()),
-        );
+        let profile = forced_profile(&shared, &record).unwrap_or_else(|| {
+            shared.profiles.for_device(
+                devinf.as_ref().and_then(|d| d.man.as_deref()),
+                devinf.as_ref().and_then(|d| d.model.as_deref()),
+            )
+        });
         let mut core = SessionCore {
             shared,
             device,
@@ -156,10 +158,11 @@ impl SessionCore {
 
     fn set_devinf(&mut self, devinf: Option<DevInf>) {
         if let Some(d) = &devinf {
-            self.profile = self
-                .shared
-                .profiles
-                .for_device(d.man.as_deref(), d.model.as_deref());
+            self.profile = forced_profile(&self.shared, &self.record).unwrap_or_else(|| {
+                self.shared
+                    .profiles
+                    .for_device(d.man.as_deref(), d.model.as_deref())
+            });
         }
         let charset = Charset::from_label(&self.profile.charset).unwrap_or(Charset::Utf8);
         self.deps.opts = self
@@ -309,17 +312,6 @@ impl SessionCore {
                 }
             },
         };
-        let collection = match kind_name.strip_prefix("collection:") {
-            Some(href) => href.to_owned(),
-            None => match self.deps.dav.collection_for(kind).await {
-                Ok(c) => c.href,
-                Err(e) => {
-                    tracing::warn!(device = %self.device, datastore = %target, error = %e, "no upstream collection");
-                    st.code = code(if e.is_unavailable() { 503 } else { 404 });
-                    return Command::Status(st);
-                }
-            },
-        };
         let key = DatastoreKey::new(&self.user, &self.device, kind_name.clone());
         let prior = match Prior::load(&self.shared.store, &key) {
             Ok(p) => p,
@@ -328,6 +320,20 @@ impl SessionCore {
                 st.code = code(500);
                 return Command::Status(st);
             }
+        };
+        let collection = match kind_name.strip_prefix("collection:") {
+            Some(href) => href.to_owned(),
+            None => match self.known_collection(&prior, kind) {
+                Some(href) => href,
+                None => match self.deps.dav.collection_for(kind).await {
+                    Ok(c) => c.href,
+                    Err(e) => {
+                        tracing::warn!(device = %self.device, datastore = %target, error = %e, "no upstream collection");
+                        st.code = code(if e.is_unavailable() { 503 } else { 404 });
+                        return Command::Status(st);
+                    }
+                },
+            },
         };
         let anchor = item
             .meta
@@ -413,6 +419,17 @@ impl SessionCore {
             sync_index: None,
         });
         Command::Status(st)
+    }
+
+    /// The collection this datastore synced with last time, so a session needs no
+    /// discovery requests upstream; unless the config now names another one.
+    fn known_collection(&self, prior: &Prior, kind: ItemKind) -> Option<String> {
+        let stored = prior.known_collection()?;
+        match self.deps.dav.configured_collection(kind) {
+            Ok(Some(configured)) if configured != stored => None,
+            Ok(_) => Some(stored.to_owned()),
+            Err(_) => None,
+        }
     }
 
     /// A collection named by its last path segment or displayname.
@@ -603,6 +620,7 @@ impl SessionCore {
             Err(e) => {
                 tracing::error!(device = %self.device, error = %e, "applying the phone's changes failed");
                 run.failed = true;
+                run.forget_collection_if_gone(&self.deps, &e);
                 vec![code(500); n]
             }
         };
@@ -637,17 +655,14 @@ impl SessionCore {
                 Err(e) => {
                     tracing::error!(device = %self.device, error = %e, "reading the server's changes failed");
                     run.failed = true;
+                    run.forget_collection_if_gone(&self.deps, &e);
                     Vec::new()
                 }
             };
             let mime = run.phone_format.mime_type();
             let datastore = run.kind.key();
-            let idx = self.outbox.open_sync(SyncAddress {
-                target: phone_uri,
-                source: server_uri,
-            });
-            self.slots[i].sync_index = Some(idx);
             let max_obj = self.phone_max_obj;
+            let mut cmds = Vec::with_capacity(changes.len());
             for c in changes {
                 expects_answer = true;
                 let meta = Some(Meta {
@@ -702,6 +717,19 @@ impl SessionCore {
                 self.shared
                     .metrics
                     .items(Direction::ToDevice, datastore, change, 1);
+                cmds.push(cmd);
+            }
+            let announce = self
+                .devinf
+                .as_ref()
+                .is_some_and(|d| d.support_number_of_changes);
+            let idx = self.outbox.open_sync(SyncAddress {
+                target: phone_uri,
+                source: server_uri,
+                number_of_changes: announce.then(|| u32::try_from(cmds.len()).unwrap_or(u32::MAX)),
+            });
+            self.slots[i].sync_index = Some(idx);
+            for cmd in cmds {
                 self.outbox.push_item(idx, cmd);
             }
         }
@@ -776,6 +804,17 @@ impl SessionCore {
             extra: Vec::new(),
         })
     }
+}
+
+/// The profile a device's `profile` setting forces (set by an admin for a phone whose
+/// DevInf matches the wrong one, or none).
+fn forced_profile(shared: &Shared, record: &DeviceRecord) -> Option<DeviceProfile> {
+    let name = record.settings.get("profile")?;
+    let found = shared.profiles.named(name);
+    if found.is_none() {
+        tracing::warn!(device = %record.device_id, profile = %name, "unknown forced profile, matching by DevInf");
+    }
+    found
 }
 
 fn kind_fits(f: Format, kind: ItemKind) -> bool {

@@ -45,6 +45,13 @@ impl BridgeBuilder {
         self
     }
 
+    /// Another upstream URL than the one the builder was made with (e.g. a relay in front
+    /// of the DAV server).
+    pub fn upstream(mut self, url: &str) -> Self {
+        url.clone_into(&mut self.upstream);
+        self
+    }
+
     /// The `log.filter` of the server (default `info`).
     pub fn log_filter(mut self, filter: &str) -> Self {
         filter.clone_into(&mut self.log_filter);

@@ -108,6 +108,12 @@ impl World {
         )
     }
 
+    /// The requests Radicale logged so far, as (method, path), oldest first. Tests take the
+    /// length before an action and look at what came after it.
+    pub fn upstream_requests(&self) -> Vec<(String, String)> {
+        upstream_requests_in(&self.radicale.log_text())
+    }
+
     /// The last `lines` lines of the bridge's log, for failure messages.
     pub fn log_tail(&self, lines: usize) -> String {
         let log = self.bridge.log_text();
@@ -128,6 +134,31 @@ impl World {
             collections,
         }
     }
+}
+
+/// The (method, path) of every `METHOD request for 'PATH'` line of a Radicale log.
+pub fn upstream_requests_in(log: &str) -> Vec<(String, String)> {
+    log.lines()
+        .filter_map(|line| {
+            let (head, rest) = line.split_once(" request for '")?;
+            let method = head.rsplit(' ').next()?.to_owned();
+            let path = rest.split('\'').next()?.to_owned();
+            Some((method, path))
+        })
+        .collect()
+}
+
+/// How many of `requests` write (PUT, DELETE, MKCOL, PROPPATCH, MOVE).
+pub fn writes_among(requests: &[(String, String)]) -> usize {
+    requests
+        .iter()
+        .filter(|(m, _)| {
+            matches!(
+                m.as_str(),
+                "PUT" | "DELETE" | "MKCOL" | "PROPPATCH" | "MOVE"
+            )
+        })
+        .count()
 }
 
 /// Phone options for a datastore subset, Basic auth, a bound that suits the item count.

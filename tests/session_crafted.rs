@@ -1,0 +1,623 @@
+//! Sessions driven with crafted SyncML 1.2 XML messages over plain HTTP against the real
+//! bridge and Radicale: a repeated scheme under the MD5 policy, allow and deny lists, a
+//! resent message, and a phone that never sends its Map.
+
+mod support;
+
+use base64::Engine as _;
+use support::e2e::{writes_among, World, OTHER_PASSWORD, OTHER_USER, PASSWORD, USER};
+use support::items;
+use support::syncevolution::Datastore;
+
+const SYNCML_XML: &str = "application/vnd.syncml+xml";
+
+/// One status of a reply: the command it answers, its CmdRef and its code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Status {
+    cmd: String,
+    cmd_ref: String,
+    code: u16,
+}
+
+/// A reply: its statuses, the RespURI and the whole text.
+#[derive(Debug)]
+struct Reply {
+    statuses: Vec<Status>,
+    resp_uri: Option<String>,
+    text: String,
+}
+
+fn inner<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    Some(&xml[start..end])
+}
+
+fn parse_reply(text: String) -> Reply {
+    let statuses = text
+        .split("<Status>")
+        .skip(1)
+        .filter_map(|chunk| {
+            let body = chunk.split("</Status>").next()?;
+            Some(Status {
+                cmd: inner(body, "Cmd")?.trim().to_owned(),
+                cmd_ref: inner(body, "CmdRef")?.trim().to_owned(),
+                code: inner(body, "Data")?.trim().parse().ok()?,
+            })
+        })
+        .collect();
+    let resp_uri = inner(&text, "RespURI").map(|s| s.trim().replace("&amp;", "&"));
+    Reply {
+        statuses,
+        resp_uri,
+        text,
+    }
+}
+
+/// A crafted phone: one session id, a message counter, Basic credentials.
+struct Crafted {
+    http: reqwest::blocking::Client,
+    url: String,
+    device: String,
+    session: String,
+    msg_id: u32,
+}
+
+fn basic(user: &str, password: &str) -> String {
+    let raw = format!("{user}:{password}");
+    format!(
+        "<Cred><Meta><Type xmlns=\"syncml:metinf\">syncml:auth-basic</Type><Format xmlns=\"syncml:metinf\">b64</Format></Meta><Data>{}</Data></Cred>",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+impl Crafted {
+    fn new(url: &str, device: &str, session: &str) -> Self {
+        Crafted {
+            http: reqwest::blocking::Client::builder()
+                .timeout(std::time::Duration::from_secs(60))
+                .build()
+                .expect("http client"),
+            url: url.to_owned(),
+            device: device.to_owned(),
+            session: session.to_owned(),
+            msg_id: 0,
+        }
+    }
+
+    /// The next message with `cred` (may be empty) and `body` commands.
+    fn message(&mut self, cred: &str, body: &str, last: bool) -> String {
+        self.msg_id += 1;
+        let fin = if last { "<Final/>" } else { "" };
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><SyncML xmlns=\"syncml:syncml1.2\"><SyncHdr>\
+             <VerDTD>1.2</VerDTD><VerProto>SyncML/1.2</VerProto><SessionID>{}</SessionID><MsgID>{}</MsgID>\
+             <Target><LocURI>{}</LocURI></Target><Source><LocURI>{}</LocURI></Source>{cred}\
+             <Meta><MaxMsgSize xmlns=\"syncml:metinf\">65536</MaxMsgSize></Meta></SyncHdr>\
+             <SyncBody>{body}{fin}</SyncBody></SyncML>",
+            self.session, self.msg_id, self.url, self.device
+        )
+    }
+
+    fn post(&mut self, xml: &str) -> Reply {
+        let resp = self
+            .http
+            .post(&self.url)
+            .header("Content-Type", SYNCML_XML)
+            .body(xml.to_owned())
+            .send()
+            .expect("POST to the bridge");
+        assert_eq!(resp.status().as_u16(), 200, "HTTP status");
+        let reply = parse_reply(resp.text().expect("reply body"));
+        if let Some(uri) = &reply.resp_uri {
+            self.url = uri.clone();
+        }
+        reply
+    }
+}
+
+fn header_code(reply: &Reply) -> u16 {
+    reply
+        .statuses
+        .iter()
+        .find(|s| s.cmd == "SyncHdr")
+        .map(|s| s.code)
+        .unwrap_or_else(|| panic!("no SyncHdr status in:\n{}", reply.text))
+}
+
+/// The settings that make the bridge demand MD5 (policy and vault key).
+fn md5_policy(b: support::bridge::BridgeBuilder) -> support::bridge::BridgeBuilder {
+    b.env("SYNCML_BRIDGE_AUTH__POLICY", "md5").env(
+        "SYNCML_BRIDGE_AUTH__VAULT_KEY",
+        "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    )
+}
+
+/// Package 1's Alert for the contacts datastore.
+fn alert(code: u16, last: Option<&str>, next: &str) -> String {
+    let last = last
+        .map(|l| format!("<Last>{l}</Last>"))
+        .unwrap_or_default();
+    format!(
+        "<Alert><CmdID>1</CmdID><Data>{code}</Data><Item><Target><LocURI>contacts</LocURI></Target>\
+         <Source><LocURI>./contacts</LocURI></Source><Meta><Anchor xmlns=\"syncml:metinf\">{last}<Next>{next}</Next></Anchor></Meta></Item></Alert>"
+    )
+}
+
+/// A Sync with one Add of `card` (vCard 2.1) under `luid`.
+fn sync_with_add(luid: &str, card: &str) -> String {
+    format!(
+        "<Sync><CmdID>2</CmdID><Target><LocURI>contacts</LocURI></Target><Source><LocURI>./contacts</LocURI></Source>\
+         <Add><CmdID>3</CmdID><Meta><Type xmlns=\"syncml:metinf\">text/x-vcard</Type></Meta>\
+         <Item><Source><LocURI>{luid}</LocURI></Source><Data><![CDATA[{card}]]></Data></Item></Add></Sync>"
+    )
+}
+
+fn statuses_for<'a>(reply: &'a Reply, cmd: &str) -> Vec<&'a Status> {
+    reply.statuses.iter().filter(|s| s.cmd == cmd).collect()
+}
+
+#[test]
+fn basic_repeated_under_an_md5_policy_is_refused() {
+    let world = World::start_with(|b| md5_policy(b).app_password(OTHER_USER, OTHER_PASSWORD));
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), "crafted-basic", "7");
+    let first = phone.message(
+        &basic(OTHER_USER, OTHER_PASSWORD),
+        &alert(201, None, "1"),
+        true,
+    );
+    let challenged = phone.post(&first);
+    // Wrong scheme: 401 with a challenge for the right one (407 is for no credentials).
+    assert_eq!(header_code(&challenged), 401, "{}", challenged.text);
+    assert!(
+        challenged.text.contains("syncml:auth-md5"),
+        "no MD5 challenge:\n{}",
+        challenged.text
+    );
+    let again = phone.message(
+        &basic(OTHER_USER, OTHER_PASSWORD),
+        &alert(201, None, "1"),
+        true,
+    );
+    let refused = phone.post(&again);
+    assert_eq!(header_code(&refused), 401, "{}", refused.text);
+    assert!(
+        !refused.text.contains("<Chal>"),
+        "challenged twice:\n{}",
+        refused.text
+    );
+    assert!(statuses_for(&refused, "Alert")
+        .iter()
+        .all(|s| s.code != 200));
+}
+
+#[test]
+fn allow_and_deny_lists_refuse_with_403() {
+    let world = World::start_with(|b| {
+        b.env(
+            "SYNCML_BRIDGE_AUTH__ALLOW",
+            r#"["alice", "bob", "*@example.org"]"#,
+        )
+        .env("SYNCML_BRIDGE_AUTH__DENY", r#"["BOB"]"#)
+    });
+    let mut bob = Crafted::new(&world.bridge.syncml_url(), "crafted-bob", "8");
+    let m = bob.message(
+        &basic(OTHER_USER, OTHER_PASSWORD),
+        &alert(201, None, "1"),
+        true,
+    );
+    let denied = bob.post(&m);
+    assert_eq!(header_code(&denied), 403, "{}", denied.text);
+    assert!(world
+        .server_items_of(OTHER_USER, Datastore::Contacts)
+        .is_empty());
+
+    let mut alice = Crafted::new(&world.bridge.syncml_url(), "crafted-alice", "9");
+    let m = alice.message(&basic(USER, PASSWORD), &alert(201, None, "1"), true);
+    let accepted = alice.post(&m);
+    assert_eq!(header_code(&accepted), 212, "{}", accepted.text);
+
+    // Not on the allow list (a wrong password would be 401, this one is right upstream).
+    let world = World::start_with(|b| b.env("SYNCML_BRIDGE_AUTH__ALLOW", r#"["*@example.org"]"#));
+    let mut alice = Crafted::new(&world.bridge.syncml_url(), "crafted-alice", "10");
+    let m = alice.message(&basic(USER, PASSWORD), &alert(201, None, "1"), true);
+    assert_eq!(header_code(&alice.post(&m)), 403);
+}
+
+#[test]
+fn a_resent_message_is_answered_again_and_not_applied_twice() {
+    let world = World::start();
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), "crafted-resend", "11");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(201, None, "1"), true);
+    assert_eq!(header_code(&phone.post(&init)), 212);
+
+    let card = items::contact(4).vcard;
+    let sync = phone.message("", &sync_with_add("luid-1", &card), true);
+    let first = phone.post(&sync);
+    let adds: Vec<u16> = statuses_for(&first, "Add").iter().map(|s| s.code).collect();
+    assert_eq!(adds, vec![201], "{}", first.text);
+    assert_eq!(world.server_items(Datastore::Contacts).len(), 1);
+
+    // The reply was lost: the phone sends the very same message (same MsgID) again.
+    let before = world.upstream_requests().len();
+    let resent = phone.post(&sync);
+    let during = world.upstream_requests()[before..].to_vec();
+    let again: Vec<u16> = statuses_for(&resent, "Add")
+        .iter()
+        .map(|s| s.code)
+        .collect();
+    assert_eq!(again, adds, "{}", resent.text);
+    assert_eq!(
+        writes_among(&during),
+        0,
+        "the resend wrote upstream: {during:?}"
+    );
+    assert_eq!(world.server_items(Datastore::Contacts).len(), 1);
+}
+
+#[test]
+fn a_phone_that_never_sent_its_map_is_completed_next_session_without_duplicates() {
+    let world = World::start();
+    world.dav().put(
+        &format!("{}srv-5.vcf", world.collection(Datastore::Contacts)),
+        "text/vcard",
+        &items::dav_vcard("srv-5", "Nomap", "Olga", &["TEL;TYPE=CELL:+4917012345"]),
+    );
+
+    // Session 1: slow sync, the phone has nothing, the server sends its card ... and the
+    // phone goes away before its Map.
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), "crafted-nomap", "12");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(201, None, "1"), true);
+    assert_eq!(header_code(&phone.post(&init)), 212);
+    let empty = "<Sync><CmdID>2</CmdID><Target><LocURI>contacts</LocURI></Target><Source><LocURI>./contacts</LocURI></Source></Sync>";
+    let m = phone.message("", empty, true);
+    let package4 = phone.post(&m);
+    assert_eq!(
+        package4.text.matches("<Add>").count(),
+        1,
+        "{}",
+        package4.text
+    );
+
+    // Session 2: the phone now holds that card under its own LUID and asks for a two-way
+    // sync from anchors the bridge never stored: a slow sync follows, the card is matched.
+    let before = world.upstream_requests().len();
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), "crafted-nomap", "13");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(200, Some("1"), "2"), true);
+    let answer = phone.post(&init);
+    assert_eq!(header_code(&answer), 212);
+    assert_eq!(
+        statuses_for(&answer, "Alert")[0].code,
+        508,
+        "{}",
+        answer.text
+    );
+    let phone_card = "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Nomap;Olga;;;\r\nFN:Olga Nomap\r\n\
+                      TEL;CELL:+4917012345\r\nEND:VCARD\r\n";
+    let m = phone.message("", &sync_with_add("phone-luid-5", phone_card), true);
+    let package4 = phone.post(&m);
+    let adds: Vec<u16> = statuses_for(&package4, "Add")
+        .iter()
+        .map(|s| s.code)
+        .collect();
+    assert_eq!(adds, vec![200], "matched, not added:\n{}", package4.text);
+    assert_eq!(
+        package4.text.matches("<Add>").count(),
+        0,
+        "the card went to the phone twice:\n{}",
+        package4.text
+    );
+    let during = world.upstream_requests()[before..].to_vec();
+    assert_eq!(writes_among(&during), 0, "{during:?}");
+    assert_eq!(world.server_items(Datastore::Contacts).len(), 1);
+}
+
+/// A Put of a DevInf announcing SupportNumberOfChanges, and the contacts Alert.
+fn devinf_put_and_alert() -> String {
+    "<Put><CmdID>5</CmdID><Meta><Type xmlns=\"syncml:metinf\">application/vnd.syncml-devinf+xml</Type></Meta>\
+     <Item><Source><LocURI>./devinf12</LocURI></Source><Data><DevInf xmlns=\"syncml:devinf\">\
+     <VerDTD>1.2</VerDTD><Man>Crafted</Man><Mod>NoC</Mod><DevID>crafted-noc</DevID><DevTyp>phone</DevTyp>\
+     <SupportNumberOfChanges/><DataStore><SourceRef>./contacts</SourceRef>\
+     <Rx-Pref><CTType>text/x-vcard</CTType><VerCT>2.1</VerCT></Rx-Pref>\
+     <Tx-Pref><CTType>text/x-vcard</CTType><VerCT>2.1</VerCT></Tx-Pref>\
+     <SyncCap><SyncType>1</SyncType><SyncType>2</SyncType></SyncCap></DataStore>\
+     </DevInf></Data></Item></Put>"
+        .to_owned()
+        + &alert(201, None, "1")
+}
+
+#[test]
+fn the_servers_sync_carries_number_of_changes_when_the_phone_supports_it() {
+    let world = World::start();
+    for (uid, given) in [("noc-1", "Ada"), ("noc-2", "Grace")] {
+        world.dav().put(
+            &format!("{}{uid}.vcf", world.collection(Datastore::Contacts)),
+            "text/vcard",
+            &items::dav_vcard(uid, "Counted", given, &[]),
+        );
+    }
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), "crafted-noc", "14");
+    let init = phone.message(&basic(USER, PASSWORD), &devinf_put_and_alert(), true);
+    let answer = phone.post(&init);
+    assert_eq!(header_code(&answer), 212, "{}", answer.text);
+    let empty = "<Sync><CmdID>2</CmdID><Target><LocURI>contacts</LocURI></Target><Source><LocURI>./contacts</LocURI></Source></Sync>";
+    let m = phone.message("", empty, true);
+    let package4 = phone.post(&m);
+    assert_eq!(
+        package4.text.matches("<Add>").count(),
+        2,
+        "{}",
+        package4.text
+    );
+    assert_eq!(
+        inner(&package4.text, "NumberOfChanges"),
+        Some("2"),
+        "{}",
+        package4.text
+    );
+}
+
+/// A Sync with one Replace of `card` (vCard 2.1) under `luid`.
+fn sync_with_replace(luid: &str, card: &str) -> String {
+    format!(
+        "<Sync><CmdID>2</CmdID><Target><LocURI>contacts</LocURI></Target><Source><LocURI>./contacts</LocURI></Source>\
+         <Replace><CmdID>3</CmdID><Meta><Type xmlns=\"syncml:metinf\">text/x-vcard</Type></Meta>\
+         <Item><Source><LocURI>{luid}</LocURI></Source><Data><![CDATA[{card}]]></Data></Item></Replace></Sync>"
+    )
+}
+
+/// Both sides change the same card between two sessions; returns the phone's status for
+/// its Replace, the server's package 4 and the card Radicale holds afterwards.
+fn conflict_round(world: &World, device: &str) -> (u16, Reply, String) {
+    let card = "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Conflict;Carla;;;\r\nFN:Carla Conflict\r\n\
+                TEL;CELL:+4917000001\r\nEND:VCARD\r\n";
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), device, "20");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(201, None, "1"), true);
+    assert_eq!(header_code(&phone.post(&init)), 212);
+    let m = phone.message("", &sync_with_add("c-1", card), true);
+    let p4 = phone.post(&m);
+    assert_eq!(statuses_for(&p4, "Add")[0].code, 201, "{}", p4.text);
+    let m = phone.message("", "", true);
+    phone.post(&m);
+
+    // The server's copy gains an e-mail address, the phone changes the number.
+    let (href, body) = world.server_items(Datastore::Contacts).remove(0);
+    let edited = body.replace(
+        "END:VCARD",
+        "EMAIL;TYPE=INTERNET:carla@example.org\r\nEND:VCARD",
+    );
+    world.dav().put(&href, "text/vcard", &edited);
+    let phone_edit = card.replace("+4917000001", "+4917000002");
+
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), device, "21");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(200, Some("1"), "2"), true);
+    let answer = phone.post(&init);
+    assert_eq!(
+        statuses_for(&answer, "Alert")[0].code,
+        200,
+        "two-way expected:\n{}",
+        answer.text
+    );
+    let m = phone.message("", &sync_with_replace("c-1", &phone_edit), true);
+    let p4 = phone.post(&m);
+    let status = statuses_for(&p4, "Replace")[0].code;
+    let server = world.server_items(Datastore::Contacts);
+    assert_eq!(server.len(), 1, "{server:?}");
+    (status, p4, server[0].1.clone())
+}
+
+#[test]
+fn a_conflict_is_merged_by_default() {
+    let world = World::start();
+    let (status, p4, server) = conflict_round(&world, "crafted-merge");
+    assert_eq!(status, 207, "{}", p4.text);
+    // The phone's number and the server's e-mail address both kept, and sent back.
+    assert!(
+        server.contains("+4917000002") && server.contains("carla@example.org"),
+        "{server}"
+    );
+    assert!(!server.contains("+4917000001"), "{server}");
+    let back =
+        inner(&p4.text, "Replace").unwrap_or_else(|| panic!("nothing sent back:\n{}", p4.text));
+    assert!(back.contains("carla@example.org"), "{back}");
+}
+
+#[test]
+fn a_conflict_under_server_wins_keeps_the_server_version() {
+    let world = World::start_with(|b| b.env("SYNCML_BRIDGE_SYNC__CONFLICT_POLICY", "server-wins"));
+    let (status, p4, server) = conflict_round(&world, "crafted-server-wins");
+    assert_eq!(status, 419, "{}", p4.text);
+    assert!(
+        server.contains("+4917000001") && server.contains("carla@example.org"),
+        "{server}"
+    );
+    assert!(!server.contains("+4917000002"), "{server}");
+    let back =
+        inner(&p4.text, "Replace").unwrap_or_else(|| panic!("nothing sent back:\n{}", p4.text));
+    assert!(
+        back.contains("+4917000001") && back.contains("carla@example.org"),
+        "{back}"
+    );
+}
+
+/// A TCP relay in front of the real Radicale that can cut the line: while it is down, new
+/// connections are closed at once and open ones are dropped.
+struct Relay {
+    port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Relay {
+    fn start(target_port: u16) -> Relay {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
+        let port = listener.local_addr().expect("relay address").port();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let flag = up.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if !flag.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (client.try_clone(), server.try_clone()),
+                    (server.try_clone(), client.try_clone()),
+                ]
+                .into_iter()
+                .filter_map(|(a, b)| Some((a.ok()?, b.ok()?)))
+                {
+                    let flag = flag.clone();
+                    let _ = from.set_read_timeout(Some(std::time::Duration::from_millis(100)));
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 16384];
+                        loop {
+                            if !flag.load(Ordering::SeqCst) {
+                                break;
+                            }
+                            match from.read(&mut buf) {
+                                Ok(0) => break,
+                                Ok(n) => {
+                                    if to.write_all(&buf[..n]).is_err() {
+                                        break;
+                                    }
+                                }
+                                Err(e)
+                                    if matches!(
+                                        e.kind(),
+                                        std::io::ErrorKind::WouldBlock
+                                            | std::io::ErrorKind::TimedOut
+                                    ) => {}
+                                Err(_) => break,
+                            }
+                        }
+                        let _ = from.shutdown(std::net::Shutdown::Both);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Relay { port, up }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
+        // Let the copying threads notice.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn an_upstream_failure_mid_sync_keeps_the_anchors_and_the_next_sync_repeats_once() {
+    let radicale = support::radicale::Radicale::start();
+    let collections = radicale.standard_collections(USER);
+    let relay = Relay::start(radicale.port());
+    let bridge = support::bridge::Bridge::builder(&radicale.base_url())
+        .upstream(&format!("http://127.0.0.1:{}/", relay.port))
+        .start();
+    let card = "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Outage;Otto;;;\r\nFN:Otto Outage\r\nEND:VCARD\r\n";
+    let held = || support::e2e::fetch_all(&radicale.client(USER), &collections[0], true);
+
+    // Session 1: logged in, then the upstream goes away before package 3.
+    let mut phone = Crafted::new(&bridge.syncml_url(), "crafted-outage", "30");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(201, None, "1"), true);
+    assert_eq!(header_code(&phone.post(&init)), 212);
+    relay.set_up(false);
+    let m = phone.message("", &sync_with_add("o-1", card), true);
+    let failed = phone.post(&m);
+    let codes: Vec<u16> = statuses_for(&failed, "Add")
+        .iter()
+        .chain(statuses_for(&failed, "Sync").iter())
+        .map(|s| s.code)
+        .collect();
+    assert!(
+        codes.iter().any(|c| *c >= 500),
+        "no upstream error reported: {codes:?}\n{}",
+        failed.text
+    );
+    let m = phone.message("", "", true);
+    phone.post(&m);
+    relay.set_up(true);
+    assert!(held().is_empty());
+
+    // Session 2: the phone's Last is the Next of session 1, which the bridge never stored:
+    // a slow sync, and the card lands once.
+    let mut phone = Crafted::new(&bridge.syncml_url(), "crafted-outage", "31");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(200, Some("1"), "2"), true);
+    let answer = phone.post(&init);
+    assert_eq!(
+        statuses_for(&answer, "Alert")[0].code,
+        508,
+        "{}",
+        answer.text
+    );
+    let m = phone.message("", &sync_with_add("o-1", card), true);
+    let p4 = phone.post(&m);
+    assert_eq!(statuses_for(&p4, "Add")[0].code, 201, "{}", p4.text);
+    let m = phone.message("", "", true);
+    phone.post(&m);
+    assert_eq!(held().len(), 1);
+
+    // Session 3: the anchors moved now, a two-way sync follows and changes nothing.
+    let mut phone = Crafted::new(&bridge.syncml_url(), "crafted-outage", "32");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(200, Some("2"), "3"), true);
+    let answer = phone.post(&init);
+    assert_eq!(
+        statuses_for(&answer, "Alert")[0].code,
+        200,
+        "{}",
+        answer.text
+    );
+    assert_eq!(held().len(), 1);
+}
+
+#[test]
+fn a_collection_gone_upstream_is_rediscovered_and_slow_synced() {
+    let world = World::start();
+    let card = "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Moved;Mia;;;\r\nFN:Mia Moved\r\nEND:VCARD\r\n";
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), "crafted-moved", "40");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(201, None, "1"), true);
+    assert_eq!(header_code(&phone.post(&init)), 212);
+    let m = phone.message("", &sync_with_add("m-1", card), true);
+    assert_eq!(statuses_for(&phone.post(&m), "Add")[0].code, 201);
+    let m = phone.message("", "", true);
+    phone.post(&m);
+
+    // The address book is replaced by one under another name.
+    let dav = world.dav();
+    assert!(dav
+        .delete(world.collection(Datastore::Contacts))
+        .is_success());
+    let moved = world
+        .collection(Datastore::Contacts)
+        .replace("/contacts/", "/people/");
+    assert!(dav.create_addressbook(&moved).is_success());
+
+    // The stored collection answers 404: that session fails and keeps its anchors ...
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), "crafted-moved", "41");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(200, Some("1"), "2"), true);
+    assert_eq!(statuses_for(&phone.post(&init), "Alert")[0].code, 200);
+    let empty = "<Sync><CmdID>2</CmdID><Target><LocURI>contacts</LocURI></Target><Source><LocURI>./contacts</LocURI></Source></Sync>";
+    let m = phone.message("", empty, true);
+    phone.post(&m);
+
+    // ... and the next one finds the new address book and slow-syncs into it.
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), "crafted-moved", "42");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(200, Some("1"), "3"), true);
+    let answer = phone.post(&init);
+    assert_eq!(
+        statuses_for(&answer, "Alert")[0].code,
+        508,
+        "{}",
+        answer.text
+    );
+    let m = phone.message("", &sync_with_add("m-1", card), true);
+    assert_eq!(statuses_for(&phone.post(&m), "Add")[0].code, 201);
+    let held = support::e2e::fetch_all(&dav, &moved, true);
+    assert_eq!(held.len(), 1, "{held:?}");
+}
