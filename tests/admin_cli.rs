@@ -95,6 +95,23 @@ fn devices_and_push_commands_change_the_store() {
     assert!(!d.settings.contains_key("push.tcp"));
     drop(s);
 
+    stdout(&cli(dir.path(), &["devices", "wipe", "IMEI:35"]));
+    let s = Store::open(dir.path()).unwrap();
+    let d = s.device("alice", "IMEI:35").unwrap().unwrap();
+    assert_eq!(d.settings.get("wipe").map(String::as_str), Some("pending"));
+    s.put_device(&syncml_bridge::store::DeviceRecord {
+        user: "alice".into(),
+        device_id: "IMEI:36".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    drop(s);
+    stdout(&cli(dir.path(), &["devices", "remove", "IMEI:36"]));
+    let s = Store::open(dir.path()).unwrap();
+    assert_eq!(s.device("alice", "IMEI:36").unwrap(), None);
+    assert!(s.device("alice", "IMEI:35").unwrap().is_some());
+    drop(s);
+
     stdout(&cli(dir.path(), &["users", "remove", "alice"]));
     let s = Store::open(dir.path()).unwrap();
     assert!(s.devices(None).unwrap().is_empty());

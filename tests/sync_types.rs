@@ -209,3 +209,43 @@ fn url_sync_9_empties_the_phone_and_keeps_the_server() {
     );
     assert_eq!(names(&world.server_items(CONTACTS)), name_set(&[0, 1, 12]));
 }
+
+#[test]
+fn an_admin_wipe_makes_the_next_sync_a_client_reset_once() {
+    let (world, mut phone) = split_world(&[0, 1], &[1], None);
+    let first = phone.sync(SyncMode::Slow, &[]);
+    assert_mode(&first, CONTACTS, "slow");
+    let device = "e2e-types-plain";
+    // The admin command works while the server runs.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syncml-bridge"))
+        .args(["devices", "wipe", device, "--data-dir"])
+        .arg(world.bridge.data_dir())
+        .output()
+        .expect("run devices wipe");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let wiped = phone.sync(SyncMode::TwoWay, &[]);
+    assert!(
+        wiped.succeeded(),
+        "{:?}\n{}",
+        wiped.report,
+        world.log_tail(30)
+    );
+    assert_eq!(phone.items(CONTACTS), Vec::<(String, String)>::new());
+    assert_eq!(names(&world.server_items(CONTACTS)), name_set(&[0, 1]));
+    // Once only: the next sync is an ordinary two-way sync, which deletes nothing upstream.
+    let again = phone.sync(SyncMode::TwoWay, &[]);
+    assert!(
+        again.succeeded(),
+        "{:?}\n{}",
+        again.report,
+        world.log_tail(30)
+    );
+    assert_eq!(names(&world.server_items(CONTACTS)), name_set(&[0, 1]));
+    assert!(world
+        .log_tail(400)
+        .contains("client reset requested by an admin"));
+}

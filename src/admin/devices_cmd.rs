@@ -35,6 +35,11 @@ pub enum DevicesCommand {
     },
     /// Turn the debug log of DEVICE's sessions on or off.
     Debug { device: String, state: OnOff },
+    /// Make DEVICE's next sync a client reset: every item is deleted from the phone, nothing
+    /// on the server.
+    Wipe { device: String },
+    /// Forget DEVICE: its record, anchors, maps and push settings (its next sync is slow).
+    Remove { device: String },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -71,6 +76,31 @@ pub fn run(
                     user: Some(d.user.clone()),
                 })?;
             writeln!(out, "debug log {value} for {} of {}", d.device_id, d.user)?;
+            Ok(())
+        }
+        DevicesCommand::Wipe { device } => {
+            let d = admin.device(&device)?;
+            admin
+                .store
+                .update_device(&d.user, &d.device_id, |r| {
+                    r.settings
+                        .insert(crate::store::SETTING_WIPE.into(), "pending".into());
+                })?
+                .ok_or_else(|| AdminError::NoSuchDevice {
+                    device: device.clone(),
+                    user: Some(d.user.clone()),
+                })?;
+            writeln!(
+                out,
+                "the next sync of {} ({}) deletes every item on the phone; the server keeps its items",
+                d.device_id, d.user
+            )?;
+            Ok(())
+        }
+        DevicesCommand::Remove { device } => {
+            let d = admin.device(&device)?;
+            admin.store.remove_device(&d.user, &d.device_id)?;
+            writeln!(out, "removed {} of {}", d.device_id, d.user)?;
             Ok(())
         }
     }

@@ -26,7 +26,12 @@ pub enum PushCommand {
     Register {
         device: String,
         /// Phone number for WAP-push SMS (digits, optional leading +).
-        #[arg(long, conflicts_with = "tcp", required_unless_present = "tcp")]
+        #[arg(
+            long,
+            visible_alias = "sms",
+            conflicts_with = "tcp",
+            required_unless_present = "tcp"
+        )]
         msisdn: Option<String>,
         /// The device's TCP push listener.
         #[arg(long)]
@@ -40,10 +45,11 @@ pub enum PushCommand {
     /// Send DEVICE one notification now and print what went out.
     Test { device: String },
     /// Send DEVICE its sync profile as an OMA CP configuration SMS, signed with a user PIN.
+    #[command(visible_alias = "provision")]
     ConfigSms {
         device: String,
         /// Phone number to send to (digits, optional leading +).
-        #[arg(long)]
+        #[arg(long, visible_alias = "sms")]
         msisdn: String,
         /// The PIN the owner types to accept the settings (digits).
         #[arg(long)]

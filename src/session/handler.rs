@@ -242,7 +242,7 @@ impl SessionHandler {
         };
         lock(&self.failures).remove(&(device.clone(), sid.clone()));
         lock(&self.nonces).remove(&device);
-        let url = match UrlParams::parse(path_and_query) {
+        let mut url = match UrlParams::parse(path_and_query) {
             Ok(u) => u,
             Err(e) => {
                 tracing::info!(%device, error = %e, "bad URL parameter ignored");
@@ -251,6 +251,11 @@ impl SessionHandler {
         };
         let version = header.version().unwrap_or(Version::V1_1);
         let mut record = self.device_record(&user, &device);
+        // An admin's `devices wipe` turns this session into a client reset, once.
+        if record.settings.remove(crate::store::SETTING_WIPE).is_some() {
+            tracing::info!(%device, %user, "client reset requested by an admin: every item on the phone is deleted");
+            url.sync = Some(crate::session::sync_type::SyncMethod::ClientReset);
+        }
         record.syncml_version = Some(version.ver_dtd().to_owned());
         if url.push {
             record.settings.insert("push".into(), "requested".into());

@@ -16,7 +16,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use alerts::{AlertEntry, AlertRecord};
-pub use records::{DatastoreKey, DatastoreState, DeviceRecord, MapChange, MapEntry, PendingMap};
+pub use records::{
+    DatastoreKey, DatastoreState, DeviceRecord, MapChange, MapEntry, PendingMap, SETTING_WIPE,
+};
 pub use vault::{VaultError, VaultKey};
 
 const DEVICES: TableDefinition<&str, &[u8]> = TableDefinition::new("devices");

@@ -29,6 +29,10 @@ impl DatastoreKey {
     }
 }
 
+/// The device setting an admin's `devices wipe` leaves: the device's next session is a
+/// client reset (every item deleted from the phone, nothing on the server).
+pub const SETTING_WIPE: &str = "wipe";
+
 /// What the bridge knows of a device.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeviceRecord {
