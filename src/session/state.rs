@@ -110,6 +110,24 @@ fn unexpected(cmd: &Command, waiting: &'static str) -> FlowError {
     }
 }
 
+/// A command the current package may not hold: logged as a protocol error and answered 403.
+fn refuse_unexpected(
+    core: &SessionCore,
+    msg_ref: &str,
+    cmd: &Command,
+    waiting: &'static str,
+    answer: &mut Answer,
+) {
+    let err = unexpected(cmd, waiting);
+    tracing::warn!(device = %core.device, error = %err, "protocol error");
+    answer.commands.push(Command::Status(command_status(
+        msg_ref,
+        cmd,
+        "0",
+        code(403),
+    )));
+}
+
 fn code(n: u16) -> StatusCode {
     StatusCode::from_code(n)
 }
@@ -913,16 +931,13 @@ impl AwaitInit {
                         answer.commands.insert(at, st);
                     }
                 }
-                other => {
-                    let err = unexpected(other, "package 1 (log-in and sync alerts)");
-                    tracing::warn!(device = %core.device, error = %err, "protocol error");
-                    answer.commands.push(Command::Status(command_status(
-                        &msg_ref,
-                        other,
-                        "0",
-                        code(403),
-                    )));
-                }
+                other => refuse_unexpected(
+                    core,
+                    &msg_ref,
+                    other,
+                    "package 1 (log-in and sync alerts)",
+                    answer,
+                ),
             }
         }
         if !msg.body.final_ {
@@ -967,16 +982,13 @@ impl AwaitSync {
                 Command::Put(_) | Command::Get(_) | Command::Results(_) => {
                     core.handle_put_get_results(&msg_ref, cmd, answer)
                 }
-                other => {
-                    let err = unexpected(other, "package 3 (the phone's changes)");
-                    tracing::warn!(device = %core.device, error = %err, "protocol error");
-                    answer.commands.push(Command::Status(command_status(
-                        &msg_ref,
-                        other,
-                        "0",
-                        code(403),
-                    )));
-                }
+                other => refuse_unexpected(
+                    core,
+                    &msg_ref,
+                    other,
+                    "package 3 (the phone's changes)",
+                    answer,
+                ),
             }
         }
         if !msg.body.final_ {
@@ -1051,16 +1063,13 @@ impl AwaitMap {
             }
             match cmd {
                 Command::Map(m) => core.apply_maps(&msg_ref, cmd, m, answer),
-                other => {
-                    let err = unexpected(other, "package 5 (statuses and Map)");
-                    tracing::warn!(device = %core.device, error = %err, "protocol error");
-                    answer.commands.push(Command::Status(command_status(
-                        &msg_ref,
-                        other,
-                        "0",
-                        code(403),
-                    )));
-                }
+                other => refuse_unexpected(
+                    core,
+                    &msg_ref,
+                    other,
+                    "package 5 (statuses and Map)",
+                    answer,
+                ),
             }
         }
         if !msg.body.final_ {
