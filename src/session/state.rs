@@ -120,12 +120,14 @@ fn refuse_unexpected(
 ) {
     let err = unexpected(cmd, waiting);
     tracing::warn!(device = %core.device, error = %err, "protocol error");
-    answer.commands.push(Command::Status(command_status(
-        msg_ref,
-        cmd,
-        "0",
-        code(403),
-    )));
+    push_status(answer, msg_ref, cmd, 403);
+}
+
+/// Answers a whole command (CmdID of the status filled in when the message is packed).
+fn push_status(answer: &mut Answer, msg_ref: &str, cmd: &Command, n: u16) {
+    answer
+        .commands
+        .push(Command::Status(command_status(msg_ref, cmd, "0", code(n))));
 }
 
 fn code(n: u16) -> StatusCode {
@@ -235,12 +237,7 @@ impl SessionCore {
                         self.store_devinf(&d);
                     }
                 }
-                answer.commands.push(Command::Status(command_status(
-                    msg_ref,
-                    cmd,
-                    "0",
-                    code(200),
-                )));
+                push_status(answer, msg_ref, cmd, 200);
             }
             Command::Get(g) => {
                 let wants_devinf = g.items.iter().any(|i| {
@@ -249,20 +246,10 @@ impl SessionCore {
                         .is_some_and(|t| t.loc_uri.starts_with("./devinf"))
                 });
                 if !wants_devinf {
-                    answer.commands.push(Command::Status(command_status(
-                        msg_ref,
-                        cmd,
-                        "0",
-                        code(404),
-                    )));
+                    push_status(answer, msg_ref, cmd, 404);
                     return;
                 }
-                answer.commands.push(Command::Status(command_status(
-                    msg_ref,
-                    cmd,
-                    "0",
-                    code(200),
-                )));
+                push_status(answer, msg_ref, cmd, 200);
                 let uri = self.version.devinf_uri().to_owned();
                 answer.commands.push(Command::Results(Results {
                     cmd_id: "0".into(),
@@ -513,20 +500,10 @@ impl SessionCore {
         answer: &mut Answer,
     ) {
         let Some(slot) = self.slot_for(sync.target.as_ref()) else {
-            answer.commands.push(Command::Status(command_status(
-                msg_ref,
-                cmd,
-                "0",
-                code(404),
-            )));
+            push_status(answer, msg_ref, cmd, 404);
             return;
         };
-        answer.commands.push(Command::Status(command_status(
-            msg_ref,
-            cmd,
-            "0",
-            code(200),
-        )));
+        push_status(answer, msg_ref, cmd, 200);
         let default_format = self.slots[slot]
             .run
             .as_ref()
@@ -541,12 +518,7 @@ impl SessionCore {
                 Command::Replace(c) => (&c.items, c.meta.as_ref(), 1),
                 Command::Delete(d) => (&d.items, d.meta.as_ref(), 2),
                 other => {
-                    answer.commands.push(Command::Status(command_status(
-                        msg_ref,
-                        other,
-                        "0",
-                        code(501),
-                    )));
+                    push_status(answer, msg_ref, other, 501);
                     continue;
                 }
             };
@@ -762,12 +734,7 @@ impl SessionCore {
         answer: &mut Answer,
     ) {
         let Some(slot) = self.slot_for(Some(&map.target)) else {
-            answer.commands.push(Command::Status(command_status(
-                msg_ref,
-                cmd,
-                "0",
-                code(404),
-            )));
+            push_status(answer, msg_ref, cmd, 404);
             return;
         };
         let pairs: Vec<(String, String)> = map
@@ -786,9 +753,7 @@ impl SessionCore {
             },
             None => 404,
         };
-        answer
-            .commands
-            .push(Command::Status(command_status(msg_ref, cmd, "0", code(ok))));
+        push_status(answer, msg_ref, cmd, ok);
     }
 
     /// The session completed: anchors and change state move.
@@ -890,12 +855,7 @@ fn common(core: &SessionCore, msg_ref: &str, cmd: &Command, answer: &mut Answer)
             true
         }
         Command::Alert(a) if a.code.code() == 222 => {
-            answer.commands.push(Command::Status(command_status(
-                msg_ref,
-                cmd,
-                "0",
-                code(200),
-            )));
+            push_status(answer, msg_ref, cmd, 200);
             true
         }
         _ => false,
@@ -1038,12 +998,7 @@ impl SendingChanges {
             }
             let err = unexpected(cmd, "the rest of package 4 to be asked for");
             tracing::warn!(device = %core.device, error = %err, "protocol error");
-            answer.commands.push(Command::Status(command_status(
-                &msg_ref,
-                cmd,
-                "0",
-                code(403),
-            )));
+            push_status(answer, &msg_ref, cmd, 403);
         }
         Ok(Phase::Sending(self))
     }
