@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::e2e::{assert_mode, containing, options, World};
+use support::e2e::{assert_mode, containing, options, writes_among, World};
 use support::items::{self, property_values, unfold};
 use support::syncevolution::{Datastore, SyncMode};
 
@@ -202,5 +202,167 @@ fn events_tasks_and_notes_round_trip_with_recurrences_and_alarms() {
     assert_eq!(
         property_values(renamed[0], "SUMMARY"),
         vec!["Besprechung null – Übersicht".to_owned()]
+    );
+}
+
+/// Nokia and Sony Ericsson phones keep tasks in their calendar datastore. With such a device
+/// profile (forced here by the admin command, as SyncEvolution announces itself) the phone's
+/// Calendar reads and writes both the event and the task collection.
+#[test]
+fn a_combined_calendar_datastore_holds_events_and_tasks() {
+    let world = World::start();
+    let mut phone = world.phone("e2e-combined", options(&[CALENDAR]));
+    let first = phone.sync(SyncMode::Slow, &[]);
+    assert_mode(&first, CALENDAR, "slow");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syncml-bridge"))
+        .args([
+            "devices",
+            "profile",
+            "e2e-combined",
+            "nokia-s40",
+            "--data-dir",
+        ])
+        .arg(world.bridge.data_dir())
+        .output()
+        .expect("run devices profile");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("also holds the tasks"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // The phone's calendar: two events and two tasks; the server: an event and a task.
+    for i in 0..2 {
+        let e = items::event(i);
+        phone.put_item(CALENDAR, &e.file, &e.vcal);
+        let t = items::task(i);
+        phone.put_item(CALENDAR, &t.file, &t.vcal);
+    }
+    let dav = world.dav();
+    dav.put(
+        &format!("{}srv-yoga.ics", world.collection(CALENDAR)),
+        "text/calendar",
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//e2e//EN\r\nBEGIN:VEVENT\r\n\
+         UID:srv-yoga\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260112T180000Z\r\n\
+         DTEND:20260112T190000Z\r\nSUMMARY:Yoga\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    let taxes = format!("{}srv-taxes.ics", world.collection(TASKS));
+    dav.put(
+        &taxes,
+        "text/calendar",
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//e2e//EN\r\nBEGIN:VTODO\r\n\
+         UID:srv-taxes\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Belege sammeln\r\n\
+         DUE:20260301T170000Z\r\nPRIORITY:1\r\nSTATUS:NEEDS-ACTION\r\nEND:VTODO\r\n\
+         END:VCALENDAR\r\n",
+    );
+
+    let sync = phone.sync(SyncMode::TwoWay, &[]);
+    assert_mode(&sync, CALENDAR, "two-way");
+    assert_eq!(sync.source(CALENDAR).remote_added(), 4, "{:?}", sync.report);
+    assert_eq!(sync.source(CALENDAR).local_added(), 2, "{:?}", sync.report);
+    // Each item landed in the collection of its kind.
+    let events = world.server_items(CALENDAR);
+    let tasks = world.server_items(TASKS);
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(tasks.len(), 3, "{tasks:?}");
+    assert!(events
+        .iter()
+        .all(|(_, b)| b.contains("BEGIN:VEVENT") && !b.contains("BEGIN:VTODO")));
+    assert!(tasks
+        .iter()
+        .all(|(_, b)| b.contains("BEGIN:VTODO") && !b.contains("BEGIN:VEVENT")));
+    for i in 0..2 {
+        assert_eq!(
+            containing(&tasks, &format!("Aufgabe {i}")).len(),
+            1,
+            "{tasks:?}"
+        );
+        assert_eq!(
+            containing(&events, &format!("Besprechung {i}")).len(),
+            1,
+            "{events:?}"
+        );
+    }
+    // The phone's calendar holds both kinds, in vCalendar 1.0.
+    let on_phone = phone.items(CALENDAR);
+    assert_eq!(on_phone.len(), 6, "{on_phone:?}");
+    let belege = containing(&on_phone, "Belege sammeln");
+    assert_eq!(belege.len(), 1, "{on_phone:?}");
+    assert!(
+        belege[0].contains("BEGIN:VTODO") && belege[0].contains("VERSION:1.0"),
+        "{}",
+        belege[0]
+    );
+    assert_eq!(
+        containing(&on_phone, "SUMMARY:Yoga").len(),
+        1,
+        "{on_phone:?}"
+    );
+
+    // A task changed on the phone is written back to the task list; a task deleted on the
+    // server leaves the phone's calendar.
+    let t0 = items::task(0);
+    phone.modify_item(
+        CALENDAR,
+        &t0.file,
+        &t0.vcal.replace("Aufgabe 0", "Aufgabe null"),
+    );
+    assert!(dav.delete(&taxes).is_success());
+    let sync = phone.sync(SyncMode::TwoWay, &[]);
+    assert_mode(&sync, CALENDAR, "two-way");
+    assert_eq!(
+        sync.source(CALENDAR).remote_updated(),
+        1,
+        "{:?}",
+        sync.report
+    );
+    assert_eq!(
+        sync.source(CALENDAR).local_removed(),
+        1,
+        "{:?}",
+        sync.report
+    );
+    let tasks = world.server_items(TASKS);
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    assert_eq!(containing(&tasks, "Aufgabe null").len(), 1, "{tasks:?}");
+    assert_eq!(world.server_items(CALENDAR).len(), 3);
+    let on_phone = phone.items(CALENDAR);
+    assert_eq!(on_phone.len(), 5, "{on_phone:?}");
+    assert!(
+        containing(&on_phone, "Belege sammeln").is_empty(),
+        "{on_phone:?}"
+    );
+
+    // Nothing changed: one "anything new?" request per collection, no writes.
+    let before = world.upstream_requests().len();
+    let quiet = phone.sync(SyncMode::TwoWay, &[]);
+    assert_mode(&quiet, CALENDAR, "two-way");
+    let during = world.upstream_requests()[before..].to_vec();
+    assert_eq!(writes_among(&during), 0, "{during:?}");
+    assert!(
+        during.len() <= 2,
+        "upstream requests of a quiet sync: {during:?}"
+    );
+    let report = quiet.source(CALENDAR);
+    assert_eq!(
+        report.local_added() + report.local_updated() + report.local_removed(),
+        0
+    );
+
+    // A slow sync matches the phone's events and tasks with both collections: no duplicates.
+    let slow = phone.sync(SyncMode::Slow, &[]);
+    assert_mode(&slow, CALENDAR, "slow");
+    assert_eq!(world.server_items(CALENDAR).len(), 3);
+    assert_eq!(world.server_items(TASKS).len(), 2);
+    assert_eq!(
+        phone.items(CALENDAR).len(),
+        5,
+        "{:?}",
+        phone.items(CALENDAR)
     );
 }

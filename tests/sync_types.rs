@@ -46,6 +46,8 @@ fn split_world(
     }
     let mut phone = support::syncevolution::Phone::new();
     let url = match url_query {
+        // Funambol style: parameters after `#`, which HTTP clients keep off the request line.
+        Some(q) if q.starts_with('#') => format!("{}{q}", world.bridge.syncml_url()),
         Some(q) => world.bridge.syncml_url_with(q),
         None => world.bridge.syncml_url(),
     };
@@ -55,7 +57,7 @@ fn split_world(
         support::e2e::PASSWORD,
         &format!(
             "e2e-types-{}",
-            url_query.unwrap_or("plain").replace('=', "")
+            url_query.unwrap_or("plain").replace(['=', '#'], "")
         ),
         options(&[CONTACTS]),
     );
@@ -168,6 +170,15 @@ fn url_sync_2_turns_a_two_way_request_into_a_slow_sync() {
         names(&world.server_items(CONTACTS)),
         name_set(&[0, 1, 2, 12])
     );
+    assert_eq!(names(&phone.items(CONTACTS)), name_set(&[0, 1, 2, 12]));
+    assert_eq!(phone.items(CONTACTS).len(), 4);
+    assert_no_duplicates(&world);
+}
+
+#[test]
+fn url_sync_2_after_a_hash_is_read_from_the_header_target() {
+    let (world, phone, sync) = url_round("#sync=2");
+    assert_mode(&sync, CONTACTS, "slow");
     assert_eq!(names(&phone.items(CONTACTS)), name_set(&[0, 1, 2, 12]));
     assert_eq!(phone.items(CONTACTS).len(), 4);
     assert_no_duplicates(&world);

@@ -1,5 +1,5 @@
 //! `syncml-bridge devices list [USER] | show DEVICE | resync DEVICE [DATASTORE] |
-//! debug DEVICE on|off`.
+//! debug DEVICE on|off | profile DEVICE [NAME] | wipe DEVICE | remove DEVICE`.
 
 use std::io::Write;
 
@@ -40,6 +40,12 @@ pub enum DevicesCommand {
     Wipe { device: String },
     /// Forget DEVICE: its record, anchors, maps and push settings (its next sync is slow).
     Remove { device: String },
+    /// Give DEVICE the quirk profile NAME (from mappings/devices/profiles.toml) whatever its
+    /// DevInf says; without NAME the profile is matched by its DevInf again.
+    Profile {
+        device: String,
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -97,6 +103,7 @@ pub fn run(
             )?;
             Ok(())
         }
+        DevicesCommand::Profile { device, name } => profile(&admin, &device, name, out),
         DevicesCommand::Remove { device } => {
             let d = admin.device(&device)?;
             admin.store.remove_device(&d.user, &d.device_id)?;
@@ -284,6 +291,60 @@ fn redacted_settings(d: &DeviceRecord) -> std::collections::BTreeMap<String, Str
             (k.clone(), v)
         })
         .collect()
+}
+
+fn profile(
+    admin: &Admin,
+    device: &str,
+    name: Option<String>,
+    out: &mut dyn Write,
+) -> Result<(), AdminError> {
+    let d = admin.device(device)?;
+    let profiles = crate::session::profiles::Profiles::builtin()
+        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let chosen = match &name {
+        Some(n) => Some(profiles.named(n).ok_or_else(|| {
+            AdminError::Invalid(format!(
+                "no device profile `{n}`; known: {}",
+                profiles.names().join(", ")
+            ))
+        })?),
+        None => None,
+    };
+    admin
+        .store
+        .update_device(&d.user, &d.device_id, |r| match &chosen {
+            Some(p) => {
+                r.settings.insert("profile".into(), p.name.clone());
+            }
+            None => {
+                r.settings.remove("profile");
+            }
+        })?
+        .ok_or_else(|| AdminError::NoSuchDevice {
+            device: device.to_owned(),
+            user: Some(d.user.clone()),
+        })?;
+    match chosen {
+        Some(p) => writeln!(
+            out,
+            "{} ({}) uses profile {} from its next sync{}",
+            d.device_id,
+            d.user,
+            p.name,
+            if p.combined_tasks {
+                ": its calendar datastore also holds the tasks"
+            } else {
+                ""
+            }
+        )?,
+        None => writeln!(
+            out,
+            "{} ({}) gets its profile from its DevInf again",
+            d.device_id, d.user
+        )?,
+    }
+    Ok(())
 }
 
 fn resync(

@@ -112,8 +112,9 @@ struct ServerIndex {
     by_href: HashMap<String, usize>,
     by_uid: HashMap<String, usize>,
     by_content: HashMap<String, Vec<usize>>,
-    /// The listing's change state (taken before this session's writes).
-    state: ChangeState,
+    /// The listings' change states (taken before this session's writes), one per
+    /// upstream collection of the run, in the same order.
+    states: Vec<ChangeState>,
 }
 
 impl ServerIndex {
@@ -136,6 +137,7 @@ enum Plan {
     Done(StatusCode),
     Create {
         luid: String,
+        collection: String,
         name: String,
         body: Vec<u8>,
         status: StatusCode,
@@ -154,10 +156,31 @@ enum Plan {
     },
 }
 
+/// One upstream collection a datastore reads and writes.
+#[derive(Debug, Clone)]
+struct Upstream {
+    href: String,
+    kind: ItemKind,
+    /// The change state stored by the last completed session.
+    prev: ChangeState,
+    /// The change state stored at commit.
+    next: Option<ChangeState>,
+}
+
+impl Upstream {
+    /// Whether `href` names a resource of this collection.
+    fn holds(&self, href: &str) -> bool {
+        let dir = self.href.trim_end_matches('/');
+        href.strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
 /// One datastore of one session.
 pub struct DatastoreRun {
     pub key: DatastoreKey,
     pub method: SyncMethod,
+    /// The datastore's own collection.
     pub collection: String,
     pub kind: ItemKind,
     pub phone_format: Format,
@@ -167,7 +190,12 @@ pub struct DatastoreRun {
     pub phone_next: String,
     pub server_next: String,
     previous: DatastoreState,
-    prev_changes: ChangeState,
+    /// The collections read and written: the datastore's own first, then the task list
+    /// of a combined calendar+tasks datastore (Nokia, Sony Ericsson).
+    upstreams: Vec<Upstream>,
+    /// The task list of a combined datastore (may be its own collection), kept in the
+    /// state so the next session needs no discovery.
+    task_collection: Option<String>,
     /// href -> map entry, loaded once.
     map: HashMap<String, MapEntry>,
     luid_to_href: HashMap<String, String>,
@@ -180,8 +208,6 @@ pub struct DatastoreRun {
     send_back: HashSet<String>,
     /// LUIDs whose map entries go when the session completes.
     forget_luids: Vec<String>,
-    /// The change state stored at commit.
-    next_state: Option<ChangeState>,
     /// Whether anything failed upstream (anchors then stay where they were).
     pub failed: bool,
 }
@@ -236,8 +262,22 @@ impl Prior {
 
     /// The upstream collection of the last completed session, when it was one.
     pub fn known_collection(&self) -> Option<&str> {
-        match self.state.collections.keys().collect::<Vec<_>>().as_slice() {
-            [only] => Some(only.as_str()),
+        self.known_collections().map(|(own, _)| own)
+    }
+
+    /// The collections of the last completed session: the datastore's own and the task
+    /// list a combined calendar+tasks datastore also covered (which may be the same).
+    pub fn known_collections(&self) -> Option<(&str, Option<&str>)> {
+        let tasks = self.state.task_collection.as_deref();
+        let own: Vec<&String> = self
+            .state
+            .collections
+            .keys()
+            .filter(|k| Some(k.as_str()) != tasks)
+            .collect();
+        match (own.as_slice(), tasks) {
+            ([only], t) => Some((only.as_str(), t)),
+            ([], Some(t)) if self.state.collections.contains_key(t) => Some((t, Some(t))),
             _ => None,
         }
     }
@@ -261,18 +301,35 @@ pub struct RunSetup {
     pub cap: Capability,
     pub max_guid: usize,
     pub phone_next: String,
+    /// A task collection the datastore also covers (combined calendar+tasks devices).
+    pub task_collection: Option<String>,
 }
 
 impl DatastoreRun {
     pub fn new(deps: &EngineDeps, prior: Prior, setup: RunSetup) -> Result<Self, EngineError> {
         let key = setup.key;
-        let prev_changes = match prior.state.collections.get(&setup.collection) {
-            Some(json) => serde_json::from_str(json).map_err(|e| EngineError::State {
-                datastore: key.datastore.clone(),
-                message: e.to_string(),
-            })?,
-            None => ChangeState::default(),
-        };
+        let mut wanted = vec![(setup.collection.clone(), setup.kind)];
+        if let Some(tasks) = &setup.task_collection {
+            if !crate::dav::href::same_collection(tasks, &setup.collection) {
+                wanted.push((tasks.clone(), ItemKind::Tasks));
+            }
+        }
+        let mut upstreams = Vec::with_capacity(wanted.len());
+        for (href, kind) in wanted {
+            let prev = match prior.state.collections.get(&href) {
+                Some(json) => serde_json::from_str(json).map_err(|e| EngineError::State {
+                    datastore: key.datastore.clone(),
+                    message: e.to_string(),
+                })?,
+                None => ChangeState::default(),
+            };
+            upstreams.push(Upstream {
+                href,
+                kind,
+                prev,
+                next: None,
+            });
+        }
         let mut run = DatastoreRun {
             method: setup.method,
             collection: setup.collection,
@@ -283,7 +340,8 @@ impl DatastoreRun {
             phone_next: setup.phone_next,
             server_next: Utc::now().format("%Y%m%dT%H%M%SZ").to_string(),
             previous: prior.state,
-            prev_changes,
+            upstreams,
+            task_collection: setup.task_collection,
             map: HashMap::new(),
             luid_to_href: HashMap::new(),
             index: None,
@@ -291,7 +349,6 @@ impl DatastoreRun {
             written: HashMap::new(),
             send_back: HashSet::new(),
             forget_luids: Vec::new(),
-            next_state: None,
             failed: false,
             key,
         };
@@ -321,27 +378,90 @@ impl DatastoreRun {
         self.kind == ItemKind::Contacts
     }
 
+    /// Every upstream collection of the run with the kind of item it holds.
+    pub fn collections(&self) -> impl Iterator<Item = (ItemKind, &str)> {
+        self.upstreams.iter().map(|u| (u.kind, u.href.as_str()))
+    }
+
+    /// Which upstream collection a resource belongs to (the datastore's own when none
+    /// claims it).
+    fn upstream_of(&self, href: &str) -> usize {
+        self.upstreams
+            .iter()
+            .position(|u| u.holds(href))
+            .unwrap_or(0)
+    }
+
+    /// Which upstream collection a new item goes to: the one for its component (a
+    /// VTODO of a combined calendar goes to the task list), else the datastore's own.
+    fn upstream_for_item(&self, item: &Component) -> usize {
+        if self.upstreams.len() == 1 {
+            return 0;
+        }
+        let main = item
+            .components
+            .iter()
+            .find(|c| c.name != "VTIMEZONE")
+            .map(|c| c.name.as_str());
+        self.upstreams
+            .iter()
+            .position(|u| main.is_some() && u.kind.component() == main)
+            .unwrap_or(0)
+    }
+
+    /// The etag a resource had when the last completed session ended.
+    fn prev_etag(&self, href: &str) -> Option<&String> {
+        self.upstreams[self.upstream_of(href)].prev.etags.get(href)
+    }
+
+    /// Reads `hrefs` (of any of the run's collections), one multiget per collection.
+    async fn fetch(
+        &self,
+        deps: &EngineDeps,
+        hrefs: &[String],
+    ) -> Result<Vec<crate::dav::Item>, DavError> {
+        let mut out = Vec::with_capacity(hrefs.len());
+        for (i, u) in self.upstreams.iter().enumerate() {
+            let mine: Vec<String> = hrefs
+                .iter()
+                .filter(|h| self.upstream_of(h) == i)
+                .cloned()
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let fetched = deps
+                .dav
+                .multiget(&u.href, u.kind.data_kind(), &mine)
+                .await?;
+            out.extend(fetched.items);
+        }
+        Ok(out)
+    }
+
     /// Lists and reads every server item once (slow syncs, refreshes).
     async fn ensure_index(&mut self, deps: &EngineDeps) -> Result<(), EngineError> {
         if self.index.is_some() {
             return Ok(());
         }
-        let listing = deps
-            .dav
-            .changes(&self.collection, &ChangeState::default())
-            .await
-            .map_err(dav_err(&self.key))?;
-        let hrefs: Vec<String> = listing.changed.iter().map(|c| c.href.clone()).collect();
-        let fetched = deps
-            .dav
-            .multiget(&self.collection, self.kind.data_kind(), &hrefs)
-            .await
-            .map_err(dav_err(&self.key))?;
-        let mut index = ServerIndex {
-            state: listing.state,
-            ..ServerIndex::default()
-        };
-        for item in fetched.items {
+        let mut index = ServerIndex::default();
+        let mut fetched = Vec::new();
+        for u in &self.upstreams {
+            let listing = deps
+                .dav
+                .changes(&u.href, &ChangeState::default())
+                .await
+                .map_err(dav_err(&self.key))?;
+            let hrefs: Vec<String> = listing.changed.iter().map(|c| c.href.clone()).collect();
+            let items = deps
+                .dav
+                .multiget(&u.href, u.kind.data_kind(), &hrefs)
+                .await
+                .map_err(dav_err(&self.key))?;
+            fetched.extend(items.items);
+            index.states.push(listing.state);
+        }
+        for item in fetched {
             let tree = match items::parse_dav(&item.data, &deps.opts) {
                 Ok(t) => t,
                 Err(e) => {
@@ -364,7 +484,10 @@ impl DatastoreRun {
             }
             let etag = item
                 .etag
-                .or_else(|| index.state.etags.get(&item.href).cloned())
+                .or_else(|| {
+                    let i = self.upstream_of(&item.href);
+                    index.states.get(i)?.etags.get(&item.href).cloned()
+                })
                 .unwrap_or_default();
             index.items.push(ServerItem {
                 href: item.href,
@@ -400,13 +523,9 @@ impl DatastoreRun {
                 .filter_map(|c| self.luid_to_href.get(c.luid()).cloned())
                 .collect();
             if !hrefs.is_empty() {
-                match deps
-                    .dav
-                    .multiget(&self.collection, self.kind.data_kind(), &hrefs)
-                    .await
-                {
+                match self.fetch(deps, &hrefs).await {
                     Ok(fetched) => {
-                        for item in fetched.items {
+                        for item in fetched {
                             if let Ok(tree) = items::parse_dav(&item.data, &deps.opts) {
                                 current.insert(
                                     item.href.clone(),
@@ -427,14 +546,11 @@ impl DatastoreRun {
             .into_iter()
             .map(|c| self.plan(deps, c, &current))
             .collect();
-        let results: Vec<(Plan, Result<Option<crate::dav::Written>, DavError>)> = stream::iter(
-            plans
-                .into_iter()
-                .map(|p| execute(deps, &self.collection, p)),
-        )
-        .buffered(WRITE_CONCURRENCY)
-        .collect()
-        .await;
+        let results: Vec<(Plan, Result<Option<crate::dav::Written>, DavError>)> =
+            stream::iter(plans.into_iter().map(|p| execute(deps, p)))
+                .buffered(WRITE_CONCURRENCY)
+                .collect()
+                .await;
         let mut statuses = Vec::with_capacity(n);
         let mut map_changes = Vec::new();
         for (plan, result) in results {
@@ -542,11 +658,7 @@ impl DatastoreRun {
                 let synced = self.map.get(&href).and_then(|e| e.etag.clone());
                 let conflict = !is_add
                     && synced.as_deref().is_some_and(|s| s != etag)
-                    && self
-                        .prev_changes
-                        .etags
-                        .get(&href)
-                        .is_some_and(|s| s != etag);
+                    && self.prev_etag(&href).is_some_and(|s| s != etag);
                 if conflict {
                     return self.plan_conflict(deps, luid, href, etag.clone(), tree, incoming);
                 }
@@ -558,6 +670,9 @@ impl DatastoreRun {
         let uid = items::ensure_uid(&mut incoming);
         Plan::Create {
             luid,
+            collection: self.upstreams[self.upstream_for_item(&incoming)]
+                .href
+                .clone(),
             name: items::resource_name(&uid, self.is_card()),
             body: convert::dav_bytes(&incoming),
             status: added,
@@ -653,6 +768,9 @@ impl DatastoreRun {
                 let uid = items::ensure_uid(&mut incoming);
                 Plan::Create {
                     luid,
+                    collection: self.upstreams[self.upstream_for_item(&incoming)]
+                        .href
+                        .clone(),
                     name: items::resource_name(&uid, self.is_card()),
                     body: convert::dav_bytes(&incoming),
                     status,
@@ -675,7 +793,7 @@ impl DatastoreRun {
             return Plan::Done(ok);
         }
         let synced = self.map.get(&href).and_then(|e| e.etag.clone());
-        let Some(etag) = synced.or_else(|| self.prev_changes.etags.get(&href).cloned()) else {
+        let Some(etag) = synced.or_else(|| self.prev_etag(&href).cloned()) else {
             return Plan::Done(StatusCode::from_code(500));
         };
         Plan::Delete { luid, href, etag }
@@ -775,29 +893,32 @@ impl DatastoreRun {
         let mut bodies: HashMap<String, (String, Component)> = HashMap::new();
         match self.method {
             SyncMethod::TwoWay | SyncMethod::OneWayFromServer => {
-                let changes = deps
-                    .dav
-                    .changes(&self.collection, &self.prev_changes)
-                    .await
-                    .map_err(dav_err(&self.key))?;
-                for c in &changes.changed {
-                    let echo = self
-                        .written
-                        .get(&c.href)
-                        .is_some_and(|w| w.as_deref() == Some(c.etag.as_str()) || w.is_none());
-                    if !echo || self.send_back.contains(&c.href) {
-                        to_send.push(c.href.clone());
+                for i in 0..self.upstreams.len() {
+                    let u = &self.upstreams[i];
+                    let changes = deps
+                        .dav
+                        .changes(&u.href, &u.prev)
+                        .await
+                        .map_err(dav_err(&self.key))?;
+                    for c in &changes.changed {
+                        let echo = self
+                            .written
+                            .get(&c.href)
+                            .is_some_and(|w| w.as_deref() == Some(c.etag.as_str()) || w.is_none());
+                        if !echo || self.send_back.contains(&c.href) {
+                            to_send.push(c.href.clone());
+                        }
                     }
-                }
-                for href in &changes.deleted {
-                    if let Some(entry) = self.map.get(href) {
-                        out.push(ServerChange::Delete {
-                            luid: entry.luid.clone(),
-                        });
-                        self.forget_luids.push(entry.luid.clone());
+                    for href in &changes.deleted {
+                        if let Some(entry) = self.map.get(href) {
+                            out.push(ServerChange::Delete {
+                                luid: entry.luid.clone(),
+                            });
+                            self.forget_luids.push(entry.luid.clone());
+                        }
                     }
+                    self.upstreams[i].next = Some(changes.state);
                 }
-                self.next_state = Some(changes.state);
             }
             SyncMethod::Slow | SyncMethod::OneWaySlowToClient | SyncMethod::RefreshFromServer => {
                 self.ensure_index(deps).await?;
@@ -808,9 +929,8 @@ impl DatastoreRun {
                             bodies.insert(it.href.clone(), (it.etag.clone(), it.tree.clone()));
                         }
                     }
-                    let mut state = index.state.clone();
-                    self.record_writes(&mut state);
-                    self.next_state = Some(state);
+                    let states = index.states.clone();
+                    self.settle_states(states);
                 }
                 if self.method == SyncMethod::Slow {
                     // Pairings for items the phone no longer holds are stale.
@@ -828,17 +948,19 @@ impl DatastoreRun {
                 self.delete_untaken(deps).await?;
             }
             SyncMethod::ClientReset => {
-                let listing = deps
-                    .dav
-                    .changes(&self.collection, &self.prev_changes)
-                    .await
-                    .map_err(dav_err(&self.key))?;
-                self.next_state = Some(listing.state);
+                for i in 0..self.upstreams.len() {
+                    let u = &self.upstreams[i];
+                    let listing = deps
+                        .dav
+                        .changes(&u.href, &u.prev)
+                        .await
+                        .map_err(dav_err(&self.key))?;
+                    self.upstreams[i].next = Some(listing.state);
+                }
             }
             SyncMethod::OneWayFromClient | SyncMethod::OneWaySlowToServer => {
-                let mut state = self.prev_changes.clone();
-                self.record_writes(&mut state);
-                self.next_state = Some(state);
+                let states = self.upstreams.iter().map(|u| u.prev.clone()).collect();
+                self.settle_states(states);
             }
         }
         let missing: Vec<String> = to_send
@@ -847,12 +969,11 @@ impl DatastoreRun {
             .cloned()
             .collect();
         if !missing.is_empty() {
-            let fetched = deps
-                .dav
-                .multiget(&self.collection, self.kind.data_kind(), &missing)
+            let fetched = self
+                .fetch(deps, &missing)
                 .await
                 .map_err(dav_err(&self.key))?;
-            for item in fetched.items {
+            for item in fetched {
                 match items::parse_dav(&item.data, &deps.opts) {
                     Ok(tree) => {
                         bodies.insert(item.href, (item.etag.unwrap_or_default(), tree));
@@ -915,11 +1036,21 @@ impl DatastoreRun {
         Ok(out)
     }
 
-    fn record_writes(&self, state: &mut ChangeState) {
-        for (href, etag) in &self.written {
-            match etag {
-                Some(e) => state.record_write(href, e),
-                None => state.record_delete(href),
+    /// Sets each collection's next change state: `states` (one per collection, taken
+    /// before this session's writes) plus the writes themselves, so they are not echoed.
+    fn settle_states(&mut self, states: Vec<ChangeState>) {
+        for (i, mut state) in states.into_iter().enumerate() {
+            for (href, etag) in &self.written {
+                if self.upstream_of(href) != i {
+                    continue;
+                }
+                match etag {
+                    Some(e) => state.record_write(href, e),
+                    None => state.record_delete(href),
+                }
+            }
+            if let Some(u) = self.upstreams.get_mut(i) {
+                u.next = Some(state);
             }
         }
     }
@@ -938,9 +1069,9 @@ impl DatastoreRun {
         tracing::info!(
             datastore = %self.key.datastore,
             count = doomed.len(),
-            "refresh from the phone: no backup target is configured, deleting server items the phone lacks"
+            "refresh from the phone: deleting server items the phone lacks"
         );
-        let mut state = index.state.clone();
+        let states = index.states.clone();
         for (href, etag) in doomed {
             match deps.dav.delete(&href, &etag).await {
                 Ok(()) | Err(DavError::NotFound { .. }) => {
@@ -952,8 +1083,7 @@ impl DatastoreRun {
                 }
             }
         }
-        self.record_writes(&mut state);
-        self.next_state = Some(state);
+        self.settle_states(states);
         Ok(())
     }
 
@@ -986,7 +1116,10 @@ impl DatastoreRun {
             return;
         }
         let mut state = self.previous.clone();
-        state.collections.remove(&self.collection);
+        for u in &self.upstreams {
+            state.collections.remove(&u.href);
+        }
+        state.task_collection = None;
         state.force_slow = true;
         match deps.store.put_datastore_state(&self.key, &state) {
             Ok(()) => {
@@ -1021,13 +1154,21 @@ impl DatastoreRun {
         state.force_slow = false;
         state.last_sync = Some(Utc::now().timestamp());
         state.last_result = Some("ok".into());
-        if let Some(next) = &self.next_state {
-            let json = serde_json::to_string(next).map_err(|e| EngineError::State {
-                datastore: self.key.datastore.clone(),
-                message: e.to_string(),
-            })?;
-            state.collections.insert(self.collection.clone(), json);
+        // Only the collections of this run stay: a collection the config or the
+        // device's profile no longer names would hide which one is the datastore's.
+        state
+            .collections
+            .retain(|href, _| self.upstreams.iter().any(|u| &u.href == href));
+        for u in &self.upstreams {
+            if let Some(next) = &u.next {
+                let json = serde_json::to_string(next).map_err(|e| EngineError::State {
+                    datastore: self.key.datastore.clone(),
+                    message: e.to_string(),
+                })?;
+                state.collections.insert(u.href.clone(), json);
+            }
         }
+        state.task_collection = self.task_collection.clone();
         deps.store
             .put_datastore_state(&self.key, &state)
             .map_err(store_err(&self.key))
@@ -1037,12 +1178,16 @@ impl DatastoreRun {
 /// Runs one planned upstream operation.
 async fn execute(
     deps: &EngineDeps,
-    collection: &str,
     plan: Plan,
 ) -> (Plan, Result<Option<crate::dav::Written>, DavError>) {
     let result = match &plan {
         Plan::Done(_) => Ok(None),
-        Plan::Create { name, body, .. } => {
+        Plan::Create {
+            collection,
+            name,
+            body,
+            ..
+        } => {
             let ct = content_type_of(body);
             deps.dav
                 .create(collection, name, ct, body.clone())

@@ -113,8 +113,10 @@ impl SessionCore {
         let url_prefix = self.url.backup.as_deref()?;
         let mut sources: Vec<(ItemKind, String)> = Vec::new();
         for run in self.slots.iter().filter_map(|s| s.run.as_ref()) {
-            if !sources.iter().any(|(_, h)| *h == run.collection) {
-                sources.push((run.kind, run.collection.clone()));
+            for (kind, href) in run.collections() {
+                if !sources.iter().any(|(_, h)| h == href) {
+                    sources.push((kind, href.to_owned()));
+                }
             }
         }
         if sources.is_empty() {

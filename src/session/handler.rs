@@ -68,6 +68,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The `sid` query parameter of the request path.
+/// The URL parameters of a request path or URL; a bad one is logged and none are used.
+fn url_params_of(url: &str, device: &str) -> UrlParams {
+    UrlParams::parse(url).unwrap_or_else(|e| {
+        tracing::info!(%device, error = %e, "bad URL parameter ignored");
+        UrlParams::default()
+    })
+}
+
 fn token_of(path_and_query: &str) -> Option<String> {
     let q = &path_and_query[path_and_query.find(['?', '&'])? + 1..];
     q.split(['&', '?', '#'])
@@ -242,13 +250,10 @@ impl SessionHandler {
         };
         lock(&self.failures).remove(&(device.clone(), sid.clone()));
         lock(&self.nonces).remove(&device);
-        let mut url = match UrlParams::parse(path_and_query) {
-            Ok(u) => u,
-            Err(e) => {
-                tracing::info!(%device, error = %e, "bad URL parameter ignored");
-                UrlParams::default()
-            }
-        };
+        let mut url = url_params_of(path_and_query, &device);
+        // Funambol-style `#` parameters are cut off the request line by HTTP clients and
+        // servers, but the phone writes its whole server URL into the SyncHdr Target.
+        url.fill_from(url_params_of(&header.target.loc_uri, &device));
         let version = header.version().unwrap_or(Version::V1_1);
         let mut record = self.device_record(&user, &device);
         // An admin's `devices wipe` turns this session into a client reset, once.

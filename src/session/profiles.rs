@@ -94,6 +94,13 @@ impl Profiles {
             .map(|p| self.settle(p))
     }
 
+    /// The names `named` accepts.
+    pub fn names(&self) -> Vec<&str> {
+        std::iter::once("default")
+            .chain(self.profiles.iter().filter_map(|p| p.name.as_deref()))
+            .collect()
+    }
+
     fn settle(&self, p: RawSettings) -> DeviceProfile {
         let d = &self.default;
         DeviceProfile {

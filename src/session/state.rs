@@ -306,8 +306,19 @@ impl SessionCore {
             return Command::Status(st);
         };
         let uri = DatastoreUri::parse(&target);
+        let mut also = None;
         let (kind_name, kind) = match self.shared.aliases.kind_of(&uri) {
-            Some((n, k)) => (n.to_owned(), dav_kind(&k.collection)),
+            Some((n, k)) => {
+                if self.profile.combined_tasks {
+                    also = k
+                        .combined_with
+                        .as_deref()
+                        .and_then(|other| self.shared.aliases.kind(other))
+                        .map(|other| dav_kind(&other.collection))
+                        .filter(|other| *other != dav_kind(&k.collection));
+                }
+                (n.to_owned(), dav_kind(&k.collection))
+            }
             None => match self.find_named_collection(&uri.name).await {
                 Some((href, kind)) => (format!("collection:{href}"), kind),
                 None => {
@@ -340,6 +351,10 @@ impl SessionCore {
                 },
             },
         };
+        let task_collection = match also {
+            Some(other) => self.combined_collection(&prior, other, &target).await,
+            None => None,
+        };
         let anchor = item
             .meta
             .as_ref()
@@ -350,12 +365,18 @@ impl SessionCore {
         }
         let matches = prior.anchors_match(anchor.last.as_deref());
         let method = resolve(asked, self.url.sync, matches);
-        if let Err(refused) = self
-            .backup_before_destructive(method, kind, &collection, &target)
-            .await
-        {
-            st.code = code(refused);
-            return Command::Status(st);
+        let mut backed_up = vec![(kind, collection.clone())];
+        if let Some(tasks) = task_collection.as_ref().filter(|t| **t != collection) {
+            backed_up.push((ItemKind::Tasks, tasks.clone()));
+        }
+        for (k, href) in &backed_up {
+            if let Err(refused) = self
+                .backup_before_destructive(method, *k, href, &target)
+                .await
+            {
+                st.code = code(refused);
+                return Command::Status(st);
+            }
         }
         let phone_format = self.phone_format(&source, kind);
         let cap = items::capability_for(self.devinf.as_ref(), phone_format);
@@ -375,6 +396,7 @@ impl SessionCore {
             cap,
             max_guid,
             phone_next: anchor.next.clone(),
+            task_collection,
         };
         let run = match DatastoreRun::new(&self.deps, prior, setup) {
             Ok(r) => r,
@@ -429,11 +451,39 @@ impl SessionCore {
     /// The collection this datastore synced with last time, so a session needs no
     /// discovery requests upstream; unless the config now names another one.
     fn known_collection(&self, prior: &Prior, kind: ItemKind) -> Option<String> {
-        let stored = prior.known_collection()?;
+        self.still_configured(prior.known_collection()?, kind)
+    }
+
+    fn still_configured(&self, stored: &str, kind: ItemKind) -> Option<String> {
         match self.deps.dav.configured_collection(kind) {
             Ok(Some(configured)) if configured != stored => None,
             Ok(_) => Some(stored.to_owned()),
             Err(_) => None,
+        }
+    }
+
+    /// The second collection of a combined datastore (the task list of a Nokia or Sony
+    /// Ericsson calendar): the one of the last session, else discovered. Without one the
+    /// datastore syncs its own collection alone.
+    async fn combined_collection(
+        &self,
+        prior: &Prior,
+        kind: ItemKind,
+        datastore: &str,
+    ) -> Option<String> {
+        if let Some(known) = prior
+            .known_collections()
+            .and_then(|(_, t)| t)
+            .and_then(|t| self.still_configured(t, kind))
+        {
+            return Some(known);
+        }
+        match self.deps.dav.collection_for(kind).await {
+            Ok(c) => Some(c.href),
+            Err(e) => {
+                tracing::warn!(device = %self.device, %datastore, error = %e, "no upstream collection for the combined {} of this datastore: syncing without them", kind.key());
+                None
+            }
         }
     }
 

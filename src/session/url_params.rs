@@ -85,11 +85,39 @@ impl UrlParams {
         }
         Ok(out)
     }
+
+    /// Fills what this URL left unset from `other` (the URL the phone wrote in its SyncHdr
+    /// Target, which keeps a `#` part that never reaches the HTTP request line).
+    pub fn fill_from(&mut self, other: UrlParams) {
+        self.sync = self.sync.or(other.sync);
+        self.format = self.format.or(other.format);
+        if self.backup.is_none() {
+            self.backup = other.backup;
+        }
+        self.push |= other.push;
+        self.ignored.extend(other.ignored);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_target_fills_what_the_request_line_lost() {
+        let mut from_path = UrlParams::parse("/syncml?format=vob").unwrap();
+        let from_target =
+            UrlParams::parse("http://host:8080/syncml#sync=2#format=sif#backup=n95#push").unwrap();
+        from_path.fill_from(from_target);
+        assert_eq!(from_path.sync, Some(SyncMethod::Slow));
+        assert_eq!(
+            from_path.format,
+            Some(FormatParam::Vob),
+            "the request line wins"
+        );
+        assert_eq!(from_path.backup.as_deref(), Some("n95"));
+        assert!(from_path.push);
+    }
 
     #[test]
     fn ampersand_hash_and_query_forms() {

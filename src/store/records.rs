@@ -67,6 +67,10 @@ pub struct DatastoreState {
     /// serialised by the engine; opaque here.
     #[serde(default)]
     pub collections: BTreeMap<String, String>,
+    /// The task list a combined calendar+tasks datastore (Nokia, Sony Ericsson) also
+    /// covers; one of `collections`, or the datastore's own collection.
+    #[serde(default)]
+    pub task_collection: Option<String>,
     /// Set by an admin (or after data loss) to force the next session into a slow sync.
     #[serde(default)]
     pub force_slow: bool,
