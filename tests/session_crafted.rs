@@ -621,3 +621,65 @@ fn a_collection_gone_upstream_is_rediscovered_and_slow_synced() {
     let held = support::e2e::fetch_all(&dav, &moved, true);
     assert_eq!(held.len(), 1, "{held:?}");
 }
+
+/// A Put of a Nokia DevInf (`model`, with or without `<UTC/>`) and a slow-sync Alert of its
+/// calendar.
+fn nokia_calendar_init(model: &str, device: &str, utc: bool) -> String {
+    let utc = if utc { "<UTC/>" } else { "" };
+    format!(
+        "<Put><CmdID>5</CmdID><Meta><Type xmlns=\"syncml:metinf\">application/vnd.syncml-devinf+xml</Type></Meta>\
+         <Item><Source><LocURI>./devinf12</LocURI></Source><Data><DevInf xmlns=\"syncml:devinf\">\
+         <VerDTD>1.2</VerDTD><Man>Nokia</Man><Mod>{model}</Mod><DevID>{device}</DevID><DevTyp>phone</DevTyp>{utc}\
+         <DataStore><SourceRef>./Calendar</SourceRef>\
+         <Rx-Pref><CTType>text/x-vcalendar</CTType><VerCT>1.0</VerCT></Rx-Pref>\
+         <Tx-Pref><CTType>text/x-vcalendar</CTType><VerCT>1.0</VerCT></Tx-Pref>\
+         <SyncCap><SyncType>1</SyncType><SyncType>2</SyncType></SyncCap></DataStore>\
+         </DevInf></Data></Item></Put>\
+         <Alert><CmdID>6</CmdID><Data>201</Data><Item><Target><LocURI>Calendar</LocURI></Target>\
+         <Source><LocURI>./Calendar</LocURI></Source><Meta><Anchor xmlns=\"syncml:metinf\"><Next>1</Next></Anchor></Meta></Item></Alert>"
+    )
+}
+
+/// The vCalendar items the bridge sends a Nokia phone of `model` for the server's event.
+fn event_as_sent_to(world: &World, model: &str, device: &str, utc: bool) -> String {
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), device, "21");
+    let init = phone.message(
+        &basic(USER, PASSWORD),
+        &nokia_calendar_init(model, device, utc),
+        true,
+    );
+    let answer = phone.post(&init);
+    assert_eq!(header_code(&answer), 212, "{}", answer.text);
+    let empty = "<Sync><CmdID>2</CmdID><Target><LocURI>Calendar</LocURI></Target><Source><LocURI>./Calendar</LocURI></Source></Sync>";
+    let m = phone.message("", empty, true);
+    let package4 = phone.post(&m);
+    assert_eq!(
+        package4.text.matches("<Add>").count(),
+        1,
+        "{}",
+        package4.text
+    );
+    package4.text
+}
+
+#[test]
+fn device_profiles_choose_utc_or_local_times_for_the_phone() {
+    let world =
+        World::start_with(|b| b.env("SYNCML_BRIDGE_SYNC__DEVICE_TIMEZONE", "Europe/Berlin"));
+    world.dav().put(
+        &format!("{}srv-meeting.ics", world.collection(Datastore::Calendar)),
+        "text/calendar",
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//e2e//EN\r\nBEGIN:VEVENT\r\n\
+         UID:srv-meeting\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260112T180000Z\r\n\
+         DTEND:20260112T190000Z\r\nSUMMARY:Treffen\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    // A Series 40 phone announcing UTC gets UTC.
+    let s40 = event_as_sent_to(&world, "Nokia 6300", "IMEI:351234000000001", true);
+    assert!(s40.contains("DTSTART:20260112T180000Z"), "{s40}");
+    // The 6630 is on the list of Nokia phones with broken UTC handling: local time (Berlin).
+    let n6630 = event_as_sent_to(&world, "Nokia 6630", "IMEI:351234000000002", true);
+    assert!(n6630.contains("DTSTART:20260112T190000\r"), "{n6630}");
+    // A phone whose DevInf does not announce UTC gets local time too.
+    let no_utc = event_as_sent_to(&world, "Nokia 3310", "IMEI:351234000000003", false);
+    assert!(no_utc.contains("DTSTART:20260112T190000\r"), "{no_utc}");
+}

@@ -152,6 +152,7 @@ impl SessionCore {
             .and_then(|e| DevInf::from_element(&e).ok());
         let profile = forced_profile(&shared, &record).unwrap_or_else(|| {
             shared.profiles.for_device(
+                &device,
                 devinf.as_ref().and_then(|d| d.man.as_deref()),
                 devinf.as_ref().and_then(|d| d.model.as_deref()),
             )
@@ -181,7 +182,7 @@ impl SessionCore {
             self.profile = forced_profile(&self.shared, &self.record).unwrap_or_else(|| {
                 self.shared
                     .profiles
-                    .for_device(d.man.as_deref(), d.model.as_deref())
+                    .for_device(&self.device, d.man.as_deref(), d.model.as_deref())
             });
         }
         let charset = Charset::from_label(&self.profile.charset).unwrap_or(Charset::Utf8);
@@ -190,7 +191,11 @@ impl SessionCore {
             .opts
             .clone()
             .with_charset(charset)
-            .with_qp_non_ascii(self.profile.qp_non_ascii);
+            .with_qp_non_ascii(self.profile.qp_non_ascii)
+            .with_calendar(self.profile.calendar_for(
+                devinf.as_ref().map(|d| d.utc),
+                self.version == Version::V1_0,
+            ));
         self.devinf = devinf;
     }
 
