@@ -196,6 +196,7 @@ pub struct DatastoreRun {
     /// The task list of a combined datastore (may be its own collection), kept in the
     /// state so the next session needs no discovery.
     task_collection: Option<String>,
+    server_uri: String,
     /// href -> map entry, loaded once.
     map: HashMap<String, MapEntry>,
     luid_to_href: HashMap<String, String>,
@@ -303,6 +304,8 @@ pub struct RunSetup {
     pub phone_next: String,
     /// A task collection the datastore also covers (combined calendar+tasks devices).
     pub task_collection: Option<String>,
+    /// The datastore's name as the phone sent it.
+    pub server_uri: String,
 }
 
 impl DatastoreRun {
@@ -342,6 +345,7 @@ impl DatastoreRun {
             previous: prior.state,
             upstreams,
             task_collection: setup.task_collection,
+            server_uri: setup.server_uri,
             map: HashMap::new(),
             luid_to_href: HashMap::new(),
             index: None,
@@ -1169,6 +1173,7 @@ impl DatastoreRun {
             }
         }
         state.task_collection = self.task_collection.clone();
+        state.server_uri = Some(self.server_uri.clone());
         deps.store
             .put_datastore_state(&self.key, &state)
             .map_err(store_err(&self.key))

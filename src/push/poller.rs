@@ -106,6 +106,8 @@ type WatchKey = (String, String, String, String);
 struct Watcher {
     device: usize,
     datastore: String,
+    /// The datastore as the phone names it (what the alert must carry).
+    server_uri: String,
     stored_json: String,
     stored: StoredTags,
 }
@@ -285,6 +287,10 @@ impl Poller {
                     watch.entry(collection).or_default().push(Watcher {
                         device: i,
                         datastore: datastore.clone(),
+                        server_uri: state
+                            .server_uri
+                            .clone()
+                            .unwrap_or_else(|| datastore.clone()),
                         stored_json: json,
                         stored,
                     });
@@ -308,7 +314,7 @@ impl Poller {
                 let device = &alertable[w.device].0;
                 if to_alert
                     .get(&w.device)
-                    .is_some_and(|ds| ds.contains(&w.datastore))
+                    .is_some_and(|ds| ds.contains(&w.server_uri))
                 {
                     continue;
                 }
@@ -350,7 +356,7 @@ impl Poller {
                     tracing::debug!(user, device = %device.device_id, datastore = %w.datastore,
                         changed = changes.changed.len(), deleted = changes.deleted.len(),
                         "upstream changes for a push device");
-                    to_alert.entry(w.device).or_default().push(w.datastore);
+                    to_alert.entry(w.device).or_default().push(w.server_uri);
                 }
             }
         }

@@ -402,6 +402,7 @@ impl SessionCore {
             max_guid,
             phone_next: anchor.next.clone(),
             task_collection,
+            server_uri: target.clone(),
         };
         let run = match DatastoreRun::new(&self.deps, prior, setup) {
             Ok(r) => r,

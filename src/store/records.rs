@@ -71,6 +71,10 @@ pub struct DatastoreState {
     /// covers; one of `collections`, or the datastore's own collection.
     #[serde(default)]
     pub task_collection: Option<String>,
+    /// The datastore's name as the phone spells it in its Alert (`Contacts`, `./Calendar`),
+    /// which a server alert must repeat.
+    #[serde(default)]
+    pub server_uri: Option<String>,
     /// Set by an admin (or after data loss) to force the next session into a slow sync.
     #[serde(default)]
     pub force_slow: bool,
