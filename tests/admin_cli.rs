@@ -95,6 +95,24 @@ fn devices_and_push_commands_change_the_store() {
     assert!(!d.settings.contains_key("push.tcp"));
     drop(s);
 
+    let said = stdout(&cli(
+        dir.path(),
+        &["devices", "profile", "IMEI:35", "sony-ericsson"],
+    ));
+    assert!(said.contains("also holds the tasks"), "{said}");
+    let s = Store::open(dir.path()).unwrap();
+    let d = s.device("alice", "IMEI:35").unwrap().unwrap();
+    assert_eq!(
+        d.settings.get("profile").map(String::as_str),
+        Some("sony-ericsson")
+    );
+    drop(s);
+    stdout(&cli(dir.path(), &["devices", "profile", "IMEI:35"]));
+    let s = Store::open(dir.path()).unwrap();
+    let d = s.device("alice", "IMEI:35").unwrap().unwrap();
+    assert!(!d.settings.contains_key("profile"));
+    drop(s);
+
     stdout(&cli(dir.path(), &["devices", "wipe", "IMEI:35"]));
     let s = Store::open(dir.path()).unwrap();
     let d = s.device("alice", "IMEI:35").unwrap().unwrap();
@@ -126,6 +144,10 @@ fn bad_input_is_refused_with_a_message() {
         (
             &["devices", "resync", "IMEI:35", "calendar"][..],
             "no datastore `calendar`",
+        ),
+        (
+            &["devices", "profile", "IMEI:35", "nokia-3310"][..],
+            "no device profile `nokia-3310`; known: default, syncevolution",
         ),
         (
             &["push", "register", "IMEI:35", "--msisdn", "call-me"][..],
