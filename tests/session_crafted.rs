@@ -683,3 +683,49 @@ fn device_profiles_choose_utc_or_local_times_for_the_phone() {
     let no_utc = event_as_sent_to(&world, "Nokia 3310", "IMEI:351234000000003", false);
     assert!(no_utc.contains("DTSTART:20260112T190000\r"), "{no_utc}");
 }
+
+#[test]
+fn a_phone_starting_over_mid_session_repeats_it_without_duplicates() {
+    let world = World::start();
+    let card = items::contact(7).vcard;
+
+    // Session A: the phone's Add is written upstream, then the phone restarts before the
+    // session ends (no Map, no final package).
+    let mut a = Crafted::new(&world.bridge.syncml_url(), "crafted-restart", "31");
+    let init = a.message(&basic(USER, PASSWORD), &alert(201, None, "1"), true);
+    assert_eq!(header_code(&a.post(&init)), 212);
+    let sync = a.message("", &sync_with_add("luid-7", &card), true);
+    let first = a.post(&sync);
+    let adds: Vec<u16> = statuses_for(&first, "Add").iter().map(|s| s.code).collect();
+    assert_eq!(adds, vec![201], "{}", first.text);
+    assert_eq!(world.server_items(Datastore::Contacts).len(), 1);
+
+    // Session B: same device, new SessionID, the same slow sync from the start. The old
+    // session is dropped; the item is recognised by its LUID, nothing is written again.
+    let before = world.upstream_requests().len();
+    let mut b = Crafted::new(&world.bridge.syncml_url(), "crafted-restart", "32");
+    let init = b.message(&basic(USER, PASSWORD), &alert(201, None, "1"), true);
+    assert_eq!(header_code(&b.post(&init)), 212);
+    let sync = b.message("", &sync_with_add("luid-7", &card), true);
+    let second = b.post(&sync);
+    let adds: Vec<u16> = statuses_for(&second, "Add")
+        .iter()
+        .map(|s| s.code)
+        .collect();
+    assert_eq!(adds, vec![200], "matched, not added:\n{}", second.text);
+    assert_eq!(
+        second.text.matches("<Add>").count(),
+        0,
+        "the phone's own card came back to it:\n{}",
+        second.text
+    );
+    let during = world.upstream_requests()[before..].to_vec();
+    assert_eq!(writes_among(&during), 0, "{during:?}");
+    assert_eq!(world.server_items(Datastore::Contacts).len(), 1);
+
+    // A late message of the abandoned session changes nothing.
+    let late = a.message("", &sync_with_add("luid-8", &items::contact(8).vcard), true);
+    let reply = a.post(&late);
+    assert_ne!(header_code(&reply), 200, "{}", reply.text);
+    assert_eq!(world.server_items(Datastore::Contacts).len(), 1);
+}
