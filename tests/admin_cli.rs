@@ -108,6 +108,18 @@ fn devices_and_push_commands_change_the_store() {
     );
     drop(s);
     stdout(&cli(dir.path(), &["devices", "profile", "IMEI:35"]));
+    stdout(&cli(
+        dir.path(),
+        &["devices", "timezone", "IMEI:35", "Europe/Berlin"],
+    ));
+    let s = Store::open(dir.path()).unwrap();
+    let d = s.device("alice", "IMEI:35").unwrap().unwrap();
+    assert_eq!(
+        d.settings.get("timezone").map(String::as_str),
+        Some("Europe/Berlin")
+    );
+    drop(s);
+    stdout(&cli(dir.path(), &["devices", "timezone", "IMEI:35"]));
     let s = Store::open(dir.path()).unwrap();
     let d = s.device("alice", "IMEI:35").unwrap().unwrap();
     assert!(!d.settings.contains_key("profile"));
@@ -144,6 +156,10 @@ fn bad_input_is_refused_with_a_message() {
         (
             &["devices", "resync", "IMEI:35", "calendar"][..],
             "no datastore `calendar`",
+        ),
+        (
+            &["devices", "timezone", "IMEI:35", "Mars/Olympus"][..],
+            "`Mars/Olympus` is not an IANA time zone",
         ),
         (
             &["devices", "profile", "IMEI:35", "nokia-3310"][..],

@@ -682,6 +682,25 @@ fn device_profiles_choose_utc_or_local_times_for_the_phone() {
     // A phone whose DevInf does not announce UTC gets local time too.
     let no_utc = event_as_sent_to(&world, "Nokia 3310", "IMEI:351234000000003", false);
     assert!(no_utc.contains("DTSTART:20260112T190000\r"), "{no_utc}");
+    // An admin gives that phone its own zone: its next session gets New York times.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syncml-bridge"))
+        .args([
+            "devices",
+            "timezone",
+            "IMEI:351234000000003",
+            "America/New_York",
+        ])
+        .arg("--data-dir")
+        .arg(world.bridge.data_dir())
+        .output()
+        .expect("run devices timezone");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let zoned = event_as_sent_to(&world, "Nokia 3310", "IMEI:351234000000003", false);
+    assert!(zoned.contains("DTSTART:20260112T130000\r"), "{zoned}");
 }
 
 #[test]

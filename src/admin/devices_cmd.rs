@@ -1,5 +1,6 @@
 //! `syncml-bridge devices list [USER] | show DEVICE | resync DEVICE [DATASTORE] |
-//! debug DEVICE on|off | profile DEVICE [NAME] | wipe DEVICE | remove DEVICE`.
+//! debug DEVICE on|off | profile DEVICE [NAME] | timezone DEVICE [ZONE] | wipe DEVICE |
+//! remove DEVICE`.
 
 use std::io::Write;
 
@@ -45,6 +46,12 @@ pub enum DevicesCommand {
     Profile {
         device: String,
         name: Option<String>,
+    },
+    /// The IANA time zone of DEVICE's local times (e.g. Europe/Berlin), instead of
+    /// `sync.device_timezone`; without ZONE the configured one applies again.
+    Timezone {
+        device: String,
+        zone: Option<String>,
     },
 }
 
@@ -104,6 +111,7 @@ pub fn run(
             Ok(())
         }
         DevicesCommand::Profile { device, name } => profile(&admin, &device, name, out),
+        DevicesCommand::Timezone { device, zone } => timezone(&admin, &device, zone, out),
         DevicesCommand::Remove { device } => {
             let d = admin.device(&device)?;
             admin.store.remove_device(&d.user, &d.device_id)?;
@@ -341,6 +349,56 @@ fn profile(
         None => writeln!(
             out,
             "{} ({}) gets its profile from its DevInf again",
+            d.device_id, d.user
+        )?,
+    }
+    Ok(())
+}
+
+fn timezone(
+    admin: &Admin,
+    device: &str,
+    zone: Option<String>,
+    out: &mut dyn Write,
+) -> Result<(), AdminError> {
+    let d = admin.device(device)?;
+    let zone = match zone.as_deref().map(str::trim) {
+        Some(z) => Some(
+            z.parse::<chrono_tz::Tz>()
+                .map_err(|_| {
+                    AdminError::Invalid(format!(
+                        "`{z}` is not an IANA time zone (such as Europe/Berlin)"
+                    ))
+                })?
+                .name()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    admin
+        .store
+        .update_device(&d.user, &d.device_id, |r| match &zone {
+            Some(z) => {
+                r.settings
+                    .insert(crate::store::SETTING_TIMEZONE.into(), z.clone());
+            }
+            None => {
+                r.settings.remove(crate::store::SETTING_TIMEZONE);
+            }
+        })?
+        .ok_or_else(|| AdminError::NoSuchDevice {
+            device: device.to_owned(),
+            user: Some(d.user.clone()),
+        })?;
+    match zone {
+        Some(z) => writeln!(
+            out,
+            "{} ({}) keeps its local times in {z} from its next sync",
+            d.device_id, d.user
+        )?,
+        None => writeln!(
+            out,
+            "{} ({}) uses sync.device_timezone again",
             d.device_id, d.user
         )?,
     }

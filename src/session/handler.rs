@@ -68,6 +68,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The `sid` query parameter of the request path.
+/// The device's own time zone (`devices timezone`), else the configured one.
+fn device_zone(record: &crate::store::DeviceRecord, configured: chrono_tz::Tz) -> chrono_tz::Tz {
+    match record.settings.get(crate::store::SETTING_TIMEZONE) {
+        Some(name) => name.parse().unwrap_or_else(|_| {
+            tracing::warn!(device = %record.device_id, zone = %name, "the device's time zone is unknown, using sync.device_timezone");
+            configured
+        }),
+        None => configured,
+    }
+}
+
 /// The URL parameters of a request path or URL; a bad one is logged and none are used.
 fn url_params_of(url: &str, device: &str) -> UrlParams {
     UrlParams::parse(url).unwrap_or_else(|e| {
@@ -286,7 +297,8 @@ impl SessionHandler {
                 .dav
                 .user(crate::dav::Credentials::new(&user, &password)),
             policy: self.shared.policy,
-            opts: ConvertOptions::new(chrono::Utc::now()).with_device_tz(self.shared.device_tz),
+            opts: ConvertOptions::new(chrono::Utc::now())
+                .with_device_tz(device_zone(&record, self.shared.device_tz)),
         };
         let max_msg = header
             .meta

@@ -17,7 +17,8 @@ use serde::Serialize;
 
 pub use alerts::{AlertEntry, AlertRecord};
 pub use records::{
-    DatastoreKey, DatastoreState, DeviceRecord, MapChange, MapEntry, PendingMap, SETTING_WIPE,
+    DatastoreKey, DatastoreState, DeviceRecord, MapChange, MapEntry, PendingMap, SETTING_TIMEZONE,
+    SETTING_WIPE,
 };
 pub use vault::{VaultError, VaultKey};
 

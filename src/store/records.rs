@@ -33,6 +33,10 @@ impl DatastoreKey {
 /// client reset (every item deleted from the phone, nothing on the server).
 pub const SETTING_WIPE: &str = "wipe";
 
+/// The device setting of `devices timezone`: the IANA zone of the phone's local times,
+/// overriding `sync.device_timezone`.
+pub const SETTING_TIMEZONE: &str = "timezone";
+
 /// What the bridge knows of a device.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeviceRecord {
