@@ -227,6 +227,9 @@ pub struct ConvertOptions {
     pub dav_vcard: DavVcardVersion,
     /// How the device writes and reads vCalendar 1.0 (time form, all-day style, alarms).
     pub calendar: vcal::CalendarProfile,
+    /// Leave out the trailing empty fields of a vCard 2.1 `N` (Nokia Series 40 cannot read
+    /// `N:a;b;;;`); the merge keeps the server's fields the phone then sends back without.
+    pub trim_name_fields: bool,
 }
 
 impl ConvertOptions {
@@ -239,6 +242,7 @@ impl ConvertOptions {
             now,
             dav_vcard: DavVcardVersion::V30,
             calendar: vcal::CalendarProfile::default(),
+            trim_name_fields: false,
         }
     }
 
@@ -264,6 +268,11 @@ impl ConvertOptions {
 
     pub fn with_qp_non_ascii(mut self, qp: bool) -> ConvertOptions {
         self.qp_non_ascii = qp;
+        self
+    }
+
+    pub fn with_trim_name_fields(mut self, trim: bool) -> ConvertOptions {
+        self.trim_name_fields = trim;
         self
     }
 

@@ -172,11 +172,24 @@ pub fn from_dav(
             out.remove("PRODID");
             out.remove("UID");
             out.remove("REV");
+            if opts.trim_name_fields {
+                for p in out.properties.iter_mut().filter(|p| p.name == "N") {
+                    trim_trailing_fields(&mut p.value);
+                }
+            }
             opts.write_old()
         }
         VcardVersion::V30 | VcardVersion::V40 => vobject::WriteOptions::standard(),
     };
     Ok(vobject::write(&out, &wopts))
+}
+
+/// Drops trailing empty fields of a structured 2.1 value (`a;b;;;` -> `a;b`), keeping an
+/// escaped `\;` at the end.
+fn trim_trailing_fields(value: &mut String) {
+    while value.ends_with(';') && !value.ends_with("\\;") {
+        value.pop();
+    }
 }
 
 /// Parses a DAV vCard resource.
@@ -559,6 +572,24 @@ mod tests {
     }
 
     const NOKIA: &[u8] = b"BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller;Hans;;;\r\nFN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Hans M=C3=BCller\r\nTEL;CELL:+41791234567\r\nTEL;HOME;VOICE:+41441234567\r\nTEL;WORK;FAX:+41441234568\r\nEMAIL;INTERNET:hans@example.com\r\nADR;HOME:;;Bahnhofstr. 1;Zurich;;8001;Switzerland\r\nORG:Example AG;Sales\r\nTITLE:Manager\r\nBDAY:19700131\r\nNOTE;ENCODING=QUOTED-PRINTABLE:first line=0D=0Asecond, line\r\nX-EPOCSECONDNAME:Hansi\r\nUID:42\r\nEND:VCARD\r\n";
+
+    #[test]
+    fn series_40_gets_no_trailing_empty_name_fields() {
+        let dav = parse_dav(
+            b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Doe;John;;;\r\nFN:John Doe\r\nORG:A;;\r\nEND:VCARD\r\n",
+        )
+        .unwrap();
+        let plain = String::from_utf8(from_dav(&dav, Format::Vcard21, &opts()).unwrap()).unwrap();
+        assert!(plain.contains("N:Doe;John;;;\r\n"), "{plain}");
+        let s40 = opts().with_trim_name_fields(true);
+        let trimmed = String::from_utf8(from_dav(&dav, Format::Vcard21, &s40).unwrap()).unwrap();
+        assert!(trimmed.contains("N:Doe;John\r\n"), "{trimmed}");
+        // Only N: other structured values keep their fields.
+        assert!(trimmed.contains("ORG:A;;\r\n"), "{trimmed}");
+        let mut escaped = "Doe\\;;".to_owned();
+        trim_trailing_fields(&mut escaped);
+        assert_eq!(escaped, "Doe\\;");
+    }
 
     #[test]
     fn nokia_card_to_v30() {

@@ -32,6 +32,7 @@ struct RawSettings {
     read_utc_as_local: Option<bool>,
     read_local_as_utc: Option<bool>,
     strip_x_categories: Option<bool>,
+    trim_name_fields: Option<bool>,
 }
 
 /// How times are written to the device.
@@ -82,6 +83,8 @@ pub struct DeviceProfile {
     pub combined_tasks: bool,
     pub large_objects: bool,
     pub times: TimesOut,
+    /// Leave out the trailing empty fields of `N` (Nokia Series 40).
+    pub trim_name_fields: bool,
     /// The vCalendar quirks; `time_out` is settled per session from `times`.
     pub calendar: CalendarProfile,
 }
@@ -193,6 +196,7 @@ impl Profiles {
             combined_tasks: p.combined_tasks.or(d.combined_tasks).unwrap_or(false),
             large_objects: p.large_objects.or(d.large_objects).unwrap_or(false),
             times: p.times.or(d.times).unwrap_or(TimesOut::Auto),
+            trim_name_fields: p.trim_name_fields.or(d.trim_name_fields).unwrap_or(false),
             calendar: {
                 let base = CalendarProfile::default();
                 CalendarProfile {
@@ -242,6 +246,7 @@ mod tests {
         assert_eq!(nokia.max_guid_size, 8);
         assert!(nokia.combined_tasks);
         assert_eq!(nokia.times, TimesOut::Auto);
+        assert!(nokia.trim_name_fields);
         let se = p.for_device("x", Some("Patrick Ohly"), Some("SyncEvolution"));
         assert!(se.large_objects);
         assert_eq!(se.max_guid_size, 64);

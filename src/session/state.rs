@@ -192,6 +192,7 @@ impl SessionCore {
             .clone()
             .with_charset(charset)
             .with_qp_non_ascii(self.profile.qp_non_ascii)
+            .with_trim_name_fields(self.profile.trim_name_fields)
             .with_calendar(self.profile.calendar_for(
                 devinf.as_ref().map(|d| d.utc),
                 self.version == Version::V1_0,
