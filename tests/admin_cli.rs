@@ -89,6 +89,10 @@ fn devices_and_push_commands_change_the_store() {
     assert_eq!(users[0]["user"], "alice");
     assert_eq!(users[0]["credential"], false);
 
+    // A wipe of a push device says how to make it happen now.
+    let said = stdout(&cli(dir.path(), &["devices", "wipe", "IMEI:35"]));
+    assert!(said.contains("push test IMEI:35"), "{said}");
+
     stdout(&cli(dir.path(), &["push", "unregister", "IMEI:35"]));
     let s = Store::open(dir.path()).unwrap();
     let d = s.device("alice", "IMEI:35").unwrap().unwrap();
@@ -125,7 +129,11 @@ fn devices_and_push_commands_change_the_store() {
     assert!(!d.settings.contains_key("profile"));
     drop(s);
 
-    stdout(&cli(dir.path(), &["devices", "wipe", "IMEI:35"]));
+    let said = stdout(&cli(dir.path(), &["devices", "wipe", "IMEI:35"]));
+    assert!(
+        !said.contains("push test"),
+        "not a push device any more: {said}"
+    );
     let s = Store::open(dir.path()).unwrap();
     let d = s.device("alice", "IMEI:35").unwrap().unwrap();
     assert_eq!(d.settings.get("wipe").map(String::as_str), Some("pending"));

@@ -108,6 +108,13 @@ pub fn run(
                 "the next sync of {} ({}) deletes every item on the phone; the server keeps its items",
                 d.device_id, d.user
             )?;
+            if is_registered(&d) {
+                writeln!(
+                    out,
+                    "`syncml-bridge push test {}` makes the phone sync now",
+                    d.device_id
+                )?;
+            }
             Ok(())
         }
         DevicesCommand::Profile { device, name } => profile(&admin, &device, name, out),
