@@ -74,35 +74,21 @@ pub fn run(
             resync(&admin, &device, datastore.as_deref(), out)
         }
         DevicesCommand::Debug { device, state } => {
-            let d = admin.device(&device)?;
             let value = match state {
                 OnOff::On => "on",
                 OnOff::Off => "off",
             };
-            admin
-                .store
-                .update_device(&d.user, &d.device_id, |r| {
-                    r.settings.insert("debug".into(), value.into());
-                })?
-                .ok_or_else(|| AdminError::NoSuchDevice {
-                    device: device.clone(),
-                    user: Some(d.user.clone()),
-                })?;
+            let d = set_setting(&admin, &device, "debug", Some(value.to_owned()))?;
             writeln!(out, "debug log {value} for {} of {}", d.device_id, d.user)?;
             Ok(())
         }
         DevicesCommand::Wipe { device } => {
-            let d = admin.device(&device)?;
-            admin
-                .store
-                .update_device(&d.user, &d.device_id, |r| {
-                    r.settings
-                        .insert(crate::store::SETTING_WIPE.into(), "pending".into());
-                })?
-                .ok_or_else(|| AdminError::NoSuchDevice {
-                    device: device.clone(),
-                    user: Some(d.user.clone()),
-                })?;
+            let d = set_setting(
+                &admin,
+                &device,
+                crate::store::SETTING_WIPE,
+                Some("pending".into()),
+            )?;
             writeln!(
                 out,
                 "the next sync of {} ({}) deletes every item on the phone; the server keeps its items",
@@ -308,13 +294,37 @@ fn redacted_settings(d: &DeviceRecord) -> std::collections::BTreeMap<String, Str
         .collect()
 }
 
+/// Sets (or with `None` removes) one setting of a device; returns the device as it was.
+fn set_setting(
+    admin: &Admin,
+    device: &str,
+    key: &str,
+    value: Option<String>,
+) -> Result<DeviceRecord, AdminError> {
+    let d = admin.device(device)?;
+    admin
+        .store
+        .update_device(&d.user, &d.device_id, |r| match &value {
+            Some(v) => {
+                r.settings.insert(key.to_owned(), v.clone());
+            }
+            None => {
+                r.settings.remove(key);
+            }
+        })?
+        .ok_or_else(|| AdminError::NoSuchDevice {
+            device: device.to_owned(),
+            user: Some(d.user.clone()),
+        })?;
+    Ok(d)
+}
+
 fn profile(
     admin: &Admin,
     device: &str,
     name: Option<String>,
     out: &mut dyn Write,
 ) -> Result<(), AdminError> {
-    let d = admin.device(device)?;
     let profiles = crate::session::profiles::Profiles::builtin()
         .map_err(|e| AdminError::Invalid(e.to_string()))?;
     let chosen = match &name {
@@ -326,20 +336,12 @@ fn profile(
         })?),
         None => None,
     };
-    admin
-        .store
-        .update_device(&d.user, &d.device_id, |r| match &chosen {
-            Some(p) => {
-                r.settings.insert("profile".into(), p.name.clone());
-            }
-            None => {
-                r.settings.remove("profile");
-            }
-        })?
-        .ok_or_else(|| AdminError::NoSuchDevice {
-            device: device.to_owned(),
-            user: Some(d.user.clone()),
-        })?;
+    let d = set_setting(
+        admin,
+        device,
+        "profile",
+        chosen.as_ref().map(|p| p.name.clone()),
+    )?;
     match chosen {
         Some(p) => writeln!(
             out,
@@ -368,7 +370,6 @@ fn timezone(
     zone: Option<String>,
     out: &mut dyn Write,
 ) -> Result<(), AdminError> {
-    let d = admin.device(device)?;
     let zone = match zone.as_deref().map(str::trim) {
         Some(z) => Some(
             z.parse::<chrono_tz::Tz>()
@@ -382,21 +383,7 @@ fn timezone(
         ),
         None => None,
     };
-    admin
-        .store
-        .update_device(&d.user, &d.device_id, |r| match &zone {
-            Some(z) => {
-                r.settings
-                    .insert(crate::store::SETTING_TIMEZONE.into(), z.clone());
-            }
-            None => {
-                r.settings.remove(crate::store::SETTING_TIMEZONE);
-            }
-        })?
-        .ok_or_else(|| AdminError::NoSuchDevice {
-            device: device.to_owned(),
-            user: Some(d.user.clone()),
-        })?;
+    let d = set_setting(admin, device, crate::store::SETTING_TIMEZONE, zone.clone())?;
     match zone {
         Some(z) => writeln!(
             out,
