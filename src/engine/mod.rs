@@ -396,12 +396,9 @@ impl DatastoreRun {
             .unwrap_or(0)
     }
 
-    /// Which upstream collection a new item goes to: the one for its component (a
-    /// VTODO of a combined calendar goes to the task list), else the datastore's own.
-    fn upstream_for_item(&self, item: &Component) -> usize {
-        if self.upstreams.len() == 1 {
-            return 0;
-        }
+    /// The collection a new item goes to: the one for its component (a VTODO of a
+    /// combined calendar goes to the task list), else the datastore's own.
+    fn collection_for_item(&self, item: &Component) -> String {
         let main = item
             .components
             .iter()
@@ -409,8 +406,10 @@ impl DatastoreRun {
             .map(|c| c.name.as_str());
         self.upstreams
             .iter()
-            .position(|u| main.is_some() && u.kind.component() == main)
-            .unwrap_or(0)
+            .find(|u| main.is_some() && u.kind.component() == main)
+            .unwrap_or(&self.upstreams[0])
+            .href
+            .clone()
     }
 
     /// The etag a resource had when the last completed session ended.
@@ -674,9 +673,7 @@ impl DatastoreRun {
         let uid = items::ensure_uid(&mut incoming);
         Plan::Create {
             luid,
-            collection: self.upstreams[self.upstream_for_item(&incoming)]
-                .href
-                .clone(),
+            collection: self.collection_for_item(&incoming),
             name: items::resource_name(&uid, self.is_card()),
             body: convert::dav_bytes(&incoming),
             status: added,
@@ -772,9 +769,7 @@ impl DatastoreRun {
                 let uid = items::ensure_uid(&mut incoming);
                 Plan::Create {
                     luid,
-                    collection: self.upstreams[self.upstream_for_item(&incoming)]
-                        .href
-                        .clone(),
+                    collection: self.collection_for_item(&incoming),
                     name: items::resource_name(&uid, self.is_card()),
                     body: convert::dav_bytes(&incoming),
                     status,
