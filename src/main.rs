@@ -61,7 +61,7 @@ enum Command {
         /// The item file; stdin when absent.
         file: Option<PathBuf>,
     },
-    /// Devices: list, show, resync, debug log (docs/admin-guide.md).
+    /// Devices: list, show, resync, debug log, profile, time zone, wipe, remove (docs/admin-guide.md).
     Devices(syncml_bridge::admin::devices_cmd::DevicesArgs),
     /// Push registration and a test notification (docs/admin-guide.md).
     Push(syncml_bridge::admin::push_cmd::PushArgs),
