@@ -1,6 +1,7 @@
 //! Sessions driven with crafted SyncML 1.2 XML messages over plain HTTP against the real
 //! bridge and Radicale: a repeated scheme under the MD5 policy, allow and deny lists, a
-//! resent message, and a phone that never sends its Map.
+//! resent message, a phone that never sends its Map, conflicts, upstream outages and
+//! refusals, device profiles.
 
 mod support;
 
@@ -747,4 +748,130 @@ fn a_phone_starting_over_mid_session_repeats_it_without_duplicates() {
     let reply = a.post(&late);
     assert_ne!(header_code(&reply), 200, "{}", reply.text);
     assert_eq!(world.server_items(Datastore::Contacts).len(), 1);
+}
+
+/// Package 1's Alert for the `readonly` address book.
+fn readonly_alert(code: u16, last: Option<&str>, next: &str) -> String {
+    alert(code, last, next).replace(
+        "<Target><LocURI>contacts</LocURI></Target>",
+        "<Target><LocURI>readonly</LocURI></Target>",
+    )
+}
+
+/// A Sync of the `readonly` address book carrying `commands`.
+fn readonly_sync(commands: &str) -> String {
+    format!(
+        "<Sync><CmdID>2</CmdID><Target><LocURI>readonly</LocURI></Target><Source><LocURI>./contacts</LocURI></Source>{commands}</Sync>"
+    )
+}
+
+/// The Source LocURI of the first `tag` command of a reply (the server id of an Add).
+fn first_source(text: &str, tag: &str) -> String {
+    let cmd = inner(text, tag).unwrap_or_else(|| panic!("no {tag} in:\n{text}"));
+    let at = cmd.find("<Source><LocURI>").expect("a Source") + "<Source><LocURI>".len();
+    cmd[at..cmd[at..].find('<').expect("end of LocURI") + at].to_owned()
+}
+
+#[test]
+fn a_change_the_upstream_refuses_is_undone_on_the_phone_and_the_anchors_move_on() {
+    // A read-only address book (a shared or subscribed one): alice may read, not write.
+    let radicale = support::radicale::Radicale::builder()
+        .rights(
+            "[readonly]\nuser: .+\ncollection: {user}/readonly\npermissions: r\n\
+             [root]\nuser: .+\ncollection:\npermissions: R\n\
+             [principal]\nuser: .+\ncollection: {user}\npermissions: RW\n\
+             [collections]\nuser: .+\ncollection: {user}/[^/]+\npermissions: rw\n",
+        )
+        .start();
+    let book = radicale
+        .storage_dir()
+        .join("collection-root")
+        .join(USER)
+        .join("readonly");
+    std::fs::create_dir_all(&book).unwrap();
+    std::fs::write(
+        book.join(".Radicale.props"),
+        r#"{"D:displayname": "readonly", "tag": "VADDRESSBOOK"}"#,
+    )
+    .unwrap();
+    let original = items::dav_vcard("ro-1", "Readonly", "Rita", &["TEL;TYPE=CELL:+4917011111"]);
+    std::fs::write(book.join("ro-1.vcf"), &original).unwrap();
+    let bridge = support::bridge::Bridge::builder(&radicale.base_url()).start();
+
+    // Session 1: slow sync, the card goes to the phone, which maps it.
+    let mut phone = Crafted::new(&bridge.syncml_url(), "crafted-readonly", "40");
+    let init = phone.message(
+        &basic(USER, PASSWORD),
+        &readonly_alert(201, None, "1"),
+        true,
+    );
+    assert_eq!(header_code(&phone.post(&init)), 212);
+    let m = phone.message("", &readonly_sync(""), true);
+    let p4 = phone.post(&m);
+    let server_id = first_source(&p4.text, "Add");
+    let map = format!(
+        "<Map><CmdID>3</CmdID><Target><LocURI>readonly</LocURI></Target><Source><LocURI>./contacts</LocURI></Source>\
+         <MapItem><Target><LocURI>{server_id}</LocURI></Target><Source><LocURI>ro-luid</LocURI></Source></MapItem></Map>"
+    );
+    let m = phone.message("", &map, true);
+    phone.post(&m);
+
+    // Session 2: the phone edits the card; the upstream refuses the write. The phone is
+    // told (425) and gets the server's version back.
+    let edited = "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Readonly;Rita;;;\r\nFN:Rita Readonly\r\n\
+                  TEL;CELL:+4917099999\r\nEND:VCARD\r\n";
+    let mut phone = Crafted::new(&bridge.syncml_url(), "crafted-readonly", "41");
+    let init = phone.message(
+        &basic(USER, PASSWORD),
+        &readonly_alert(200, Some("1"), "2"),
+        true,
+    );
+    let answer = phone.post(&init);
+    assert_eq!(
+        statuses_for(&answer, "Alert")[0].code,
+        200,
+        "{}",
+        answer.text
+    );
+    let replace = format!(
+        "<Replace><CmdID>3</CmdID><Meta><Type xmlns=\"syncml:metinf\">text/x-vcard</Type></Meta>\
+         <Item><Source><LocURI>ro-luid</LocURI></Source><Data><![CDATA[{edited}]]></Data></Item></Replace>"
+    );
+    let m = phone.message("", &readonly_sync(&replace), true);
+    let p4 = phone.post(&m);
+    assert_eq!(statuses_for(&p4, "Replace")[0].code, 425, "{}", p4.text);
+    let back =
+        inner(&p4.text, "Replace").unwrap_or_else(|| panic!("nothing sent back:\n{}", p4.text));
+    assert!(
+        back.contains("+4917011111") && back.contains("ro-luid"),
+        "{back}"
+    );
+    let m = phone.message("", "", true);
+    phone.post(&m);
+    let held = std::fs::read_to_string(book.join("ro-1.vcf")).unwrap();
+    assert_eq!(held, original, "the read-only card changed");
+
+    // Session 3: the anchors moved on (no slow sync). The phone deletes the card: refused
+    // too, and the card returns to the phone as a new item.
+    let mut phone = Crafted::new(&bridge.syncml_url(), "crafted-readonly", "42");
+    let init = phone.message(
+        &basic(USER, PASSWORD),
+        &readonly_alert(200, Some("2"), "3"),
+        true,
+    );
+    let answer = phone.post(&init);
+    assert_eq!(
+        statuses_for(&answer, "Alert")[0].code,
+        200,
+        "a refused item must not force a slow sync:\n{}",
+        answer.text
+    );
+    let delete =
+        "<Delete><CmdID>3</CmdID><Item><Source><LocURI>ro-luid</LocURI></Source></Item></Delete>";
+    let m = phone.message("", &readonly_sync(delete), true);
+    let p4 = phone.post(&m);
+    assert_eq!(statuses_for(&p4, "Delete")[0].code, 425, "{}", p4.text);
+    let again = inner(&p4.text, "Add").unwrap_or_else(|| panic!("not sent back:\n{}", p4.text));
+    assert!(again.contains("+4917011111"), "{again}");
+    assert!(book.join("ro-1.vcf").exists());
 }

@@ -234,8 +234,26 @@ fn dav_status(e: &DavError) -> StatusCode {
         DavError::Forbidden { .. } => 425,
         DavError::TooLarge { .. } => 413,
         DavError::Conflict { .. } => 409,
+        DavError::UnexpectedStatus { status, .. } if matches!(status, 400 | 413 | 415 | 422) => {
+            if *status == 422 {
+                400
+            } else {
+                *status
+            }
+        }
         _ => 500,
     })
+}
+
+/// Whether the upstream refused this one item for good (a read-only calendar, data it
+/// will not store) rather than failed: the phone is told and the session completes;
+/// repeating the session would only be refused again.
+fn refuses_item(e: &DavError) -> bool {
+    match e {
+        DavError::Forbidden { .. } => true,
+        DavError::UnexpectedStatus { status, .. } => matches!(status, 400 | 413 | 415 | 422),
+        _ => false,
+    }
 }
 
 fn convert_status(e: &ConvertError) -> StatusCode {
@@ -861,6 +879,23 @@ impl DatastoreRun {
                 self.written.insert(href, None);
                 StatusCode::from_code(200)
             }
+            (plan, Err(e)) if refuses_item(&e) => {
+                tracing::warn!(datastore = %self.key.datastore, error = %e, "upstream refused the phone's change; the server's version goes back to the phone");
+                match plan {
+                    Plan::Update { href, .. } => {
+                        self.send_back.insert(href);
+                    }
+                    Plan::Delete { luid, href, .. } => {
+                        // The item stays upstream: it returns to the phone as a new one.
+                        self.map.remove(&href);
+                        self.luid_to_href.remove(&luid);
+                        map_changes.push(MapChange::RemoveLuid(luid));
+                        self.send_back.insert(href);
+                    }
+                    Plan::Create { .. } | Plan::Done(_) => {}
+                }
+                dav_status(&e)
+            }
             (_, Err(e)) => {
                 tracing::warn!(datastore = %self.key.datastore, error = %e, "upstream write failed");
                 self.failed = true;
@@ -918,6 +953,17 @@ impl DatastoreRun {
                     }
                     self.upstreams[i].next = Some(changes.state);
                 }
+                // Server versions that must undo a refused phone change, even where the
+                // upstream did not change them.
+                let listed: HashSet<&String> = to_send.iter().collect();
+                let mut extra: Vec<String> = self
+                    .send_back
+                    .iter()
+                    .filter(|h| !listed.contains(h))
+                    .cloned()
+                    .collect();
+                extra.sort();
+                to_send.extend(extra);
             }
             SyncMethod::Slow | SyncMethod::OneWaySlowToClient | SyncMethod::RefreshFromServer => {
                 self.ensure_index(deps).await?;

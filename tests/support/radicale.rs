@@ -21,6 +21,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 pub struct RadicaleBuilder {
     users: Vec<(String, String)>,
     storage: Option<PathBuf>,
+    rights: Option<String>,
 }
 
 impl RadicaleBuilder {
@@ -40,6 +41,12 @@ impl RadicaleBuilder {
         self
     }
 
+    /// Radicale's `from_file` rights with these rules instead of `owner_only`.
+    pub fn rights(mut self, rules: &str) -> Self {
+        self.rights = Some(rules.to_owned());
+        self
+    }
+
     pub fn start(self) -> Radicale {
         let dir = tempfile::Builder::new()
             .prefix("radicale-")
@@ -48,16 +55,29 @@ impl RadicaleBuilder {
         let storage = self
             .storage
             .unwrap_or_else(|| dir.path().join("collections"));
-        launch(dir, self.users, storage)
+        launch(dir, self.users, storage, self.rights)
     }
 }
 
-fn launch(dir: TempDir, users: Vec<(String, String)>, storage: PathBuf) -> Radicale {
+fn launch(
+    dir: TempDir,
+    users: Vec<(String, String)>,
+    storage: PathBuf,
+    rights: Option<String>,
+) -> Radicale {
     let python = require_python_module("radicale", PACKAGE);
     std::fs::create_dir_all(&storage).expect("create Radicale storage dir");
     let htpasswd = dir.path().join("users");
     let lines: String = users.iter().map(|(u, p)| format!("{u}:{p}\n")).collect();
     std::fs::write(&htpasswd, lines).expect("write htpasswd");
+    let rights = match rights {
+        Some(rules) => {
+            let file = dir.path().join("rights");
+            std::fs::write(&file, rules).expect("write Radicale rights");
+            format!("type = from_file\nfile = {}\n", file.display())
+        }
+        None => "type = owner_only\n".to_owned(),
+    };
 
     // A port picked free may be taken before Radicale binds it: retry a few times.
     let mut last_log = String::new();
@@ -70,7 +90,7 @@ fn launch(dir: TempDir, users: Vec<(String, String)>, storage: PathBuf) -> Radic
                 "[server]\nhosts = 127.0.0.1:{port}\n\
                  [auth]\ntype = htpasswd\nhtpasswd_filename = {}\n\
                  htpasswd_encryption = plain\ndelay = 0\n\
-                 [rights]\ntype = owner_only\n\
+                 [rights]\n{rights}\
                  [storage]\nfilesystem_folder = {}\n\
                  [web]\ntype = none\n\
                  [logging]\nlevel = info\nmask_passwords = True\n",
@@ -123,6 +143,7 @@ impl Radicale {
 
     pub fn builder() -> RadicaleBuilder {
         RadicaleBuilder {
+            rights: None,
             users: vec![
                 ("alice".to_owned(), "secret".to_owned()),
                 ("bob".to_owned(), "hunter2".to_owned()),
@@ -210,6 +231,7 @@ impl Radicale {
         } = self;
         process.stop();
         drop(process);
-        launch(dir, users, storage)
+        let rights = std::fs::read_to_string(dir.path().join("rights")).ok();
+        launch(dir, users, storage, rights)
     }
 }
