@@ -155,6 +155,22 @@ fn sync_with_add(luid: &str, card: &str) -> String {
     )
 }
 
+/// The phone's one Add was matched with the server's one card: 200, nothing sent back to
+/// the phone, no upstream write since request `before`.
+fn assert_matched_without_writes(world: &World, reply: &Reply, before: usize) {
+    let adds: Vec<u16> = statuses_for(reply, "Add").iter().map(|s| s.code).collect();
+    assert_eq!(adds, vec![200], "matched, not added:\n{}", reply.text);
+    assert_eq!(
+        reply.text.matches("<Add>").count(),
+        0,
+        "the card went back to the phone:\n{}",
+        reply.text
+    );
+    let during = world.upstream_requests()[before..].to_vec();
+    assert_eq!(writes_among(&during), 0, "{during:?}");
+    assert_eq!(world.server_items(Datastore::Contacts).len(), 1);
+}
+
 fn statuses_for<'a>(reply: &'a Reply, cmd: &str) -> Vec<&'a Status> {
     reply.statuses.iter().filter(|s| s.cmd == cmd).collect()
 }
@@ -298,20 +314,7 @@ fn a_phone_that_never_sent_its_map_is_completed_next_session_without_duplicates(
                       TEL;CELL:+4917012345\r\nEND:VCARD\r\n";
     let m = phone.message("", &sync_with_add("phone-luid-5", phone_card), true);
     let package4 = phone.post(&m);
-    let adds: Vec<u16> = statuses_for(&package4, "Add")
-        .iter()
-        .map(|s| s.code)
-        .collect();
-    assert_eq!(adds, vec![200], "matched, not added:\n{}", package4.text);
-    assert_eq!(
-        package4.text.matches("<Add>").count(),
-        0,
-        "the card went to the phone twice:\n{}",
-        package4.text
-    );
-    let during = world.upstream_requests()[before..].to_vec();
-    assert_eq!(writes_among(&during), 0, "{during:?}");
-    assert_eq!(world.server_items(Datastore::Contacts).len(), 1);
+    assert_matched_without_writes(&world, &package4, before);
 }
 
 /// A Put of a DevInf announcing SupportNumberOfChanges, and the contacts Alert.
@@ -684,22 +687,12 @@ fn device_profiles_choose_utc_or_local_times_for_the_phone() {
     let no_utc = event_as_sent_to(&world, "Nokia 3310", "IMEI:351234000000003", false);
     assert!(no_utc.contains("DTSTART:20260112T190000\r"), "{no_utc}");
     // An admin gives that phone its own zone: its next session gets New York times.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syncml-bridge"))
-        .args([
-            "devices",
-            "timezone",
-            "IMEI:351234000000003",
-            "America/New_York",
-        ])
-        .arg("--data-dir")
-        .arg(world.bridge.data_dir())
-        .output()
-        .expect("run devices timezone");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    world.bridge.admin(&[
+        "devices",
+        "timezone",
+        "IMEI:351234000000003",
+        "America/New_York",
+    ]);
     let zoned = event_as_sent_to(&world, "Nokia 3310", "IMEI:351234000000003", false);
     assert!(zoned.contains("DTSTART:20260112T130000\r"), "{zoned}");
 }
@@ -728,20 +721,7 @@ fn a_phone_starting_over_mid_session_repeats_it_without_duplicates() {
     assert_eq!(header_code(&b.post(&init)), 212);
     let sync = b.message("", &sync_with_add("luid-7", &card), true);
     let second = b.post(&sync);
-    let adds: Vec<u16> = statuses_for(&second, "Add")
-        .iter()
-        .map(|s| s.code)
-        .collect();
-    assert_eq!(adds, vec![200], "matched, not added:\n{}", second.text);
-    assert_eq!(
-        second.text.matches("<Add>").count(),
-        0,
-        "the phone's own card came back to it:\n{}",
-        second.text
-    );
-    let during = world.upstream_requests()[before..].to_vec();
-    assert_eq!(writes_among(&during), 0, "{during:?}");
-    assert_eq!(world.server_items(Datastore::Contacts).len(), 1);
+    assert_matched_without_writes(&world, &second, before);
 
     // A late message of the abandoned session changes nothing.
     let late = a.message("", &sync_with_add("luid-8", &items::contact(8).vcard), true);

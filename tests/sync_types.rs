@@ -228,16 +228,7 @@ fn an_admin_wipe_makes_the_next_sync_a_client_reset_once() {
     assert_mode(&first, CONTACTS, "slow");
     let device = "e2e-types-plain";
     // The admin command works while the server runs.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syncml-bridge"))
-        .args(["devices", "wipe", device, "--data-dir"])
-        .arg(world.bridge.data_dir())
-        .output()
-        .expect("run devices wipe");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    world.bridge.admin(&["devices", "wipe", device]);
     let wiped = phone.sync(SyncMode::TwoWay, &[]);
     assert!(
         wiped.succeeded(),

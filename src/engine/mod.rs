@@ -180,8 +180,6 @@ impl Upstream {
 pub struct DatastoreRun {
     pub key: DatastoreKey,
     pub method: SyncMethod,
-    /// The datastore's own collection.
-    pub collection: String,
     pub kind: ItemKind,
     pub phone_format: Format,
     pub cap: Capability,
@@ -353,7 +351,6 @@ impl DatastoreRun {
         }
         let mut run = DatastoreRun {
             method: setup.method,
-            collection: setup.collection,
             kind: setup.kind,
             phone_format: setup.phone_format,
             cap: setup.cap,
@@ -1168,7 +1165,7 @@ impl DatastoreRun {
         state.force_slow = true;
         match deps.store.put_datastore_state(&self.key, &state) {
             Ok(()) => {
-                tracing::warn!(datastore = %self.key.datastore, collection = %self.collection, "upstream collection gone, rediscovering next session");
+                tracing::warn!(datastore = %self.key.datastore, collection = %self.upstreams[0].href, "upstream collection gone, rediscovering next session");
             }
             Err(e) => {
                 tracing::error!(datastore = %self.key.datastore, error = %e, "cannot store the datastore state");

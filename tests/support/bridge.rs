@@ -226,6 +226,23 @@ impl Bridge {
         &self.spec.data_dir
     }
 
+    /// Runs an admin command (`devices ...`, `push ...`) on this bridge's store while it
+    /// runs; panics with its stderr when it fails, returns its stdout.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_syncml-bridge"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .output()
+            .expect("run the admin command");
+        assert!(
+            out.status.success(),
+            "syncml-bridge {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     pub fn pid(&self) -> u32 {
         self.process.pid()
     }
