@@ -97,6 +97,8 @@ struct Registry {
     upstream_latency: Histograms<(&'static str, UpstreamOutcome)>,
     push_sent: Counters<&'static str>,
     push_failed: Counters<&'static str>,
+    login_failures: Counters<&'static str>,
+    login_throttled: Counters<&'static str>,
 }
 
 impl Metrics {
@@ -157,6 +159,16 @@ impl Metrics {
     /// A push notification that its transport could not deliver.
     pub fn push_alert_failed(&self, transport: &'static str) {
         self.inner.push_failed.add(transport, 1);
+    }
+
+    /// A log-in refused for wrong credentials.
+    pub fn login_failed(&self) {
+        self.inner.login_failures.add("credentials", 1);
+    }
+
+    /// A log-in attempt refused by the throttle (`address` or `user`).
+    pub fn login_throttled(&self, scope: &'static str) {
+        self.inner.login_throttled.add(scope, 1);
     }
 
     /// The Prometheus text exposition of every metric family (families without samples
@@ -249,6 +261,18 @@ impl Metrics {
             "syncml_bridge_push_alerts_failed_total",
             "Push notifications that could not be delivered, by transport.",
             by_transport,
+        );
+        r.login_failures.render(
+            &mut out,
+            "syncml_bridge_login_failures_total",
+            "Log-ins refused for wrong credentials.",
+            |r: &&'static str| vec![("reason", (*r).to_owned())],
+        );
+        r.login_throttled.render(
+            &mut out,
+            "syncml_bridge_login_throttled_total",
+            "Log-in attempts refused by the throttle, by scope (`address` or `user`).",
+            |s: &&'static str| vec![("scope", (*s).to_owned())],
         );
         out
     }

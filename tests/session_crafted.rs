@@ -5,155 +5,12 @@
 
 mod support;
 
-use base64::Engine as _;
+use support::crafted::{
+    alert, basic, header_code, inner, md5_policy, statuses_for, sync_with_add, Crafted, Reply,
+};
 use support::e2e::{writes_among, World, OTHER_PASSWORD, OTHER_USER, PASSWORD, USER};
 use support::items;
 use support::syncevolution::Datastore;
-
-const SYNCML_XML: &str = "application/vnd.syncml+xml";
-
-/// One status of a reply: the command it answers, its CmdRef and its code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Status {
-    cmd: String,
-    cmd_ref: String,
-    code: u16,
-}
-
-/// A reply: its statuses, the RespURI and the whole text.
-#[derive(Debug)]
-struct Reply {
-    statuses: Vec<Status>,
-    resp_uri: Option<String>,
-    text: String,
-}
-
-fn inner<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
-    let open = format!("<{tag}>");
-    let start = xml.find(&open)? + open.len();
-    let end = xml[start..].find(&format!("</{tag}>"))? + start;
-    Some(&xml[start..end])
-}
-
-fn parse_reply(text: String) -> Reply {
-    let statuses = text
-        .split("<Status>")
-        .skip(1)
-        .filter_map(|chunk| {
-            let body = chunk.split("</Status>").next()?;
-            Some(Status {
-                cmd: inner(body, "Cmd")?.trim().to_owned(),
-                cmd_ref: inner(body, "CmdRef")?.trim().to_owned(),
-                code: inner(body, "Data")?.trim().parse().ok()?,
-            })
-        })
-        .collect();
-    let resp_uri = inner(&text, "RespURI").map(|s| s.trim().replace("&amp;", "&"));
-    Reply {
-        statuses,
-        resp_uri,
-        text,
-    }
-}
-
-/// A crafted phone: one session id, a message counter, Basic credentials.
-struct Crafted {
-    http: reqwest::blocking::Client,
-    url: String,
-    device: String,
-    session: String,
-    msg_id: u32,
-}
-
-fn basic(user: &str, password: &str) -> String {
-    let raw = format!("{user}:{password}");
-    format!(
-        "<Cred><Meta><Type xmlns=\"syncml:metinf\">syncml:auth-basic</Type><Format xmlns=\"syncml:metinf\">b64</Format></Meta><Data>{}</Data></Cred>",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    )
-}
-
-impl Crafted {
-    fn new(url: &str, device: &str, session: &str) -> Self {
-        Crafted {
-            http: reqwest::blocking::Client::builder()
-                .timeout(std::time::Duration::from_secs(60))
-                .build()
-                .expect("http client"),
-            url: url.to_owned(),
-            device: device.to_owned(),
-            session: session.to_owned(),
-            msg_id: 0,
-        }
-    }
-
-    /// The next message with `cred` (may be empty) and `body` commands.
-    fn message(&mut self, cred: &str, body: &str, last: bool) -> String {
-        self.msg_id += 1;
-        let fin = if last { "<Final/>" } else { "" };
-        format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><SyncML xmlns=\"syncml:syncml1.2\"><SyncHdr>\
-             <VerDTD>1.2</VerDTD><VerProto>SyncML/1.2</VerProto><SessionID>{}</SessionID><MsgID>{}</MsgID>\
-             <Target><LocURI>{}</LocURI></Target><Source><LocURI>{}</LocURI></Source>{cred}\
-             <Meta><MaxMsgSize xmlns=\"syncml:metinf\">65536</MaxMsgSize></Meta></SyncHdr>\
-             <SyncBody>{body}{fin}</SyncBody></SyncML>",
-            self.session, self.msg_id, self.url, self.device
-        )
-    }
-
-    fn post(&mut self, xml: &str) -> Reply {
-        let resp = self
-            .http
-            .post(&self.url)
-            .header("Content-Type", SYNCML_XML)
-            .body(xml.to_owned())
-            .send()
-            .expect("POST to the bridge");
-        assert_eq!(resp.status().as_u16(), 200, "HTTP status");
-        let reply = parse_reply(resp.text().expect("reply body"));
-        if let Some(uri) = &reply.resp_uri {
-            self.url = uri.clone();
-        }
-        reply
-    }
-}
-
-fn header_code(reply: &Reply) -> u16 {
-    reply
-        .statuses
-        .iter()
-        .find(|s| s.cmd == "SyncHdr")
-        .map(|s| s.code)
-        .unwrap_or_else(|| panic!("no SyncHdr status in:\n{}", reply.text))
-}
-
-/// The settings that make the bridge demand MD5 (policy and vault key).
-fn md5_policy(b: support::bridge::BridgeBuilder) -> support::bridge::BridgeBuilder {
-    b.env("SYNCML_BRIDGE_AUTH__POLICY", "md5").env(
-        "SYNCML_BRIDGE_AUTH__VAULT_KEY",
-        "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-    )
-}
-
-/// Package 1's Alert for the contacts datastore.
-fn alert(code: u16, last: Option<&str>, next: &str) -> String {
-    let last = last
-        .map(|l| format!("<Last>{l}</Last>"))
-        .unwrap_or_default();
-    format!(
-        "<Alert><CmdID>1</CmdID><Data>{code}</Data><Item><Target><LocURI>contacts</LocURI></Target>\
-         <Source><LocURI>./contacts</LocURI></Source><Meta><Anchor xmlns=\"syncml:metinf\">{last}<Next>{next}</Next></Anchor></Meta></Item></Alert>"
-    )
-}
-
-/// A Sync with one Add of `card` (vCard 2.1) under `luid`.
-fn sync_with_add(luid: &str, card: &str) -> String {
-    format!(
-        "<Sync><CmdID>2</CmdID><Target><LocURI>contacts</LocURI></Target><Source><LocURI>./contacts</LocURI></Source>\
-         <Add><CmdID>3</CmdID><Meta><Type xmlns=\"syncml:metinf\">text/x-vcard</Type></Meta>\
-         <Item><Source><LocURI>{luid}</LocURI></Source><Data><![CDATA[{card}]]></Data></Item></Add></Sync>"
-    )
-}
 
 /// The phone's one Add was matched with the server's one card: 200, nothing sent back to
 /// the phone, no upstream write since request `before`.
@@ -169,10 +26,6 @@ fn assert_matched_without_writes(world: &World, reply: &Reply, before: usize) {
     let during = world.upstream_requests()[before..].to_vec();
     assert_eq!(writes_among(&during), 0, "{during:?}");
     assert_eq!(world.server_items(Datastore::Contacts).len(), 1);
-}
-
-fn statuses_for<'a>(reply: &'a Reply, cmd: &str) -> Vec<&'a Status> {
-    reply.statuses.iter().filter(|s| s.cmd == cmd).collect()
 }
 
 #[test]

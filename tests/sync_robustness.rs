@@ -83,6 +83,15 @@ fn md5_log_in_uses_the_stored_app_password() {
     let sync = phone.sync(SyncMode::Slow, &[]);
     assert_mode(&sync, CONTACTS, "slow");
     assert_eq!(world.server_items_of(OTHER_USER, CONTACTS).len(), 1);
+    // Its first digest was made over no nonce the bridge issued: it was challenged with a
+    // fresh one and logged in with that.
+    assert!(
+        world
+            .bridge
+            .log_text()
+            .contains("MD5 log-in without an issued nonce: challenged"),
+        "the first MD5 log-in was not challenged"
+    );
     // The nonce kept for the device lets the next session log in again.
     let again = phone.sync(SyncMode::TwoWay, &[]);
     assert_mode(&again, CONTACTS, "two-way");

@@ -133,6 +133,20 @@ pub struct AuthConfig {
     pub vault_key_file: String,
     /// The vault key itself (meant for the environment variable); wins over the file.
     pub vault_key: String,
+    /// Failed log-ins of one user within `throttle_window_secs` before its password is
+    /// checked only `throttle_checks_per_minute` times a minute.
+    pub throttle_user_failures: u32,
+    /// Failed log-ins from one client address within the window before it is refused.
+    pub throttle_address_failures: u32,
+    pub throttle_window_secs: u64,
+    pub throttle_checks_per_minute: u32,
+    /// First refusal of an address, in seconds; doubles each time, up to the maximum.
+    pub throttle_lockout_secs: u64,
+    pub throttle_max_lockout_secs: u64,
+    /// A failed log-in is answered after this many milliseconds times the address's
+    /// failures so far, up to `max_failure_delay_ms`.
+    pub failure_delay_ms: u64,
+    pub max_failure_delay_ms: u64,
 }
 
 /// How items are synchronised.
@@ -154,6 +168,14 @@ impl Default for AuthConfig {
             deny: Vec::new(),
             vault_key_file: String::new(),
             vault_key: String::new(),
+            throttle_user_failures: 5,
+            throttle_address_failures: 20,
+            throttle_window_secs: 900,
+            throttle_checks_per_minute: 3,
+            throttle_lockout_secs: 60,
+            throttle_max_lockout_secs: 3600,
+            failure_delay_ms: 250,
+            max_failure_delay_ms: 5000,
         }
     }
 }

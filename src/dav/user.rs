@@ -50,6 +50,12 @@ impl DavUser {
         &self.client
     }
 
+    /// Whether these credentials logged in less than `login_cache_secs` ago, so checking
+    /// them again costs the upstream nothing.
+    pub fn login_is_remembered(&self) -> bool {
+        self.client.login_cache().is_fresh(&self.creds)
+    }
+
     /// Asks the upstream whether it accepts these credentials (one PROPFIND of
     /// `current-user-principal`), unless it did so less than `login_cache_secs` ago.
     pub async fn check_login(&self) -> Result<Login, DavError> {

@@ -5,6 +5,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use rand::RngCore;
 
+use super::throttle::LoginThrottle;
 use crate::dav::{Credentials, DavClient, Login};
 use crate::store::{Store, VaultKey};
 use crate::syncml::auth::{self, AUTH_BASIC, AUTH_MD5};
@@ -74,12 +75,25 @@ impl AccessList {
 /// The result of checking a message's credentials.
 #[derive(Debug)]
 pub enum AuthOutcome {
-    /// Logged in; `password` is the DAV credential for the session.
-    Accepted { user: String, password: String },
+    /// Logged in; `password` is the DAV credential for the session, `nonce` the MD5
+    /// nonce the digest was made over (spent now).
+    Accepted {
+        user: String,
+        password: String,
+        nonce: Option<String>,
+    },
     /// No credentials (407).
     Missing,
+    /// An MD5 digest while the bridge has issued the device no nonce to make it over:
+    /// answered with a challenge, and not a failed guess.
+    NeedsNonce,
     /// Wrong credentials or scheme (401).
-    Refused { reason: &'static str },
+    Refused {
+        user: Option<String>,
+        reason: &'static str,
+    },
+    /// The user had too many failed log-ins and its few checks this minute are used up.
+    Throttled { user: String },
     /// A valid account the access lists refuse (403).
     Forbidden { user: String },
     /// The upstream could not be asked (503).
@@ -122,12 +136,72 @@ fn cred_text(data: &Data) -> Option<String> {
     }
 }
 
+/// The MD5 digest `user` makes with `password` over `nonce`, in the header's version.
+fn md5_digest(header: &SyncHdr, user: &str, password: &str, nonce: &str) -> String {
+    if header.version() == Some(Version::V1_0) {
+        auth::md5_v10(user, password, nonce.as_bytes())
+    } else {
+        auth::md5_v11(user, password, nonce.as_bytes())
+    }
+}
+
+/// The nonce among `nonces` the header's MD5 digest was made over, if any.
+fn md5_nonce<'a>(
+    header: &SyncHdr,
+    data: &str,
+    user: &str,
+    password: &str,
+    nonces: &'a [String],
+) -> Option<&'a String> {
+    nonces.iter().find(|n| {
+        let expected = md5_digest(header, user, password, n);
+        auth::constant_time_eq(expected.as_bytes(), data.as_bytes())
+    })
+}
+
 impl Authenticator {
-    /// Checks the header's credentials. `nonce` is the one the device was last given.
+    /// The scheme to challenge a failed log-in with. A client that tried MD5 is asked for
+    /// MD5 again, never talked down to Basic; Basic is offered when the policy allows it
+    /// and the client used Basic itself, or sent nothing while MD5 cannot work (no vault).
+    pub fn challenge_scheme(&self, sent: Option<&str>) -> &'static str {
+        let md5_possible = self.policy == AuthPolicy::Md5
+            || (self.policy == AuthPolicy::Any && self.vault.is_some());
+        match sent {
+            Some(AUTH_BASIC) if self.policy.accepts(AUTH_BASIC) => AUTH_BASIC,
+            Some(AUTH_MD5) if self.policy.accepts(AUTH_MD5) => AUTH_MD5,
+            _ if md5_possible || !self.policy.accepts(AUTH_BASIC) => AUTH_MD5,
+            _ => AUTH_BASIC,
+        }
+    }
+
+    /// Whether the header's credentials are those `user` logged in with: `password` for
+    /// Basic, a digest over one of `nonces` for MD5. Local only, no upstream request.
+    pub fn proves(&self, header: &SyncHdr, user: &str, password: &str, nonces: &[String]) -> bool {
+        let Some(cred) = &header.cred else {
+            return false;
+        };
+        let Some(data) = cred_text(&cred.data) else {
+            return false;
+        };
+        match cred.auth_type() {
+            AUTH_BASIC => auth::basic_decode(&data).is_ok_and(|(u, p)| {
+                u == user && auth::constant_time_eq(p.as_bytes(), password.as_bytes())
+            }),
+            AUTH_MD5 => {
+                header.source.loc_name.as_deref() == Some(user)
+                    && md5_nonce(header, &data, user, password, nonces).is_some()
+            }
+            _ => false,
+        }
+    }
+
+    /// Checks the header's credentials. `nonces` are the ones the bridge issued the
+    /// device and it may answer; a digest over any other nonce is refused.
     pub async fn check(
         &self,
         header: &SyncHdr,
-        nonce: Option<&str>,
+        nonces: &[String],
+        throttle: &LoginThrottle,
         store: &Store,
         dav: &DavClient,
     ) -> AuthOutcome {
@@ -135,71 +209,61 @@ impl Authenticator {
             return AuthOutcome::Missing;
         };
         let scheme = cred.auth_type().to_owned();
+        let refused = |user: Option<&str>, reason| AuthOutcome::Refused {
+            user: user.map(str::to_owned),
+            reason,
+        };
         if !self.policy.accepts(&scheme) {
-            return AuthOutcome::Refused {
-                reason: "credential scheme not allowed",
-            };
+            return refused(None, "credential scheme not allowed");
         }
         let Some(data) = cred_text(&cred.data) else {
-            return AuthOutcome::Refused {
-                reason: "unreadable credentials",
-            };
+            return refused(None, "unreadable credentials");
         };
-        let (user, password) = if scheme == AUTH_BASIC {
-            match auth::basic_decode(&data) {
-                Ok(up) => up,
-                Err(_) => {
-                    return AuthOutcome::Refused {
-                        reason: "malformed basic credentials",
-                    }
-                }
+        let (user, password, nonce) = if scheme == AUTH_BASIC {
+            let Ok((user, password)) = auth::basic_decode(&data) else {
+                return refused(None, "malformed basic credentials");
+            };
+            // A remembered log-in costs the upstream nothing and is exempt from the
+            // throttle, so an attack on the account does not lock its phones out.
+            let remembered = dav
+                .user(Credentials::new(&user, &password))
+                .login_is_remembered();
+            if !remembered && !throttle.user_check_allowed(&user) {
+                return AuthOutcome::Throttled { user };
             }
+            (user, password, None)
         } else {
             let Some(user) = header.source.loc_name.clone().filter(|u| !u.is_empty()) else {
-                return AuthOutcome::Refused {
-                    reason: "MD5 credentials without a user name in Source/LocName",
-                };
+                return refused(
+                    None,
+                    "MD5 credentials without a user name in Source/LocName",
+                );
             };
+            if nonces.is_empty() {
+                return AuthOutcome::NeedsNonce;
+            }
+            if !throttle.user_check_allowed(&user) {
+                return AuthOutcome::Throttled { user };
+            }
             let Some(vault) = &self.vault else {
                 tracing::error!(%user, "MD5 log-in refused: no vault key is configured (auth.vault_key_file or auth.vault_key)");
-                return AuthOutcome::Refused {
-                    reason: "no vault key configured",
-                };
+                return refused(Some(&user), "no vault key configured");
             };
             let password = match store.credential(vault, &user) {
                 Ok(Some(p)) => p,
                 Ok(None) => {
                     tracing::warn!(%user, "MD5 log-in refused: no app password stored (syncml-bridge users set-password)");
-                    return AuthOutcome::Refused {
-                        reason: "no stored app password",
-                    };
+                    return refused(Some(&user), "no stored app password");
                 }
                 Err(e) => {
                     tracing::error!(%user, error = %e, "MD5 log-in refused: the vault cannot open the stored password");
-                    return AuthOutcome::Refused {
-                        reason: "vault error",
-                    };
+                    return refused(Some(&user), "vault error");
                 }
             };
-            let v10 = header.version() == Some(Version::V1_0);
-            let mut nonces: Vec<&[u8]> = vec![b""];
-            if let Some(n) = nonce {
-                nonces.insert(0, n.as_bytes());
-            }
-            let ok = nonces.iter().any(|n| {
-                let expected = if v10 {
-                    auth::md5_v10(&user, &password, n)
-                } else {
-                    auth::md5_v11(&user, &password, n)
-                };
-                auth::constant_time_eq(expected.as_bytes(), data.as_bytes())
-            });
-            if !ok {
-                return AuthOutcome::Refused {
-                    reason: "MD5 digest does not match",
-                };
-            }
-            (user, password)
+            let Some(nonce) = md5_nonce(header, &data, &user, &password, nonces).cloned() else {
+                return refused(Some(&user), "MD5 digest does not match an issued nonce");
+            };
+            (user, password, Some(nonce))
         };
         if !self.access.permits(&user) {
             return AuthOutcome::Forbidden { user };
@@ -209,10 +273,12 @@ impl Authenticator {
             .check_login()
             .await
         {
-            Ok(Login::Accepted) => AuthOutcome::Accepted { user, password },
-            Ok(Login::Refused) => AuthOutcome::Refused {
-                reason: "upstream refused the credentials",
+            Ok(Login::Accepted) => AuthOutcome::Accepted {
+                user,
+                password,
+                nonce,
             },
+            Ok(Login::Refused) => refused(Some(&user), "upstream refused the credentials"),
             Err(e) => {
                 tracing::warn!(%user, error = %e, "upstream log-in check failed");
                 AuthOutcome::Unavailable
@@ -245,6 +311,32 @@ mod tests {
         assert!(!AuthPolicy::Basic.accepts(AUTH_MD5));
         assert!(!AuthPolicy::Md5.accepts(AUTH_BASIC));
         assert!(!AuthPolicy::Any.accepts("syncml:auth-MAC"));
+    }
+
+    fn authenticator(policy: AuthPolicy, vault: bool) -> Authenticator {
+        Authenticator {
+            policy,
+            access: AccessList::default(),
+            vault: vault.then(|| VaultKey::from_text(&"11".repeat(32)).unwrap()),
+        }
+    }
+
+    #[test]
+    fn a_failed_md5_log_in_is_never_talked_down_to_basic() {
+        let any = authenticator(AuthPolicy::Any, true);
+        assert_eq!(any.challenge_scheme(Some(AUTH_MD5)), AUTH_MD5);
+        assert_eq!(any.challenge_scheme(None), AUTH_MD5);
+        assert_eq!(any.challenge_scheme(Some(AUTH_BASIC)), AUTH_BASIC);
+        assert_eq!(any.challenge_scheme(Some("syncml:auth-MAC")), AUTH_MD5);
+        let md5 = authenticator(AuthPolicy::Md5, true);
+        assert_eq!(md5.challenge_scheme(Some(AUTH_BASIC)), AUTH_MD5);
+        let basic = authenticator(AuthPolicy::Basic, true);
+        assert_eq!(basic.challenge_scheme(Some(AUTH_MD5)), AUTH_BASIC);
+        // Without a vault MD5 cannot succeed: a client that sent nothing is asked for
+        // Basic, but one that tried MD5 is still not talked down.
+        let no_vault = authenticator(AuthPolicy::Any, false);
+        assert_eq!(no_vault.challenge_scheme(None), AUTH_BASIC);
+        assert_eq!(no_vault.challenge_scheme(Some(AUTH_MD5)), AUTH_MD5);
     }
 
     #[test]

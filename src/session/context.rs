@@ -9,6 +9,7 @@ use super::datastores::AliasTable;
 use super::handler::Session;
 use super::profiles::Profiles;
 use super::table::SessionTable;
+use super::throttle::{LoginThrottle, ThrottleSettings};
 use crate::config::{BackupConfig, Config};
 use crate::dav::DavClient;
 use crate::engine::ConflictPolicy;
@@ -36,6 +37,8 @@ pub struct Shared {
     pub store: Arc<Store>,
     pub dav: DavClient,
     pub auth: Authenticator,
+    /// Failed log-ins, per client address and per user.
+    pub throttle: LoginThrottle,
     pub aliases: AliasTable,
     pub profiles: Profiles,
     pub policy: ConflictPolicy,
@@ -75,6 +78,19 @@ pub fn vault_key(cfg: &Config) -> Result<Option<VaultKey>, SetupError> {
         .map_err(|e| SetupError::VaultKey(e.to_string()))
 }
 
+fn throttle_settings(auth: &crate::config::AuthConfig) -> ThrottleSettings {
+    ThrottleSettings {
+        user_failures: auth.throttle_user_failures.max(1),
+        address_failures: auth.throttle_address_failures.max(1),
+        window: Duration::from_secs(auth.throttle_window_secs),
+        checks_per_minute: auth.throttle_checks_per_minute,
+        lockout: Duration::from_secs(auth.throttle_lockout_secs),
+        max_lockout: Duration::from_secs(auth.throttle_max_lockout_secs),
+        failure_delay: Duration::from_millis(auth.failure_delay_ms),
+        max_failure_delay: Duration::from_millis(auth.max_failure_delay_ms),
+    }
+}
+
 impl Shared {
     pub fn new(cfg: &Config, store: Arc<Store>) -> Result<Shared, SetupError> {
         let vault = vault_key(cfg)?;
@@ -95,6 +111,7 @@ impl Shared {
                 },
                 vault,
             },
+            throttle: LoginThrottle::new(throttle_settings(&cfg.auth), metrics.clone()),
             aliases: AliasTable::builtin().map_err(|e| SetupError::Mappings(e.to_string()))?,
             profiles: Profiles::builtin().map_err(|e| SetupError::Mappings(e.to_string()))?,
             policy: ConflictPolicy::from_config(&cfg.sync.conflict_policy),

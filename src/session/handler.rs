@@ -2,7 +2,6 @@
 //! in, run the session's current state, pack the answer to the phone's MaxMsgSize, and
 //! answer a resent message with the same reply.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -11,7 +10,10 @@ use http::StatusCode as HttpStatus;
 use super::auth::{challenge, new_nonce, AuthOutcome};
 use super::context::Shared;
 use super::debug_log::{debug_enabled, Recorder};
+use super::expiring::ExpiringMap;
+use super::nonces::NonceBook;
 use super::state::{Answer, AwaitInit, Phase, SessionCore};
+use super::throttle::AddressGate;
 use super::url_params::UrlParams;
 use crate::convert::ConvertOptions;
 use crate::engine::EngineDeps;
@@ -45,15 +47,31 @@ pub struct Session {
     failed: bool,
     /// Set when the device's messages are recorded (`log.debug_devices`, `debug=on`).
     recorder: Option<Recorder>,
+    /// What a message without the session's token must prove to join it.
+    proof: JoinProof,
 }
 
-/// The handler: shared state plus the not-yet-logged-in bookkeeping.
+/// The credentials a session's user logged in with: a message that finds the session
+/// by device ID and SessionID instead of its token must carry them.
+struct JoinProof {
+    password: String,
+    /// The MD5 nonces the phone may have made its digest over: the one it logged in
+    /// with, and the one the bridge gave it for next time.
+    nonces: Vec<String>,
+}
+
+/// How long a failed log-in of one (device, SessionID) is remembered.
+const FAILURE_MEMORY: std::time::Duration = std::time::Duration::from_secs(600);
+/// (device, SessionID) pairs with failed log-ins remembered at once.
+const MAX_FAILURE_ENTRIES: usize = 50_000;
+
+/// The handler: shared state plus the not-yet-logged-in bookkeeping, all of it bounded.
 pub struct SessionHandler {
     shared: Arc<Shared>,
     /// Nonces handed out in challenges, by device, before the user is known.
-    nonces: Mutex<HashMap<String, String>>,
+    nonces: NonceBook,
     /// Failed log-ins by (device, SessionID): a second failure gets no new challenge.
-    failures: Mutex<HashMap<(String, String), u32>>,
+    failures: Mutex<ExpiringMap<(String, String), u32>>,
 }
 
 fn wire(e: Encoding) -> WireEncoding {
@@ -124,8 +142,8 @@ impl SessionHandler {
     pub fn new(shared: Arc<Shared>) -> Self {
         SessionHandler {
             shared,
-            nonces: Mutex::new(HashMap::new()),
-            failures: Mutex::new(HashMap::new()),
+            nonces: NonceBook::default(),
+            failures: Mutex::new(ExpiringMap::new(FAILURE_MEMORY, MAX_FAILURE_ENTRIES)),
         }
     }
 
@@ -150,11 +168,11 @@ impl SessionHandler {
     fn header_only(
         &self,
         decoded: &Decoded,
-        code: u16,
+        code: StatusCode,
         chal: Option<crate::syncml::model::Chal>,
     ) -> SyncmlReply {
         let received = &decoded.message.header;
-        let mut st = header_status(received, "1", StatusCode::from_code(code));
+        let mut st = header_status(received, "1", code);
         st.chal = chal;
         let msg = Message {
             header: reply_header(received, "1", None),
@@ -186,81 +204,168 @@ impl SessionHandler {
         }
     }
 
+    /// The open session this message belongs to: the one its RespURI token names, else
+    /// one of its device ID and SessionID whose user's credentials it carries.
+    async fn find_session(
+        &self,
+        token: Option<&str>,
+        header: &SyncHdr,
+    ) -> Option<(String, Arc<tokio::sync::Mutex<Session>>)> {
+        if let Some(found) = token.and_then(|t| self.shared.table.by_token(t)) {
+            return Some(found);
+        }
+        header.cred.as_ref()?;
+        for (key, session) in self
+            .shared
+            .table
+            .candidates(&header.source.loc_uri, &header.session_id)
+        {
+            let guard = session.lock().await;
+            let proven = self.shared.auth.proves(
+                header,
+                &guard.core.user,
+                &guard.proof.password,
+                &guard.proof.nonces,
+            );
+            drop(guard);
+            if proven {
+                self.shared.table.touch(&key);
+                return Some((key, session));
+            }
+        }
+        None
+    }
+
+    /// The answer to a log-in that did not succeed: its status, a challenge when one is
+    /// due, and for a wrong guess the throttle's delay first.
+    async fn refuse_log_in(
+        &self,
+        decoded: &Decoded,
+        remote: std::net::IpAddr,
+        outcome: AuthOutcome,
+    ) -> SyncmlReply {
+        let header = &decoded.message.header;
+        let device = &header.source.loc_uri;
+        let sent = header.cred.as_ref().map(|c| c.auth_type());
+        let scheme = self.shared.auth.challenge_scheme(sent);
+        let challenge_with_nonce = || {
+            let nonce = if scheme == AUTH_MD5 {
+                self.nonces.issue(device)
+            } else {
+                new_nonce()
+            };
+            Some(challenge(scheme, &nonce))
+        };
+        match outcome {
+            AuthOutcome::Accepted { .. } => {
+                self.header_only(decoded, StatusCode::ServerFailure, None)
+            }
+            AuthOutcome::Missing => self.header_only(
+                decoded,
+                StatusCode::MissingCredentials,
+                challenge_with_nonce(),
+            ),
+            AuthOutcome::NeedsNonce => {
+                tracing::info!(%device, "MD5 log-in without an issued nonce: challenged");
+                self.header_only(
+                    decoded,
+                    StatusCode::InvalidCredentials,
+                    challenge_with_nonce(),
+                )
+            }
+            AuthOutcome::Refused { user, reason } => {
+                tracing::info!(%device, user = user.as_deref().unwrap_or(""), %remote, reason, "log-in refused");
+                let delay = self.shared.throttle.failed(remote, user.as_deref());
+                let tries = {
+                    let mut f = lock(&self.failures);
+                    let n = f.touch((device.clone(), header.session_id.clone()), || 0);
+                    *n += 1;
+                    *n
+                };
+                tokio::time::sleep(delay).await;
+                // Challenged once for the right scheme; the second failure is final.
+                let chal = if tries <= 1 {
+                    challenge_with_nonce()
+                } else {
+                    None
+                };
+                self.header_only(decoded, StatusCode::InvalidCredentials, chal)
+            }
+            AuthOutcome::Throttled { user } => {
+                tracing::info!(%device, %user, %remote, "log-in not checked: too many failed log-ins for this user");
+                let delay = self.shared.throttle.failed(remote, None);
+                tokio::time::sleep(delay).await;
+                self.header_only(decoded, StatusCode::InvalidCredentials, None)
+            }
+            AuthOutcome::Forbidden { user } => {
+                tracing::info!(%device, %user, "account not allowed to sync");
+                self.header_only(decoded, StatusCode::Forbidden, None)
+            }
+            AuthOutcome::Unavailable => {
+                self.header_only(decoded, StatusCode::ServiceUnavailable, None)
+            }
+        }
+    }
+
     /// Logs a new session in; on success it is in the table.
     async fn open(
         &self,
         decoded: &Decoded,
-        path_and_query: &str,
+        request: &SyncmlRequest,
     ) -> Result<(String, Arc<tokio::sync::Mutex<Session>>), SyncmlReply> {
+        let path_and_query = request.path_and_query.as_str();
+        let remote = request.remote.ip();
         let header = &decoded.message.header;
         let device = header.source.loc_uri.clone();
-        let sid = header.session_id.clone();
+        if let AddressGate::Locked { retry_after } = self.shared.throttle.address_gate(remote) {
+            tracing::info!(%remote, %device, "log-in refused: the address is locked out for failed log-ins");
+            return Err(SyncmlReply::Error {
+                status: HttpStatus::TOO_MANY_REQUESTS,
+                reason: format!(
+                    "too many failed log-ins from this address; try again in {} s",
+                    retry_after.as_secs().max(1)
+                ),
+            });
+        }
         let claimed_user = header.source.loc_name.clone().unwrap_or_default();
         let stored_nonce = (!claimed_user.is_empty())
             .then(|| self.device_record(&claimed_user, &device).next_nonce)
             .flatten();
-        let pending_nonce = lock(&self.nonces).get(&device).cloned();
-        let mut outcome = self
+        let mut nonces = self.nonces.pending(&device);
+        nonces.extend(stored_nonce);
+        let outcome = self
             .shared
             .auth
             .check(
                 header,
-                pending_nonce.as_deref().or(stored_nonce.as_deref()),
+                &nonces,
+                &self.shared.throttle,
                 &self.shared.store,
                 &self.shared.dav,
             )
             .await;
-        if matches!(outcome, AuthOutcome::Refused { .. })
-            && pending_nonce.is_some()
-            && stored_nonce.is_some()
-        {
-            outcome = self
-                .shared
-                .auth
-                .check(
-                    header,
-                    stored_nonce.as_deref(),
-                    &self.shared.store,
-                    &self.shared.dav,
-                )
-                .await;
-        }
-        let scheme = self.shared.auth.policy.challenge_scheme();
-        let (user, password) = match outcome {
-            AuthOutcome::Accepted { user, password } => (user, password),
-            AuthOutcome::Missing | AuthOutcome::Refused { .. } => {
-                let code = if matches!(outcome, AuthOutcome::Missing) {
-                    407
-                } else {
-                    401
-                };
-                if let AuthOutcome::Refused { reason } = &outcome {
-                    tracing::info!(%device, user = %claimed_user, reason, "log-in refused");
+        let (user, password, login_nonce) = match outcome {
+            AuthOutcome::Accepted {
+                user,
+                password,
+                nonce,
+            } => {
+                // Two copies of one message racing: only the first logs in.
+                if let Some(n) = &nonce {
+                    if !self.nonces.spend(&device, n) {
+                        let replay = AuthOutcome::Refused {
+                            user: Some(user),
+                            reason: "MD5 nonce already used",
+                        };
+                        return Err(self.refuse_log_in(decoded, remote, replay).await);
+                    }
                 }
-                let tries = {
-                    let mut f = lock(&self.failures);
-                    let n = f.entry((device.clone(), sid.clone())).or_insert(0);
-                    *n += 1;
-                    *n
-                };
-                // Challenged once for the right scheme; the second failure is final.
-                let chal = if tries <= 1 || code == 407 {
-                    let nonce = new_nonce();
-                    lock(&self.nonces).insert(device.clone(), nonce.clone());
-                    Some(challenge(scheme, &nonce))
-                } else {
-                    None
-                };
-                return Err(self.header_only(decoded, code, chal));
+                (user, password, nonce)
             }
-            AuthOutcome::Forbidden { user } => {
-                tracing::info!(%device, %user, "account not allowed to sync");
-                return Err(self.header_only(decoded, 403, None));
-            }
-            AuthOutcome::Unavailable => return Err(self.header_only(decoded, 503, None)),
+            other => return Err(self.refuse_log_in(decoded, remote, other).await),
         };
+        let sid = header.session_id.clone();
         lock(&self.failures).remove(&(device.clone(), sid.clone()));
-        lock(&self.nonces).remove(&device);
         let mut url = url_params_of(path_and_query, &device);
         // Funambol-style `#` parameters are cut off the request line by HTTP clients and
         // servers, but the phone writes its whole server URL into the SyncHdr Target.
@@ -322,9 +427,13 @@ impl SessionHandler {
             tracing::info!(%device, dir = %r.dir().display(), "debug recording of the session");
         }
         tracing::info!(%device, %user, version = version.ver_dtd(), "session opened");
+        let proof = JoinProof {
+            password: password.clone(),
+            nonces: login_nonce.into_iter().chain(chal_nonce.clone()).collect(),
+        };
         self.shared
             .table
-            .insert(&device, &sid, |token| Session {
+            .insert(&user, &device, &sid, |token| Session {
                 core,
                 phase: Phase::Init(AwaitInit),
                 out_msg_id: 0,
@@ -336,10 +445,11 @@ impl SessionHandler {
                 tracker: None,
                 failed: false,
                 recorder,
+                proof,
             })
             .map_err(|e| {
                 tracing::warn!(error = %e, "session refused");
-                self.header_only(decoded, 503, None)
+                self.header_only(decoded, StatusCode::ServiceUnavailable, None)
             })
     }
 
@@ -525,13 +635,10 @@ impl SyncmlHandler for SessionHandler {
                 limit = self.shared.max_items,
                 "message refused: more item commands than limits.max_items_per_message"
             );
-            return self.header_only(&decoded, 413, None);
+            return self.header_only(&decoded, StatusCode::RequestEntityTooLarge, None);
         }
         let token = token_of(&request.path_and_query);
-        let found =
-            self.shared
-                .table
-                .find(token.as_deref(), &header.source.loc_uri, &header.session_id);
+        let found = self.find_session(token.as_deref(), header).await;
         let restart = starts_session(&decoded.message);
         let (_, session) = match found {
             Some((tok, s)) => {
@@ -550,7 +657,7 @@ impl SyncmlHandler for SessionHandler {
                 }
                 if fresh_start {
                     self.shared.table.remove(&tok);
-                    match self.open(&decoded, &request.path_and_query).await {
+                    match self.open(&decoded, &request).await {
                         Ok(x) => x,
                         Err(reply) => return reply,
                     }
@@ -558,7 +665,7 @@ impl SyncmlHandler for SessionHandler {
                     (tok, s)
                 }
             }
-            None => match self.open(&decoded, &request.path_and_query).await {
+            None => match self.open(&decoded, &request).await {
                 Ok(x) => x,
                 Err(reply) => return reply,
             },

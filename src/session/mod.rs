@@ -6,12 +6,15 @@ pub mod context;
 pub mod datastores;
 pub mod debug_log;
 pub mod devinf_ours;
+pub mod expiring;
 pub mod handler;
+pub mod nonces;
 pub mod outbox;
 pub mod profiles;
 pub mod state;
 pub mod sync_type;
 pub mod table;
+pub mod throttle;
 pub mod url_params;
 
 pub use context::{SetupError, Shared};

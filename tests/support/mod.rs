@@ -20,6 +20,7 @@
 #![allow(dead_code)]
 
 pub mod bridge;
+pub mod crafted;
 pub mod e2e;
 pub mod items;
 pub mod kannel;
