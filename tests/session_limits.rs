@@ -1,9 +1,13 @@
-//! `limits.max_items_per_message`: a message carrying more item commands than allowed is
-//! answered with SyncML status 413 for its header, logged with the key, and nothing else runs.
+//! Session limits: a message carrying more item commands than
+//! `limits.max_items_per_message` is answered with SyncML status 413 for its header, logged
+//! with the key, and nothing else runs; a completed session frees its place under
+//! `limits.max_sessions` at once and is counted once.
 
 mod support;
 
 use support::bridge::Bridge;
+use support::crafted::{alert, basic, header_code, Crafted};
+use support::e2e::{World, PASSWORD, USER};
 use syncml_bridge::syncml::decode;
 use syncml_bridge::syncml::model::Command;
 
@@ -35,4 +39,55 @@ fn a_message_over_the_item_limit_gets_413() {
         bridge.log_text().contains("limits.max_items_per_message"),
         "the log names the key"
     );
+}
+
+/// The sum of a metric family's samples on `/metrics`.
+fn metric_sum(metrics: &str, family: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(family) && l[family.len()..].starts_with(['{', ' ']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[test]
+fn completed_sessions_free_their_slots_at_once_and_count_once() {
+    let world = World::start_with(|b| b.env("SYNCML_BRIDGE_LIMITS__MAX_SESSIONS", "4"));
+    let url = world.bridge.syncml_url();
+    let empty_sync = "<Sync><CmdID>2</CmdID><Target><LocURI>contacts</LocURI></Target><Source><LocURI>./contacts</LocURI></Source></Sync>";
+    let sync_status = "<Status><CmdID>1</CmdID><MsgRef>2</MsgRef><CmdRef>3</CmdRef><Cmd>Sync</Cmd><Data>200</Data></Status>";
+    let mut last = None;
+    // Two waves, each as large as the session limit.
+    for wave in 0..2 {
+        for n in 0..4 {
+            let mut phone = Crafted::new(&url, &format!("wave-{wave}-{n}"), "1");
+            let m = phone.message(&basic(USER, PASSWORD), &alert(201, None, "1"), true);
+            let init = phone.post(&m);
+            assert_eq!(header_code(&init), 212, "wave {wave}: {}", init.text);
+            let m = phone.message("", empty_sync, true);
+            assert_eq!(header_code(&phone.post(&m)), 200);
+            let m = phone.message("", sync_status, true);
+            let end = phone.post(&m);
+            assert_eq!(header_code(&end), 200, "{}", end.text);
+            last = Some((phone, m, end.text));
+        }
+    }
+    // The message that ended a session, resent, gets the same answer again.
+    let (mut phone, m, text) = last.expect("sessions ran");
+    assert_eq!(phone.post(&m).text, text);
+
+    let metrics = reqwest::blocking::get(format!("{}/metrics", world.bridge.base_url()))
+        .and_then(|r| r.text())
+        .expect("metrics");
+    assert_eq!(
+        metric_sum(&metrics, "syncml_bridge_sessions_started_total"),
+        8.0,
+        "{metrics}"
+    );
+    assert_eq!(
+        metric_sum(&metrics, "syncml_bridge_sessions_completed_total"),
+        8.0,
+        "{metrics}"
+    );
+    assert_eq!(metric_sum(&metrics, "syncml_bridge_sessions_active"), 0.0);
 }

@@ -45,23 +45,28 @@ impl<K: Eq + Hash + Clone, V> ExpiringMap<K, V> {
         }
     }
 
-    /// The value for `key`, created by `make` when absent; its lifetime starts again.
-    /// When the map is full, expired entries go first, then any one: under a flood of
-    /// new keys each insert stays cheap.
-    pub fn touch(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
-        let now = Instant::now();
-        if !self.entries.contains_key(&key) && self.entries.len() >= self.capacity {
-            if now.duration_since(self.last_sweep) >= Duration::from_secs(1) {
-                self.sweep(now);
-                self.last_sweep = now;
-            }
-            if self.entries.len() >= self.capacity {
-                let any = self.entries.keys().next().cloned();
-                if let Some(k) = any {
-                    self.entries.remove(&k);
-                }
+    /// When the map is full and `key` is new, expired entries go first, then any one:
+    /// under a flood of new keys each insert stays cheap.
+    fn make_room(&mut self, key: &K, now: Instant) {
+        if self.entries.contains_key(key) || self.entries.len() < self.capacity {
+            return;
+        }
+        if now.duration_since(self.last_sweep) >= Duration::from_secs(1) {
+            self.sweep(now);
+            self.last_sweep = now;
+        }
+        if self.entries.len() >= self.capacity {
+            let any = self.entries.keys().next().cloned();
+            if let Some(k) = any {
+                self.entries.remove(&k);
             }
         }
+    }
+
+    /// The value for `key`, created by `make` when absent; its lifetime starts again.
+    pub fn touch(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
+        let now = Instant::now();
+        self.make_room(&key, now);
         let slot = match self.entries.entry(key) {
             Entry::Occupied(o) => {
                 let slot = o.into_mut();
@@ -78,6 +83,28 @@ impl<K: Eq + Hash + Clone, V> ExpiringMap<K, V> {
         };
         slot.expires = now + self.ttl;
         &mut slot.value
+    }
+
+    /// Sets `key` to `value`, its lifetime starting now.
+    pub fn insert(&mut self, key: K, value: V) {
+        let now = Instant::now();
+        self.make_room(&key, now);
+        self.entries.insert(
+            key,
+            Slot {
+                value,
+                expires: now + self.ttl,
+            },
+        );
+    }
+
+    /// The live values.
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        let now = Instant::now();
+        self.entries
+            .values()
+            .filter(move |s| s.expires > now)
+            .map(|s| &s.value)
     }
 
     pub fn remove(&mut self, key: &K) -> Option<V> {

@@ -10,6 +10,7 @@ use http::StatusCode as HttpStatus;
 use super::auth::{challenge, new_nonce, AuthOutcome};
 use super::context::Shared;
 use super::debug_log::{debug_enabled, Recorder};
+use super::ended::{EndedSessions, Owner};
 use super::expiring::ExpiringMap;
 use super::nonces::NonceBook;
 use super::state::{Answer, AwaitInit, Phase, SessionCore};
@@ -43,6 +44,10 @@ pub struct Session {
     chal_nonce: Option<String>,
     /// Counts the session in `/metrics` once its sync type is known.
     tracker: Option<SessionTracker>,
+    /// The session was counted in `/metrics` (once, however many messages follow).
+    counted: bool,
+    /// The last reply carried commands the phone must answer (with their statuses).
+    awaits_answer: bool,
     /// A message ended in a protocol error.
     failed: bool,
     /// Set when the device's messages are recorded (`log.debug_devices`, `debug=on`).
@@ -72,6 +77,8 @@ pub struct SessionHandler {
     nonces: NonceBook,
     /// Failed log-ins by (device, SessionID): a second failure gets no new challenge.
     failures: Mutex<ExpiringMap<(String, String), u32>>,
+    /// Sessions that ended, for a resend of their last message.
+    ended: EndedSessions,
 }
 
 fn wire(e: Encoding) -> WireEncoding {
@@ -144,6 +151,7 @@ impl SessionHandler {
             shared,
             nonces: NonceBook::default(),
             failures: Mutex::new(ExpiringMap::new(FAILURE_MEMORY, MAX_FAILURE_ENTRIES)),
+            ended: EndedSessions::default(),
         }
     }
 
@@ -234,6 +242,25 @@ impl SessionHandler {
             }
         }
         None
+    }
+
+    /// The reply again when this message is a resend of the one that ended a session.
+    fn resend_of_ended(
+        &self,
+        token: Option<&str>,
+        header: &SyncHdr,
+        body: &[u8],
+    ) -> Option<SyncmlReply> {
+        if let Some(reply) = token.and_then(|t| self.ended.resend_by_token(t, body)) {
+            return Some(reply);
+        }
+        header.cred.as_ref()?;
+        self.ended
+            .resend_by_ids(&header.source.loc_uri, &header.session_id, body, |e| {
+                self.shared
+                    .auth
+                    .proves(header, &e.user, &e.password, &e.nonces)
+            })
     }
 
     /// The answer to a log-in that did not succeed: its status, a challenge when one is
@@ -443,6 +470,8 @@ impl SessionHandler {
                 header_code: 212,
                 chal_nonce,
                 tracker: None,
+                counted: false,
+                awaits_answer: true,
                 failed: false,
                 recorder,
                 proof,
@@ -524,6 +553,7 @@ impl SessionHandler {
             }
             cmds
         };
+        session.awaits_answer = commands.iter().any(|c| !matches!(c, Command::Status(_)));
         let reply = Message {
             header,
             body: SyncBody { commands, final_ },
@@ -538,7 +568,8 @@ impl SessionHandler {
     /// is counted when its sync type is known and finished when it reached its end.
     fn account(&self, session: &mut Session, was_done: bool) {
         let ended = !was_done && matches!(session.phase, Phase::Done);
-        if session.tracker.is_none() && (ended || !session.core.slots.is_empty()) {
+        if !session.counted && (ended || !session.core.slots.is_empty()) {
+            session.counted = true;
             let sync_type = session
                 .core
                 .slots
@@ -638,9 +669,13 @@ impl SyncmlHandler for SessionHandler {
             return self.header_only(&decoded, StatusCode::RequestEntityTooLarge, None);
         }
         let token = token_of(&request.path_and_query);
+        if let Some(reply) = self.resend_of_ended(token.as_deref(), header, &request.body) {
+            tracing::info!(device = %header.source.loc_uri, msg = %header.msg_id, "resent last message of an ended session answered again");
+            return reply;
+        }
         let found = self.find_session(token.as_deref(), header).await;
         let restart = starts_session(&decoded.message);
-        let (_, session) = match found {
+        let (token, session) = match found {
             Some((tok, s)) => {
                 let guard = s.lock().await;
                 let resend = guard
@@ -688,6 +723,20 @@ impl SyncmlHandler for SessionHandler {
         }
         self.account(&mut guard, was_done);
         guard.last = Some((header.msg_id.clone(), reply.clone()));
+        // Ended, and the phone has nothing left to answer: the slot is free at once, and
+        // only what a resend needs stays behind.
+        if matches!(guard.phase, Phase::Done) && (was_done || !guard.awaits_answer) {
+            self.shared.table.remove(&token);
+            let owner = Owner {
+                user: guard.core.user.clone(),
+                device: guard.core.device.clone(),
+                session_id: header.session_id.clone(),
+                password: guard.proof.password.clone(),
+                nonces: guard.proof.nonces.clone(),
+            };
+            self.ended
+                .remember(token, owner, &request.body, reply.clone());
+        }
         reply
     }
 }

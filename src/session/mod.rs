@@ -6,6 +6,7 @@ pub mod context;
 pub mod datastores;
 pub mod debug_log;
 pub mod devinf_ours;
+pub mod ended;
 pub mod expiring;
 pub mod handler;
 pub mod nonces;
