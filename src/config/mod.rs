@@ -349,6 +349,10 @@ pub struct UpstreamConfig {
     /// How changes are found: `auto` (sync-collection where offered, else the etag
     /// listing) or `etag-diff` (always the Depth-1 `getetag` listing).
     pub change_detection: String,
+    /// Requests to the upstream in flight at once, for the whole bridge; more wait.
+    pub max_requests_in_flight: usize,
+    /// Requests to the upstream in flight at once for one user (all its devices).
+    pub max_requests_per_user: usize,
 }
 
 /// Explicit limits; every one answered with a clear error when exceeded.
@@ -463,6 +467,8 @@ impl Default for UpstreamConfig {
             create_missing_collections: true,
             collections: BTreeMap::new(),
             change_detection: "auto".into(),
+            max_requests_in_flight: 32,
+            max_requests_per_user: 4,
         }
     }
 }

@@ -12,6 +12,7 @@ use reqwest::{Method, StatusCode};
 use url::Url;
 
 use super::error::DavError;
+use super::gate::UpstreamGate;
 use super::login::LoginCache;
 use crate::config::UpstreamConfig;
 use crate::metrics::{Metrics, UpstreamOutcome};
@@ -74,6 +75,9 @@ pub struct DavSettings {
     /// Explicit collection URLs by datastore kind, with `{user}` still in them.
     pub collections: Vec<(String, String)>,
     pub change_detection: ChangeDetection,
+    /// Upstream requests in flight at once, process-wide and per user; more queue.
+    pub max_in_flight: usize,
+    pub max_in_flight_per_user: usize,
 }
 
 impl DavSettings {
@@ -112,6 +116,8 @@ impl DavSettings {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             change_detection,
+            max_in_flight: c.max_requests_in_flight,
+            max_in_flight_per_user: c.max_requests_per_user,
         })
     }
 }
@@ -121,6 +127,7 @@ struct Inner {
     settings: DavSettings,
     login: LoginCache,
     requests: AtomicU64,
+    gate: UpstreamGate,
     /// Where each request's outcome and latency is recorded, once set.
     metrics: std::sync::OnceLock<Metrics>,
 }
@@ -213,6 +220,7 @@ impl DavClient {
             inner: Arc::new(Inner {
                 http,
                 login: LoginCache::new(settings.login_cache),
+                gate: UpstreamGate::new(settings.max_in_flight, settings.max_in_flight_per_user),
                 settings,
                 requests: AtomicU64::new(0),
                 metrics: std::sync::OnceLock::new(),
@@ -274,6 +282,15 @@ impl DavClient {
         req: &DavRequest,
     ) -> Result<DavResponse, DavError> {
         let started = Instant::now();
+        // Waiting for a slot counts against the request's own time limit.
+        let wait = self.inner.settings.request_timeout;
+        let Ok(_permits) = self.inner.gate.enter(creds.user(), wait).await else {
+            tracing::warn!(method = %req.method, "upstream request not started: no free slot within the request timeout");
+            return Err(DavError::Timeout {
+                method: req.method.to_string(),
+                url: req.url.to_string(),
+            });
+        };
         let result = self.exchange(creds, req, started).await;
         if let Some(m) = self.inner.metrics.get() {
             let outcome = match &result {

@@ -16,6 +16,7 @@ mod collections;
 mod discovery;
 mod error;
 mod files;
+mod gate;
 pub mod href;
 mod login;
 mod multiget;
