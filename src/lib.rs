@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod backup;
+pub mod catalog;
 pub mod config;
 pub mod convert;
 pub mod dav;

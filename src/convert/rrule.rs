@@ -9,7 +9,9 @@
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
 use chrono_tz::Tz;
 
-use super::timezone::{format_caltime, local_to_utc, parse_caltime, CalTime};
+use super::timezone::{
+    days_in_month, format_caltime, local_to_utc, parse_caltime, weekday_code, CalTime,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RruleError {
@@ -84,18 +86,6 @@ impl Recurrence {
     }
 }
 
-pub fn weekday_code(d: Weekday) -> &'static str {
-    match d {
-        Weekday::Mon => "MO",
-        Weekday::Tue => "TU",
-        Weekday::Wed => "WE",
-        Weekday::Thu => "TH",
-        Weekday::Fri => "FR",
-        Weekday::Sat => "SA",
-        Weekday::Sun => "SU",
-    }
-}
-
 pub fn parse_weekday(s: &str) -> Option<Weekday> {
     Some(match s.to_ascii_uppercase().as_str() {
         "MO" => Weekday::Mon,
@@ -107,21 +97,6 @@ pub fn parse_weekday(s: &str) -> Option<Weekday> {
         "SU" => Weekday::Sun,
         _ => return None,
     })
-}
-
-pub fn days_in_month(year: i32, month: u32) -> u32 {
-    let (ny, nm) = if month >= 12 {
-        (year + 1, 1)
-    } else {
-        (year, month + 1)
-    };
-    match (
-        NaiveDate::from_ymd_opt(year, month, 1),
-        NaiveDate::from_ymd_opt(ny, nm, 1),
-    ) {
-        (Some(a), Some(b)) => (b - a).num_days() as u32,
-        _ => 30,
-    }
 }
 
 /// Brings an end value into the form RFC 5545 requires for the given DTSTART: a DATE for

@@ -6,6 +6,7 @@
 
 pub mod conflict;
 pub mod items;
+pub mod sync_method;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -18,13 +19,13 @@ use crate::convert::capability::Capability;
 use crate::convert::matchkey::{match_key, MatchKey};
 use crate::convert::{self, merge, Component, ConvertError, ConvertOptions, Format};
 use crate::dav::{ChangeState, DavError, DavUser, ItemKind};
-use crate::session::sync_type::SyncMethod;
 use crate::store::{
     DatastoreKey, DatastoreState, MapChange, MapEntry, PendingMap, Store, StoreError,
 };
 use crate::syncml::codes::StatusCode;
 
 pub use conflict::ConflictPolicy;
+pub use sync_method::SyncMethod;
 
 /// Upstream writes in flight at once for one message's items.
 const WRITE_CONCURRENCY: usize = 4;

@@ -8,9 +8,9 @@ use chrono::NaiveDate;
 
 use super::context::Shared;
 use super::state::SessionCore;
-use super::sync_type::SyncMethod;
 use crate::backup::{backup_collection, backup_collections, BackupError, BackupTarget};
 use crate::dav::{Collection, CollectionType, DavError, DavUser, ItemKind};
+use crate::engine::SyncMethod;
 
 /// The status a destructive sync's Alert gets when its backup failed (Data store failure).
 pub const BACKUP_FAILED_STATUS: u16 = 510;

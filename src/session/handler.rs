@@ -12,6 +12,7 @@ use super::auth::{challenge, new_nonce, AuthOutcome};
 use super::context::Shared;
 use super::debug_log::{debug_enabled, Recorder};
 use super::state::{Answer, AwaitInit, Phase, SessionCore};
+use super::table::SessionTable;
 use super::url_params::UrlParams;
 use crate::convert::ConvertOptions;
 use crate::engine::EngineDeps;
@@ -50,6 +51,7 @@ pub struct Session {
 /// The handler: shared state plus the not-yet-logged-in bookkeeping.
 pub struct SessionHandler {
     shared: Arc<Shared>,
+    table: SessionTable<Session>,
     /// Nonces handed out in challenges, by device, before the user is known.
     nonces: Mutex<HashMap<String, String>>,
     /// Failed log-ins by (device, SessionID): a second failure gets no new challenge.
@@ -123,6 +125,7 @@ fn starts_session(msg: &Message) -> bool {
 impl SessionHandler {
     pub fn new(shared: Arc<Shared>) -> Self {
         SessionHandler {
+            table: SessionTable::new(shared.session_timeout, shared.max_sessions),
             shared,
             nonces: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
@@ -270,7 +273,7 @@ impl SessionHandler {
         // An admin's `devices wipe` turns this session into a client reset, once.
         if record.settings.remove(crate::store::SETTING_WIPE).is_some() {
             tracing::info!(%device, %user, "client reset requested by an admin: every item on the phone is deleted");
-            url.sync = Some(crate::session::sync_type::SyncMethod::ClientReset);
+            url.sync = Some(crate::engine::SyncMethod::ClientReset);
         }
         record.syncml_version = Some(version.ver_dtd().to_owned());
         if url.push {
@@ -322,8 +325,7 @@ impl SessionHandler {
             tracing::info!(%device, dir = %r.dir().display(), "debug recording of the session");
         }
         tracing::info!(%device, %user, version = version.ver_dtd(), "session opened");
-        self.shared
-            .table
+        self.table
             .insert(&device, &sid, |token| Session {
                 core,
                 phase: Phase::Init(AwaitInit),
@@ -463,8 +465,8 @@ impl SessionHandler {
 }
 
 /// The metric label of a sync type.
-fn sync_type_label(m: crate::session::sync_type::SyncMethod) -> &'static str {
-    use crate::session::sync_type::SyncMethod::*;
+fn sync_type_label(m: crate::engine::SyncMethod) -> &'static str {
+    use crate::engine::SyncMethod::*;
     match m {
         TwoWay => "two-way",
         Slow => "slow",
@@ -528,10 +530,9 @@ impl SyncmlHandler for SessionHandler {
             return self.header_only(&decoded, 413, None);
         }
         let token = token_of(&request.path_and_query);
-        let found =
-            self.shared
-                .table
-                .find(token.as_deref(), &header.source.loc_uri, &header.session_id);
+        let found = self
+            .table
+            .find(token.as_deref(), &header.source.loc_uri, &header.session_id);
         let restart = starts_session(&decoded.message);
         let (_, session) = match found {
             Some((tok, s)) => {
@@ -549,7 +550,7 @@ impl SyncmlHandler for SessionHandler {
                     return r;
                 }
                 if fresh_start {
-                    self.shared.table.remove(&tok);
+                    self.table.remove(&tok);
                     match self.open(&decoded, &request.path_and_query).await {
                         Ok(x) => x,
                         Err(reply) => return reply,

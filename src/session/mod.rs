@@ -3,12 +3,10 @@
 pub mod auth;
 pub mod backups;
 pub mod context;
-pub mod datastores;
 pub mod debug_log;
 pub mod devinf_ours;
 pub mod handler;
 pub mod outbox;
-pub mod profiles;
 pub mod state;
 pub mod sync_type;
 pub mod table;

@@ -8,15 +8,16 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 
 use super::context::Shared;
-use super::datastores::DatastoreUri;
 use super::devinf_ours::server_devinf;
 use super::outbox::{Outbox, SyncAddress};
-use super::profiles::DeviceProfile;
-use super::sync_type::{resolve, SyncMethod};
+use super::sync_type::resolve;
 use super::url_params::UrlParams;
+use crate::catalog::{DatastoreUri, DeviceProfile};
 use crate::convert::{Charset, Format};
 use crate::dav::ItemKind;
-use crate::engine::{items, DatastoreRun, EngineDeps, PhoneChange, Prior, RunSetup, ServerChange};
+use crate::engine::{
+    items, DatastoreRun, EngineDeps, PhoneChange, Prior, RunSetup, ServerChange, SyncMethod,
+};
 use crate::metrics::{Direction, ItemChange};
 use crate::store::{DatastoreKey, DeviceRecord};
 use crate::syncml::codes::{AlertCode, StatusCode};

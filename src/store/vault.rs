@@ -20,6 +20,18 @@ pub enum VaultError {
     Encrypt,
 }
 
+/// Why the configured vault key could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultLoadError {
+    #[error("cannot read the vault key file {path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("vault key: {0}")]
+    Key(#[from] VaultError),
+}
+
 /// The key that seals and opens stored credentials.
 #[derive(Clone)]
 pub struct VaultKey(Key);
@@ -48,6 +60,25 @@ impl VaultKey {
             return Err(VaultError::BadKey(format!("{} bytes", bytes.len())));
         }
         Ok(VaultKey(*Key::from_slice(&bytes)))
+    }
+
+    /// The key given inline (which wins) or in a file named by `file`; `None` when both
+    /// are blank.
+    pub fn load(inline: &str, file: &str) -> Result<Option<Self>, VaultLoadError> {
+        let text = if !inline.trim().is_empty() {
+            inline.to_owned()
+        } else if !file.trim().is_empty() {
+            let path = file.trim();
+            std::fs::read_to_string(std::path::Path::new(path)).map_err(|source| {
+                VaultLoadError::File {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(VaultKey::from_text(&text)?))
     }
 
     /// Encrypts a secret; the user name is bound as associated data so a record cannot be
