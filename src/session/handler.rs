@@ -448,7 +448,7 @@ impl SessionHandler {
                 .core
                 .slots
                 .iter()
-                .any(|s| s.run.as_ref().is_some_and(|r| r.failed));
+                .any(|s| s.run.as_ref().is_some_and(|r| r.failed()));
         if let Some(t) = session.tracker.take() {
             if failed {
                 t.failed();

@@ -667,8 +667,6 @@ impl SessionCore {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(device = %self.device, error = %e, "applying the phone's changes failed");
-                run.failed = true;
-                run.forget_collection_if_gone(&self.deps, &e);
                 vec![code(500); n]
             }
         };
@@ -702,8 +700,6 @@ impl SessionCore {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(device = %self.device, error = %e, "reading the server's changes failed");
-                    run.failed = true;
-                    run.forget_collection_if_gone(&self.deps, &e);
                     Vec::new()
                 }
             };
@@ -805,7 +801,6 @@ impl SessionCore {
                 Ok(()) => 200,
                 Err(e) => {
                     tracing::error!(error = %e, "storing the Map failed");
-                    run.failed = true;
                     500
                 }
             },
