@@ -53,10 +53,7 @@ impl DatastoreRun {
         changes: Vec<PhoneChange>,
     ) -> Result<Vec<StatusCode>, EngineError> {
         let result = self.apply_inner(deps, changes).await;
-        if let Err(e) = &result {
-            self.fail(deps, e);
-        }
-        result
+        self.noting_failure(deps, result)
     }
 
     async fn apply_inner<D: DavItems>(
@@ -177,7 +174,7 @@ impl DatastoreRun {
             PhoneChange::Add { luid, format, data } => (luid, format, data, true),
             PhoneChange::Replace { luid, format, data } => (luid, format, data, false),
         };
-        let mut incoming = match items::phone_to_dav(format, &data, &deps.opts) {
+        let incoming = match items::phone_to_dav(format, &data, &deps.opts) {
             Ok(t) => t,
             Err(e) => {
                 tracing::info!(datastore = %self.key.datastore, %luid, error = %e, "phone item not converted");
@@ -228,13 +225,18 @@ impl DatastoreRun {
             // Mapped but gone upstream: the phone's version comes back as a new item.
             tracing::info!(datastore = %self.key.datastore, %luid, %href, "mapped item gone upstream, re-creating");
         }
+        self.plan_create(luid, incoming, added)
+    }
+
+    /// A new upstream item in the collection for its component, named by its UID.
+    fn plan_create(&self, luid: String, mut incoming: Component, status: StatusCode) -> Plan {
         let uid = items::ensure_uid(&mut incoming);
         Plan::Create {
             luid,
             collection: self.collection_for_item(&incoming),
             name: items::resource_name(&uid, self.is_card()),
             body: convert::dav_bytes(&incoming),
-            status: added,
+            status,
         }
     }
 
@@ -324,14 +326,7 @@ impl DatastoreRun {
                 } else {
                     incoming.remove("UID");
                 }
-                let uid = items::ensure_uid(&mut incoming);
-                Plan::Create {
-                    luid,
-                    collection: self.collection_for_item(&incoming),
-                    name: items::resource_name(&uid, self.is_card()),
-                    body: convert::dav_bytes(&incoming),
-                    status,
-                }
+                self.plan_create(luid, incoming, status)
             }
         }
     }

@@ -416,14 +416,11 @@ impl DatastoreRun {
         deps: &EngineDeps<D>,
         pairs: &[(String, String)],
     ) -> Result<(), EngineError> {
-        let unknown = match deps.store.settle_pending_maps(&self.key, pairs) {
-            Ok(u) => u,
-            Err(e) => {
-                let e = store_err(&self.key)(e);
-                self.fail(deps, &e);
-                return Err(e);
-            }
-        };
+        let settled = deps
+            .store
+            .settle_pending_maps(&self.key, pairs)
+            .map_err(store_err(&self.key));
+        let unknown = self.noting_failure(deps, settled)?;
         if !unknown.is_empty() {
             tracing::info!(datastore = %self.key.datastore, count = unknown.len(), "Map names ids never sent");
         }
@@ -463,11 +460,18 @@ impl DatastoreRun {
         self.failed
     }
 
-    /// A step of the run failed: the anchors stay, and a vanished collection is
-    /// rediscovered next session.
-    fn fail<D>(&mut self, deps: &EngineDeps<D>, error: &EngineError) {
-        self.failed = true;
-        self.forget_collection_if_gone(deps, error);
+    /// Passes a step's result on; when the step failed the anchors stay, and a
+    /// vanished collection is rediscovered next session.
+    fn noting_failure<T, D>(
+        &mut self,
+        deps: &EngineDeps<D>,
+        result: Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        if let Err(e) = &result {
+            self.failed = true;
+            self.forget_collection_if_gone(deps, e);
+        }
+        result
     }
 
     /// Stores the anchors and change state: the session completed. Nothing moves when

@@ -11,7 +11,7 @@ use super::{
     SyncMethod,
 };
 use crate::convert::Component;
-use crate::dav::{ChangeState, DavError};
+use crate::dav::{ChangeState, Changes, DavError};
 use crate::store::{MapChange, MapEntry, PendingMap};
 
 /// What goes to the phone, gathered before conversion.
@@ -44,10 +44,7 @@ impl DatastoreRun {
         deps: &EngineDeps<D>,
     ) -> Result<Vec<ServerChange>, EngineError> {
         let result = self.server_changes_inner(deps).await;
-        if let Err(e) = &result {
-            self.fail(deps, e);
-        }
-        result
+        self.noting_failure(deps, result)
     }
 
     async fn server_changes_inner<D: DavItems>(
@@ -68,12 +65,7 @@ impl DatastoreRun {
             }
             SyncMethod::ClientReset => {
                 for i in 0..self.upstreams.len() {
-                    let u = &self.upstreams[i];
-                    let listing = deps
-                        .dav
-                        .changes(&u.href, &u.prev)
-                        .await
-                        .map_err(dav_err(&self.key))?;
+                    let listing = self.changes_since_last(deps, i).await?;
                     self.upstreams[i].next = Some(listing.state);
                 }
             }
@@ -86,6 +78,19 @@ impl DatastoreRun {
         self.convert_for_phone(deps, o)
     }
 
+    /// What changed in the `i`th collection since the last completed session.
+    async fn changes_since_last<D: DavItems>(
+        &self,
+        deps: &EngineDeps<D>,
+        i: usize,
+    ) -> Result<Changes, EngineError> {
+        let u = &self.upstreams[i];
+        deps.dav
+            .changes(&u.href, &u.prev)
+            .await
+            .map_err(dav_err(&self.key))
+    }
+
     /// Two-way and one-way from the server: what changed upstream since the last
     /// session, less this session's own writes, plus what must undo a refused change.
     async fn collect_changes<D: DavItems>(
@@ -94,12 +99,7 @@ impl DatastoreRun {
         o: &mut Outgoing,
     ) -> Result<(), EngineError> {
         for i in 0..self.upstreams.len() {
-            let u = &self.upstreams[i];
-            let changes = deps
-                .dav
-                .changes(&u.href, &u.prev)
-                .await
-                .map_err(dav_err(&self.key))?;
+            let changes = self.changes_since_last(deps, i).await?;
             for c in &changes.changed {
                 let echo = self
                     .written

@@ -69,6 +69,11 @@ impl World {
         self.run(method, "contacts", CONTACTS, ItemKind::Contacts, None)
     }
 
+    /// A calendar datastore that also covers the task list (Nokia, Sony Ericsson).
+    fn calendar_with_tasks(&self, method: SyncMethod) -> DatastoreRun {
+        self.run(method, "calendar", CALENDAR, ItemKind::Events, Some(TASKS))
+    }
+
     fn run(
         &self,
         method: SyncMethod,
@@ -117,6 +122,11 @@ impl World {
         (statuses, out)
     }
 
+    /// Another client stores `data` at `href`; the new etag.
+    fn edit(&self, href: &str, data: &str) -> String {
+        self.dav.put(href, data).expect("put")
+    }
+
     fn href_of(&self, datastore: &str, luid: &str) -> Option<String> {
         self.deps
             .store
@@ -136,12 +146,35 @@ fn add(luid: &str, format: Format, data: Vec<u8>) -> PhoneChange {
     }
 }
 
+fn adds<const N: usize>(format: Format, items: [(&str, Vec<u8>); N]) -> Vec<PhoneChange> {
+    items
+        .into_iter()
+        .map(|(luid, data)| add(luid, format, data))
+        .collect()
+}
+
 fn replace(luid: &str, data: Vec<u8>) -> PhoneChange {
     PhoneChange::Replace {
         luid: luid.into(),
         format: Format::Vcard21,
         data,
     }
+}
+
+/// `out` is one Replace of `luid` holding `text` and one Add of `added`, in any order.
+fn assert_replace_and_add(out: &[ServerChange], (luid, text): (&str, &str), added: &str) {
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert!(
+        out.iter()
+            .any(|c| matches!(c, ServerChange::Replace { luid: l, data }
+            if l == luid && String::from_utf8_lossy(data).contains(text))),
+        "{out:?}"
+    );
+    assert!(
+        out.iter()
+            .any(|c| matches!(c, ServerChange::Add { server_id, .. } if server_id == added)),
+        "{out:?}"
+    );
 }
 
 /// The first session (slow: no anchors) adds one contact; returns its href.
@@ -226,29 +259,19 @@ async fn a_delete_in_a_slow_sync_deletes_nothing_upstream() {
 async fn a_server_change_goes_to_the_phone_as_a_replace() {
     let w = world(ConflictPolicy::Merge);
     let href = first_sync_with_one_contact(&w).await;
-    w.dav
-        .put(&href, &server_card("u1", "Moe", "+111"))
-        .expect("put");
+    w.edit(&href, &server_card("u1", "Moe", "+111"));
     let other = format!("{CONTACTS}other.vcf");
-    w.dav
-        .put(&other, &server_card("u2", "Smith", "+222"))
-        .expect("put");
+    w.edit(&other, &server_card("u2", "Smith", "+222"));
     let mut run = w.contacts(SyncMethod::TwoWay);
     let (_, out) = w.session(&mut run, Vec::new()).await;
-    assert_eq!(out.len(), 2, "{out:?}");
-    assert!(out.iter().any(|c| matches!(c,
-        ServerChange::Replace { luid, data } if luid == "1" && String::from_utf8_lossy(data).contains("Moe"))));
-    assert!(out.iter().any(|c| matches!(c,
-        ServerChange::Add { server_id, .. } if *server_id == other)));
+    assert_replace_and_add(&out, ("1", "Moe"), &other);
 }
 
 #[tokio::test]
 async fn both_changed_is_a_conflict_resolved_by_the_policy() {
     let w = world(ConflictPolicy::Merge);
     let href = first_sync_with_one_contact(&w).await;
-    w.dav
-        .put(&href, &server_card("u1", "Doe", "+999"))
-        .expect("put");
+    w.edit(&href, &server_card("u1", "Doe", "+999"));
     let mut run = w.contacts(SyncMethod::TwoWay);
     let (st, out) = w
         .session(&mut run, vec![replace("1", card("Roe", "+111"))])
@@ -288,9 +311,7 @@ async fn a_412_on_delete_sends_the_server_version_back() {
     let w = world(ConflictPolicy::Merge);
     let href = first_sync_with_one_contact(&w).await;
     // Someone else changed the item: the phone's delete carries a stale etag.
-    w.dav
-        .put(&href, &server_card("u1", "Doe", "+999"))
-        .expect("put");
+    w.edit(&href, &server_card("u1", "Doe", "+999"));
     let mut run = w.contacts(SyncMethod::TwoWay);
     let (st, out) = w
         .session(&mut run, vec![PhoneChange::Delete { luid: "1".into() }])
@@ -309,9 +330,7 @@ async fn a_412_on_create_is_not_an_overwrite() {
     let w = world(ConflictPolicy::Merge);
     // The phone's item gets a UID, and so a resource name, that is already taken.
     let taken = format!("{CONTACTS}fixed.vcf");
-    w.dav
-        .put(&taken, &server_card("other", "Else", "+3"))
-        .expect("put");
+    w.edit(&taken, &server_card("other", "Else", "+3"));
     let (etag, _) = w.dav.get(&taken).expect("there");
     let err = w
         .dav
@@ -408,20 +427,16 @@ async fn a_slow_sync_matches_instead_of_duplicating() {
     let w = world(ConflictPolicy::Merge);
     let same = format!("{CONTACTS}same.vcf");
     let only = format!("{CONTACTS}only.vcf");
-    w.dav
-        .put(&same, &server_card("s1", "Doe", "+111"))
-        .expect("put");
-    w.dav
-        .put(&only, &server_card("s2", "Smith", "+222"))
-        .expect("put");
+    w.edit(&same, &server_card("s1", "Doe", "+111"));
+    w.edit(&only, &server_card("s2", "Smith", "+222"));
     let mut run = w.contacts(SyncMethod::Slow);
     let (st, out) = w
         .session(
             &mut run,
-            vec![
-                add("1", Format::Vcard21, card("Doe", "+111")),
-                add("2", Format::Vcard21, card("Brown", "+333")),
-            ],
+            adds(
+                Format::Vcard21,
+                [("1", card("Doe", "+111")), ("2", card("Brown", "+333"))],
+            ),
         )
         .await;
     // Matched, not added: a phone counts a 201 as a new server item.
@@ -438,22 +453,19 @@ async fn a_slow_sync_matches_instead_of_duplicating() {
 #[tokio::test]
 async fn a_combined_datastore_splits_writes_and_merges_feeds() {
     let w = world(ConflictPolicy::Merge);
-    let mut run = w.run(
-        SyncMethod::Slow,
-        "calendar",
-        CALENDAR,
-        ItemKind::Events,
-        Some(TASKS),
-    );
+    let mut run = w.calendar_with_tasks(SyncMethod::Slow);
     let collections: Vec<&str> = run.collections().map(|(_, h)| h).collect();
     assert_eq!(collections, vec![CALENDAR, TASKS]);
     let (st, out) = w
         .session(
             &mut run,
-            vec![
-                add("e1", Format::Vcal10, vcal("VEVENT", "Meeting")),
-                add("t1", Format::Vcal10, vcal("VTODO", "Buy milk")),
-            ],
+            adds(
+                Format::Vcal10,
+                [
+                    ("e1", vcal("VEVENT", "Meeting")),
+                    ("t1", vcal("VTODO", "Buy milk")),
+                ],
+            ),
         )
         .await;
     assert_eq!(st, vec![StatusCode::ItemAdded, StatusCode::ItemAdded]);
@@ -467,30 +479,13 @@ async fn a_combined_datastore_splits_writes_and_merges_feeds() {
     let prior = Prior::load(&w.deps.store, &key("calendar")).expect("prior");
     assert_eq!(prior.known_collections(), Some((CALENDAR, Some(TASKS))));
     let (etag, data) = w.dav.get(&task).expect("task");
-    w.dav
-        .put(&task, &data.replace("Buy milk", "Buy bread"))
-        .expect("put");
+    w.edit(&task, &data.replace("Buy milk", "Buy bread"));
     assert_ne!(w.dav.get(&task).map(|(e, _)| e), Some(etag));
     let new_event = format!("{CALENDAR}new.ics");
-    w.dav
-        .put(
-            &new_event,
-            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:n1\r\nSUMMARY:Lunch\r\nDTSTART:20240103T120000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-        )
-        .expect("put");
-    let mut run = w.run(
-        SyncMethod::TwoWay,
-        "calendar",
-        CALENDAR,
-        ItemKind::Events,
-        Some(TASKS),
-    );
+    w.edit(&new_event, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:n1\r\nSUMMARY:Lunch\r\nDTSTART:20240103T120000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+    let mut run = w.calendar_with_tasks(SyncMethod::TwoWay);
     let (_, out) = w.session(&mut run, Vec::new()).await;
-    assert_eq!(out.len(), 2, "{out:?}");
-    assert!(out.iter().any(|c| matches!(c,
-        ServerChange::Replace { luid, data } if luid == "t1" && String::from_utf8_lossy(data).contains("Buy bread"))));
-    assert!(out.iter().any(|c| matches!(c,
-        ServerChange::Add { server_id, .. } if *server_id == new_event)));
+    assert_replace_and_add(&out, ("t1", "Buy bread"), &new_event);
 }
 
 #[tokio::test]
