@@ -42,8 +42,6 @@ pub struct Session {
     chal_nonce: Option<String>,
     /// Counts the session in `/metrics` once its sync type is known.
     tracker: Option<SessionTracker>,
-    /// A message ended in a protocol error.
-    failed: bool,
     /// Set when the device's messages are recorded (`log.debug_devices`, `debug=on`).
     recorder: Option<Recorder>,
 }
@@ -328,7 +326,7 @@ impl SessionHandler {
         self.table
             .insert(&device, &sid, |token| Session {
                 core,
-                phase: Phase::Init(AwaitInit),
+                phase: Phase::Init(AwaitInit::default()),
                 out_msg_id: 0,
                 last: None,
                 resp_uri: resp_uri(&target, token),
@@ -336,7 +334,6 @@ impl SessionHandler {
                 header_code: 212,
                 chal_nonce,
                 tracker: None,
-                failed: false,
                 recorder,
             })
             .map_err(|e| {
@@ -349,21 +346,13 @@ impl SessionHandler {
         let msg = &decoded.message;
         let mut answer = Answer::default();
         let phase = std::mem::replace(&mut session.phase, Phase::Done);
-        let next = match phase {
+        session.phase = match phase {
             Phase::Init(s) => s.handle(&mut session.core, msg, &mut answer).await,
             Phase::Sync(s) => s.handle(&mut session.core, msg, &mut answer).await,
-            Phase::Sending(s) => s.handle(&mut session.core, msg, &mut answer),
+            Phase::Sending(s) => Phase::Sending(s.handle(&mut session.core, msg, &mut answer)),
             Phase::Map(s) => s.handle(&mut session.core, msg, &mut answer),
             Phase::Done => {
                 answer.final_ = true;
-                Ok(Phase::Done)
-            }
-        };
-        session.phase = match next {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(error = %e, "protocol error");
-                session.failed = true;
                 Phase::Done
             }
         };
@@ -443,12 +432,11 @@ impl SessionHandler {
         if !ended {
             return;
         }
-        let failed = session.failed
-            || session
-                .core
-                .slots
-                .iter()
-                .any(|s| s.run.as_ref().is_some_and(|r| r.failed()));
+        let failed = session
+            .core
+            .slots
+            .iter()
+            .any(|s| s.run.as_ref().is_some_and(|r| r.failed()));
         if let Some(t) = session.tracker.take() {
             if failed {
                 t.failed();

@@ -1,12 +1,17 @@
 //! SyncML sessions: log-in, sync-type negotiation, URL parameters, the package flow.
 
+mod alert;
 pub mod auth;
 pub mod backups;
 pub mod context;
 pub mod debug_log;
 pub mod devinf_ours;
 pub mod handler;
+mod incoming;
+mod maps;
 pub mod outbox;
+mod outgoing;
+mod session_core;
 pub mod state;
 pub mod sync_type;
 pub mod table;
