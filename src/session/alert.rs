@@ -60,10 +60,11 @@ impl SessionCore {
             anchors_match,
             phone_next,
         } = started;
-        let answer_code = method.alert_code();
+        let answer_code = AlertCode::from_code(method.alert_code());
         // 508 tells the phone its anchors are stale; a slow sync the URL asks for is
         // carried by our Alert code alone (SyncEvolution fails a session on 508 otherwise).
-        if matches!(alert.code.code(), 200 | 206) && answer_code == 201 && !anchors_match {
+        let asked_two_way = matches!(alert.code, AlertCode::TwoWay | AlertCode::TwoWayByServer);
+        if asked_two_way && answer_code == AlertCode::SlowSync && !anchors_match {
             st.code = StatusCode::RefreshRequired;
         }
         st.items = vec![Item {
@@ -77,7 +78,7 @@ impl SessionCore {
             cmd_id: "0".into(),
             no_resp: false,
             cred: None,
-            code: AlertCode::from_code(answer_code),
+            code: answer_code,
             items: vec![Item {
                 target: Some(Location::new(source.clone())),
                 source: Some(Location::new(target.clone())),

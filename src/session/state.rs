@@ -8,7 +8,7 @@
 //! and the commit in `maps.rs`.
 
 use super::incoming::Partial;
-use crate::syncml::codes::StatusCode;
+use crate::syncml::codes::{AlertCode, StatusCode};
 use crate::syncml::model::{Access, Command, Item, Location, Message, Meta, DEVINF_XML_TYPE};
 
 use super::session_core::push_status;
@@ -81,7 +81,7 @@ fn common(core: &SessionCore, msg_ref: &str, cmd: &Command, answer: &mut Answer)
             core.note_status(s);
             true
         }
-        Command::Alert(a) if a.code.code() == 222 => {
+        Command::Alert(a) if a.code == AlertCode::NextMessage => {
             push_status(answer, msg_ref, cmd, StatusCode::Ok);
             true
         }
@@ -129,7 +129,7 @@ impl AwaitInit {
                         let at = answer
                             .commands
                             .iter()
-                            .rposition(|c| matches!(c, Command::Alert(x) if x.code.code() != 222))
+                            .rposition(|c| matches!(c, Command::Alert(x) if x.code != AlertCode::NextMessage))
                             .filter(|_| !matches!(&st, Command::Status(s) if s.code.code() >= 400))
                             .unwrap_or(answer.commands.len());
                         answer.commands.insert(at, st);
