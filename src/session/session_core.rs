@@ -49,6 +49,7 @@ pub struct Answer {
     /// The message ends the server's package.
     pub final_: bool,
 }
+
 /// Answers a whole command (CmdID of the status filled in when the message is packed).
 pub(super) fn push_status(answer: &mut Answer, msg_ref: &str, cmd: &Command, code: StatusCode) {
     answer

@@ -123,6 +123,27 @@ mod tests {
     const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
     #[test]
+    fn the_inline_key_wins_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vault.key");
+        std::fs::write(&file, format!("{KEY}\n")).unwrap();
+        let path = file.to_string_lossy().into_owned();
+        assert!(VaultKey::load(" ", "").unwrap().is_none());
+        let from_file = VaultKey::load("", &path).unwrap().unwrap();
+        let sealed = from_file.seal("alice", "pw").unwrap();
+        let inline = VaultKey::load(KEY, "/nowhere").unwrap().unwrap();
+        assert_eq!(inline.open("alice", &sealed).unwrap(), "pw");
+        assert!(matches!(
+            VaultKey::load("", "/nowhere/vault.key"),
+            Err(VaultLoadError::File { .. })
+        ));
+        assert!(matches!(
+            VaultKey::load("short", ""),
+            Err(VaultLoadError::Key(_))
+        ));
+    }
+
+    #[test]
     fn seal_and_open_round_trip_bound_to_user() {
         let k = VaultKey::from_text(KEY).unwrap();
         let sealed = k.seal("alice", "app-pass").unwrap();
