@@ -340,3 +340,61 @@ impl DavItems for MemoryDav {
         async move { r }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAL: &str = "/cal/";
+
+    #[tokio::test]
+    async fn listings_follow_writes_with_moving_tokens() {
+        let dav = MemoryDav::new();
+        dav.add_collection(CAL);
+        let first = dav.changes(CAL, &ChangeState::default()).await.unwrap();
+        assert_eq!(first.method, ChangeMethod::FullListing);
+        assert!(first.changed.is_empty());
+        let w = dav
+            .create(CAL, "a.ics", "text/calendar", b"A".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(w.href, "/cal/a.ics");
+        let second = dav.changes(CAL, &first.state).await.unwrap();
+        assert_eq!(second.method, ChangeMethod::SyncToken);
+        assert_ne!(second.state.sync_token, first.state.sync_token);
+        assert_eq!(second.changed.len(), 1);
+        assert_eq!(second.changed[0].etag, w.etag);
+        assert!(dav.remove(&w.href));
+        let third = dav.changes(CAL, &second.state).await.unwrap();
+        assert_eq!(third.deleted, vec![w.href.clone()]);
+        let read = dav
+            .multiget(CAL, DataKind::Calendar, std::slice::from_ref(&w.href))
+            .await
+            .unwrap();
+        assert_eq!(read.missing, vec![w.href]);
+    }
+
+    #[tokio::test]
+    async fn preconditions_and_refusals() {
+        let dav = MemoryDav::new();
+        dav.add_collection(CAL);
+        let etag = dav.put("/cal/a.ics", "A").unwrap();
+        let taken = dav.create(CAL, "a.ics", "text/calendar", Vec::new()).await;
+        assert!(
+            matches!(taken, Err(DavError::Conflict { current_etag: Some(ref e), .. }) if *e == etag)
+        );
+        let stale = dav.delete("/cal/a.ics", "\"old\"").await;
+        assert!(matches!(stale, Err(DavError::Conflict { .. })));
+        let w = dav
+            .update("/cal/a.ics", &etag, "text/calendar", b"B".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(dav.get("/cal/a.ics"), Some((w.etag.clone(), "B".into())));
+        dav.refuse("/cal/a.ics", 403);
+        let refused = dav.delete("/cal/a.ics", &w.etag).await;
+        assert!(matches!(refused, Err(DavError::Forbidden { .. })));
+        let gone = dav.changes("/nowhere/", &ChangeState::default()).await;
+        assert!(matches!(gone, Err(DavError::NotFound { .. })));
+        assert_eq!(dav.writes(), 4);
+    }
+}
