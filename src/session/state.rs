@@ -251,3 +251,6 @@ impl AwaitMap {
         Phase::Done
     }
 }
+
+#[cfg(test)]
+mod tests;
