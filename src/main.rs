@@ -191,7 +191,8 @@ fn serve(
 /// The push poller, with its own upstream client so its requests are counted apart.
 fn start_poller(cfg: &Config, store: Arc<syncml_bridge::store::Store>) -> anyhow::Result<()> {
     use syncml_bridge::push::poller;
-    let vault = session::context::vault_key(cfg).context("cannot read the vault key")?;
+    let vault = syncml_bridge::store::VaultKey::load(&cfg.auth.vault_key, &cfg.auth.vault_key_file)
+        .context("cannot read the vault key")?;
     let dav = syncml_bridge::dav::DavClient::new(&cfg.upstream)
         .context("cannot set up the upstream client")?;
     let p = poller::Poller::new(store, dav, vault, &cfg.push).context("push configuration")?;
@@ -225,7 +226,7 @@ fn set_password(
     if let Some(d) = data_dir {
         cfg.data_dir = d;
     }
-    let key = session::context::vault_key(&cfg)
+    let key = syncml_bridge::store::VaultKey::load(&cfg.auth.vault_key, &cfg.auth.vault_key_file)
         .context("cannot read the vault key")?
         .ok_or_else(|| {
             anyhow::anyhow!(

@@ -5,9 +5,9 @@
 use std::io::Write;
 
 use super::context::{Admin, AdminError};
+use crate::catalog::{AliasTable, DatastoreUri};
 use crate::push::provisioning::{self, ProfileDatastore, Security, SyncProfile};
 use crate::push::wap::Sms;
-use crate::session::datastores::{AliasTable, DatastoreUri};
 
 /// What `push config-sms` was asked for.
 #[derive(Debug, Clone)]

@@ -325,8 +325,8 @@ fn profile(
     name: Option<String>,
     out: &mut dyn Write,
 ) -> Result<(), AdminError> {
-    let profiles = crate::session::profiles::Profiles::builtin()
-        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let profiles =
+        crate::catalog::Profiles::builtin().map_err(|e| AdminError::Invalid(e.to_string()))?;
     let chosen = match &name {
         Some(n) => Some(profiles.named(n).ok_or_else(|| {
             AdminError::Invalid(format!(

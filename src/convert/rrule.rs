@@ -9,7 +9,9 @@
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
 use chrono_tz::Tz;
 
-use super::timezone::{format_caltime, local_to_utc, parse_caltime, CalTime};
+use super::timezone::{
+    days_in_month, format_caltime, local_to_utc, parse_caltime, weekday_code, CalTime,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RruleError {
@@ -84,18 +86,6 @@ impl Recurrence {
     }
 }
 
-pub fn weekday_code(d: Weekday) -> &'static str {
-    match d {
-        Weekday::Mon => "MO",
-        Weekday::Tue => "TU",
-        Weekday::Wed => "WE",
-        Weekday::Thu => "TH",
-        Weekday::Fri => "FR",
-        Weekday::Sat => "SA",
-        Weekday::Sun => "SU",
-    }
-}
-
 pub fn parse_weekday(s: &str) -> Option<Weekday> {
     Some(match s.to_ascii_uppercase().as_str() {
         "MO" => Weekday::Mon,
@@ -107,21 +97,6 @@ pub fn parse_weekday(s: &str) -> Option<Weekday> {
         "SU" => Weekday::Sun,
         _ => return None,
     })
-}
-
-pub fn days_in_month(year: i32, month: u32) -> u32 {
-    let (ny, nm) = if month >= 12 {
-        (year + 1, 1)
-    } else {
-        (year, month + 1)
-    };
-    match (
-        NaiveDate::from_ymd_opt(year, month, 1),
-        NaiveDate::from_ymd_opt(ny, nm, 1),
-    ) {
-        (Some(a), Some(b)) => (b - a).num_days() as u32,
-        _ => 30,
-    }
 }
 
 /// Brings an end value into the form RFC 5545 requires for the given DTSTART: a DATE for
@@ -154,39 +129,12 @@ pub fn normalise_until(until: CalTime, dtstart: &CalTime, zone: Tz) -> CalTime {
 /// (the weekday of a `W` rule, the day of an `MD` rule, ...); floating end dates are read in
 /// `zone`.
 pub fn parse_vcal(rule: &str, dtstart: &CalTime, zone: Tz) -> Result<Recurrence, RruleError> {
-    let err_mod = |t: &str| RruleError::BadModifier {
-        rule: rule.to_string(),
-        token: t.to_string(),
-    };
     let mut tokens: Vec<&str> = rule.split_whitespace().collect();
     if tokens.is_empty() {
         return Err(RruleError::Empty);
     }
     let head = tokens.remove(0).to_ascii_uppercase();
-    let split = head
-        .find(|c: char| c.is_ascii_digit())
-        .unwrap_or(head.len());
-    let (code, num) = head.split_at(split);
-    let interval: u32 = if num.is_empty() {
-        1
-    } else {
-        num.parse().map_err(|_| RruleError::BadFrequency {
-            rule: rule.to_string(),
-            token: head.clone(),
-        })?
-    };
-    let freq = match code {
-        "D" => Freq::Daily,
-        "W" => Freq::Weekly,
-        "MP" | "MD" => Freq::Monthly,
-        "YM" | "YD" => Freq::Yearly,
-        _ => {
-            return Err(RruleError::BadFrequency {
-                rule: rule.to_string(),
-                token: head.clone(),
-            })
-        }
-    };
+    let (code, interval, freq) = vcal_head(rule, &head)?;
     let mut r = Recurrence::new(freq, interval);
 
     // The end is the last token when it is `#n` or a date; missing means `#2` (as in the spec).
@@ -196,9 +144,51 @@ pub fn parse_vcal(rule: &str, dtstart: &CalTime, zone: Tz) -> Result<Recurrence,
             end_token = tokens.pop();
         }
     }
-    let start = dtstart.naive();
+    let positions = vcal_modifiers(rule, code, &tokens, &mut r)?;
+    vcal_implied(&mut r, (code, interval), positions, dtstart.naive());
+    r.end = vcal_end(rule, end_token, &r, code, dtstart, zone)?;
+    Ok(r)
+}
+
+/// The frequency code (`D`, `W`, `MP`...), interval and frequency of a rule's head.
+fn vcal_head<'h>(rule: &str, head: &'h str) -> Result<(&'h str, u32, Freq), RruleError> {
+    let bad = || RruleError::BadFrequency {
+        rule: rule.to_string(),
+        token: head.to_string(),
+    };
+    let split = head
+        .find(|c: char| c.is_ascii_digit())
+        .unwrap_or(head.len());
+    let (code, num) = head.split_at(split);
+    let interval: u32 = if num.is_empty() {
+        1
+    } else {
+        num.parse().map_err(|_| bad())?
+    };
+    let freq = match code {
+        "D" => Freq::Daily,
+        "W" => Freq::Weekly,
+        "MP" | "MD" => Freq::Monthly,
+        "YM" | "YD" => Freq::Yearly,
+        _ => return Err(bad()),
+    };
+    Ok((code, interval, freq))
+}
+
+/// The modifiers between head and end (weekdays, positions, days, months); returns the
+/// `MP` positions, which apply to the weekdays that follow them.
+fn vcal_modifiers(
+    rule: &str,
+    code: &str,
+    tokens: &[&str],
+    r: &mut Recurrence,
+) -> Result<Vec<i8>, RruleError> {
+    let err_mod = |t: &str| RruleError::BadModifier {
+        rule: rule.to_string(),
+        token: t.to_string(),
+    };
     let mut positions: Vec<i8> = Vec::new();
-    for raw in tokens {
+    for raw in tokens.iter().copied() {
         let t = raw.trim_end_matches('$').to_ascii_uppercase();
         if t.is_empty() {
             continue;
@@ -245,6 +235,17 @@ pub fn parse_vcal(rule: &str, dtstart: &CalTime, zone: Tz) -> Result<Recurrence,
             _ => return Err(err_mod(raw)),
         }
     }
+    Ok(positions)
+}
+
+/// What the vCalendar grammar leaves implicit, taken from DTSTART, and the rules phones
+/// send outside the grammar.
+fn vcal_implied(
+    r: &mut Recurrence,
+    (code, interval): (&str, u32),
+    positions: Vec<i8>,
+    start: NaiveDateTime,
+) {
     // MP positions given with no weekday: the weekday of DTSTART.
     if code == "MP" && r.by_day.is_empty() {
         let nth = if positions.is_empty() {
@@ -276,25 +277,33 @@ pub fn parse_vcal(rule: &str, dtstart: &CalTime, zone: Tz) -> Result<Recurrence,
         r.by_month.push(start.month() as u8);
     }
     sort_by_day(&mut r.by_day);
+}
 
-    r.end = match end_token {
-        None => vcal_count_end(&r, code, 2, dtstart),
+/// The rule's end: a count (`#n`, `#0` for never), an end date, or the default `#2`.
+fn vcal_end(
+    rule: &str,
+    end_token: Option<&str>,
+    r: &Recurrence,
+    code: &str,
+    dtstart: &CalTime,
+    zone: Tz,
+) -> Result<RecurEnd, RruleError> {
+    let bad_end = |t: &str| RruleError::BadEnd {
+        rule: rule.to_string(),
+        token: t.to_string(),
+    };
+    Ok(match end_token {
+        None => vcal_count_end(r, code, 2, dtstart),
         Some(t) if t.starts_with('#') => {
-            let n: u32 = t[1..].parse().map_err(|_| RruleError::BadEnd {
-                rule: rule.to_string(),
-                token: t.to_string(),
-            })?;
+            let n: u32 = t[1..].parse().map_err(|_| bad_end(t))?;
             if n == 0 {
                 RecurEnd::Forever
             } else {
-                vcal_count_end(&r, code, n, dtstart)
+                vcal_count_end(r, code, n, dtstart)
             }
         }
         Some(t) => {
-            let until = parse_caltime(t).map_err(|_| RruleError::BadEnd {
-                rule: rule.to_string(),
-                token: t.to_string(),
-            })?;
+            let until = parse_caltime(t).map_err(|_| bad_end(t))?;
             // A floating end at midnight means "through that day".
             let until = match until {
                 CalTime::Floating(u) if u.time() == chrono::NaiveTime::MIN => {
@@ -304,8 +313,7 @@ pub fn parse_vcal(rule: &str, dtstart: &CalTime, zone: Tz) -> Result<Recurrence,
             };
             RecurEnd::Until(normalise_until(until, dtstart, zone))
         }
-    };
-    Ok(r)
+    })
 }
 
 fn sort_by_day(v: &mut Vec<WeekdayNum>) {
@@ -407,117 +415,11 @@ pub fn to_vcal(
         }
         set_pos_as_nth = true;
     }
-    let pos = |n: i8| {
-        if n < 0 {
-            format!("{}-", -n)
-        } else {
-            format!("{n}+")
-        }
-    };
     match r.freq {
-        Freq::Daily => {
-            if !r.by_month_day.is_empty() || !r.by_month.is_empty() || !r.by_year_day.is_empty() {
-                return Err(RruleError::NotRepresentable("DAILY with BY* parts".into()));
-            }
-            if r.by_day.is_empty() {
-                out.push_str(&format!("D{}", r.interval));
-            } else if r.interval == 1 && r.by_day.iter().all(|w| w.nth == 0) {
-                out.push_str("W1");
-                for w in &r.by_day {
-                    out.push(' ');
-                    out.push_str(weekday_code(w.day));
-                }
-            } else {
-                return Err(RruleError::NotRepresentable("DAILY with BYDAY".into()));
-            }
-        }
-        Freq::Weekly => {
-            if !r.by_month_day.is_empty() || !r.by_month.is_empty() || !r.by_year_day.is_empty() {
-                return Err(RruleError::NotRepresentable("WEEKLY with BY* parts".into()));
-            }
-            if r.by_day.iter().any(|w| w.nth != 0) {
-                return Err(RruleError::NotRepresentable(
-                    "WEEKLY with BYDAY positions".into(),
-                ));
-            }
-            out.push_str(&format!("W{}", r.interval));
-            let days: Vec<Weekday> = if r.by_day.is_empty() {
-                vec![start.weekday()]
-            } else {
-                r.by_day.iter().map(|w| w.day).collect()
-            };
-            for d in days {
-                out.push(' ');
-                out.push_str(weekday_code(d));
-            }
-        }
-        Freq::Monthly => {
-            if !r.by_month.is_empty() || !r.by_year_day.is_empty() {
-                return Err(RruleError::NotRepresentable("MONTHLY with BYMONTH".into()));
-            }
-            if !r.by_day.is_empty() && !r.by_month_day.is_empty() {
-                return Err(RruleError::NotRepresentable("BYDAY with BYMONTHDAY".into()));
-            }
-            if !r.by_day.is_empty() {
-                out.push_str(&format!("MP{}", r.interval));
-                write_mp_days(&mut out, r, set_pos_as_nth, &pos)?;
-            } else {
-                out.push_str(&format!("MD{}", r.interval));
-                let days = if r.by_month_day.is_empty() {
-                    vec![start.day() as i8]
-                } else {
-                    r.by_month_day.clone()
-                };
-                for d in days {
-                    out.push(' ');
-                    if d < 0 {
-                        out.push_str(&pos(d));
-                    } else {
-                        out.push_str(&d.to_string());
-                    }
-                }
-            }
-        }
-        Freq::Yearly => {
-            if !r.by_year_day.is_empty() {
-                if !r.by_day.is_empty() || !r.by_month.is_empty() || !r.by_month_day.is_empty() {
-                    return Err(RruleError::NotRepresentable("BYYEARDAY with others".into()));
-                }
-                out.push_str(&format!("YD{}", r.interval));
-                for d in &r.by_year_day {
-                    if *d < 0 {
-                        return Err(RruleError::NotRepresentable("negative BYYEARDAY".into()));
-                    }
-                    out.push_str(&format!(" {d}"));
-                }
-            } else if !r.by_day.is_empty() {
-                // Yearly by weekday position only works within DTSTART's month (`MP12`).
-                let month_ok = r.by_month.is_empty()
-                    || r.by_month.len() == 1 && u32::from(r.by_month[0]) == start.month();
-                if !month_ok || !r.by_month_day.is_empty() || r.by_month.is_empty() {
-                    return Err(RruleError::NotRepresentable("YEARLY with BYDAY".into()));
-                }
-                out.push_str(&format!("MP{}", r.interval.saturating_mul(12)));
-                write_mp_days(&mut out, r, set_pos_as_nth, &pos)?;
-            } else {
-                let day_ok = r.by_month_day.is_empty()
-                    || r.by_month_day.len() == 1 && r.by_month_day[0] == start.day() as i8;
-                if !day_ok {
-                    return Err(RruleError::NotRepresentable(
-                        "YEARLY with BYMONTHDAY".into(),
-                    ));
-                }
-                out.push_str(&format!("YM{}", r.interval));
-                let months = if r.by_month.is_empty() {
-                    vec![start.month() as u8]
-                } else {
-                    r.by_month.clone()
-                };
-                for m in months {
-                    out.push_str(&format!(" {m}"));
-                }
-            }
-        }
+        Freq::Daily => vcal_daily(&mut out, r)?,
+        Freq::Weekly => vcal_weekly(&mut out, r, start)?,
+        Freq::Monthly => vcal_monthly(&mut out, r, start, set_pos_as_nth)?,
+        Freq::Yearly => vcal_yearly(&mut out, r, start, set_pos_as_nth)?,
     }
     out.push(' ');
     match &r.end {
@@ -538,12 +440,137 @@ pub fn to_vcal(
     Ok(out)
 }
 
-fn write_mp_days(
+/// A `MP` position: `2+`, `1-`.
+fn vcal_pos(n: i8) -> String {
+    if n < 0 {
+        format!("{}-", -n)
+    } else {
+        format!("{n}+")
+    }
+}
+
+fn vcal_daily(out: &mut String, r: &Recurrence) -> Result<(), RruleError> {
+    if !r.by_month_day.is_empty() || !r.by_month.is_empty() || !r.by_year_day.is_empty() {
+        return Err(RruleError::NotRepresentable("DAILY with BY* parts".into()));
+    }
+    if r.by_day.is_empty() {
+        out.push_str(&format!("D{}", r.interval));
+    } else if r.interval == 1 && r.by_day.iter().all(|w| w.nth == 0) {
+        out.push_str("W1");
+        for w in &r.by_day {
+            out.push(' ');
+            out.push_str(weekday_code(w.day));
+        }
+    } else {
+        return Err(RruleError::NotRepresentable("DAILY with BYDAY".into()));
+    }
+    Ok(())
+}
+
+fn vcal_weekly(out: &mut String, r: &Recurrence, start: NaiveDateTime) -> Result<(), RruleError> {
+    if !r.by_month_day.is_empty() || !r.by_month.is_empty() || !r.by_year_day.is_empty() {
+        return Err(RruleError::NotRepresentable("WEEKLY with BY* parts".into()));
+    }
+    if r.by_day.iter().any(|w| w.nth != 0) {
+        return Err(RruleError::NotRepresentable(
+            "WEEKLY with BYDAY positions".into(),
+        ));
+    }
+    out.push_str(&format!("W{}", r.interval));
+    let days: Vec<Weekday> = if r.by_day.is_empty() {
+        vec![start.weekday()]
+    } else {
+        r.by_day.iter().map(|w| w.day).collect()
+    };
+    for d in days {
+        out.push(' ');
+        out.push_str(weekday_code(d));
+    }
+    Ok(())
+}
+
+fn vcal_monthly(
     out: &mut String,
     r: &Recurrence,
+    start: NaiveDateTime,
     set_pos_as_nth: bool,
-    pos: &dyn Fn(i8) -> String,
 ) -> Result<(), RruleError> {
+    if !r.by_month.is_empty() || !r.by_year_day.is_empty() {
+        return Err(RruleError::NotRepresentable("MONTHLY with BYMONTH".into()));
+    }
+    if !r.by_day.is_empty() && !r.by_month_day.is_empty() {
+        return Err(RruleError::NotRepresentable("BYDAY with BYMONTHDAY".into()));
+    }
+    if !r.by_day.is_empty() {
+        out.push_str(&format!("MP{}", r.interval));
+        write_mp_days(out, r, set_pos_as_nth)?;
+    } else {
+        out.push_str(&format!("MD{}", r.interval));
+        let days = if r.by_month_day.is_empty() {
+            vec![start.day() as i8]
+        } else {
+            r.by_month_day.clone()
+        };
+        for d in days {
+            out.push(' ');
+            if d < 0 {
+                out.push_str(&vcal_pos(d));
+            } else {
+                out.push_str(&d.to_string());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn vcal_yearly(
+    out: &mut String,
+    r: &Recurrence,
+    start: NaiveDateTime,
+    set_pos_as_nth: bool,
+) -> Result<(), RruleError> {
+    if !r.by_year_day.is_empty() {
+        if !r.by_day.is_empty() || !r.by_month.is_empty() || !r.by_month_day.is_empty() {
+            return Err(RruleError::NotRepresentable("BYYEARDAY with others".into()));
+        }
+        out.push_str(&format!("YD{}", r.interval));
+        for d in &r.by_year_day {
+            if *d < 0 {
+                return Err(RruleError::NotRepresentable("negative BYYEARDAY".into()));
+            }
+            out.push_str(&format!(" {d}"));
+        }
+    } else if !r.by_day.is_empty() {
+        // Yearly by weekday position only works within DTSTART's month (`MP12`).
+        let month_ok = r.by_month.is_empty()
+            || r.by_month.len() == 1 && u32::from(r.by_month[0]) == start.month();
+        if !month_ok || !r.by_month_day.is_empty() || r.by_month.is_empty() {
+            return Err(RruleError::NotRepresentable("YEARLY with BYDAY".into()));
+        }
+        out.push_str(&format!("MP{}", r.interval.saturating_mul(12)));
+        write_mp_days(out, r, set_pos_as_nth)?;
+    } else {
+        let day_ok = r.by_month_day.is_empty()
+            || r.by_month_day.len() == 1 && r.by_month_day[0] == start.day() as i8;
+        if !day_ok {
+            return Err(RruleError::NotRepresentable(
+                "YEARLY with BYMONTHDAY".into(),
+            ));
+        }
+        out.push_str(&format!("YM{}", r.interval));
+        let months = if r.by_month.is_empty() {
+            vec![start.month() as u8]
+        } else {
+            r.by_month.clone()
+        };
+        for m in months {
+            out.push_str(&format!(" {m}"));
+        }
+    }
+    Ok(())
+}
+
+fn write_mp_days(out: &mut String, r: &Recurrence, set_pos_as_nth: bool) -> Result<(), RruleError> {
     if set_pos_as_nth {
         let n = r.by_set_pos[0];
         if !(-5..=5).contains(&n) || n == 0 {
@@ -551,7 +578,7 @@ fn write_mp_days(
         }
         out.push_str(&format!(
             " {} {}",
-            pos(n as i8),
+            vcal_pos(n as i8),
             weekday_code(r.by_day[0].day)
         ));
         return Ok(());
@@ -568,7 +595,7 @@ fn write_mp_days(
     }
     for p in positions {
         out.push(' ');
-        out.push_str(&pos(p));
+        out.push_str(&vcal_pos(p));
     }
     for d in days {
         out.push(' ');

@@ -6,7 +6,9 @@
 //! list of common zones, then every zone of the database; a zone matches when it has the same
 //! standard offset and the same DST switch instants in the years the phone described.
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike};
+use chrono::{
+    Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike, Weekday,
+};
 use chrono_tz::{OffsetComponents, OffsetName, Tz, TZ_VARIANTS};
 
 /// Errors of date-time and time-zone parsing.
@@ -611,14 +613,43 @@ impl VTimezone {
 
 /// `FREQ=YEARLY;BYMONTH=m;BYDAY=nWD`, with -1 for dates in a month's last week.
 fn yearly_rule_for(d: NaiveDate) -> String {
-    let wd = super::rrule::weekday_code(d.weekday());
-    let days_in_month = super::rrule::days_in_month(d.year(), d.month());
+    let wd = weekday_code(d.weekday());
+    let days_in_month = days_in_month(d.year(), d.month());
     let pos: i32 = if d.day() + 7 > days_in_month {
         -1
     } else {
         ((d.day() - 1) / 7 + 1) as i32
     };
     format!("FREQ=YEARLY;BYMONTH={};BYDAY={pos}{wd}", d.month())
+}
+
+/// The RRULE code of a weekday (`MO`...).
+pub fn weekday_code(d: Weekday) -> &'static str {
+    match d {
+        Weekday::Mon => "MO",
+        Weekday::Tue => "TU",
+        Weekday::Wed => "WE",
+        Weekday::Thu => "TH",
+        Weekday::Fri => "FR",
+        Weekday::Sat => "SA",
+        Weekday::Sun => "SU",
+    }
+}
+
+/// Days in a month (30 for a date chrono cannot represent).
+pub fn days_in_month(year: i32, month: u32) -> u32 {
+    let (ny, nm) = if month >= 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    match (
+        NaiveDate::from_ymd_opt(year, month, 1),
+        NaiveDate::from_ymd_opt(ny, nm, 1),
+    ) {
+        (Some(a), Some(b)) => (b - a).num_days() as u32,
+        _ => 30,
+    }
 }
 
 #[cfg(test)]

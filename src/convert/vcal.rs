@@ -255,6 +255,27 @@ fn match_item_zone(
     })
 }
 
+/// An item's times as read from the phone.
+struct Times {
+    start: Option<CalTime>,
+    end: Option<CalTime>,
+    due: Option<CalTime>,
+    all_day: bool,
+    /// What a recurrence and alarms count from: the start, else the due time.
+    anchor: Option<CalTime>,
+    anchor_utc: Option<NaiveDateTime>,
+    /// The item has an RRULE or RDATE.
+    recurring: bool,
+}
+
+/// What every property of one item is read with.
+struct ItemContext<'a> {
+    is_todo: bool,
+    times: &'a Times,
+    keep_description: bool,
+    summary: Option<&'a str>,
+}
+
 struct Reader<'a> {
     opts: &'a ConvertOptions,
     profile: &'a CalendarProfile,
@@ -327,14 +348,73 @@ impl Reader<'_> {
         raw_input: &[u8],
         index: usize,
     ) -> Result<Component, ConvertError> {
-        let is_todo = item.name == "VTODO";
         let mut out = Component::new(&item.name);
+        let times = self.read_times(item)?;
+        let uid = item
+            .value("UID")
+            .map(|u| unescape_text(u.trim(), Dialect::Old))
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| derived_uid(raw_input, index, self.opts));
+        out.push(Property::new("UID", escape_text(&uid, Dialect::Standard)));
+        out.push(Property::new(
+            "DTSTAMP",
+            format!("{}Z", format_naive(self.opts.now.naive_utc())),
+        ));
+        for (name, t) in [
+            ("DTSTART", &times.start),
+            ("DTEND", &times.end),
+            ("DUE", &times.due),
+        ] {
+            if let Some(t) = t {
+                let p = self.time_prop(name, t);
+                out.push(p);
+            }
+        }
+
+        let summary_text = item
+            .value("SUMMARY")
+            .map(|v| unescape_text(v, Dialect::Old))
+            .filter(|s| !s.trim().is_empty());
+        let description = item
+            .value("DESCRIPTION")
+            .map(|v| unescape_text(v, Dialect::Old))
+            .filter(|s| !s.trim().is_empty());
+        // Nokia 7650 and others: a description but no summary.
+        let summary = summary_text.clone().or_else(|| {
+            description
+                .as_deref()
+                .and_then(|d| d.lines().next())
+                .map(|l| l.trim().to_string())
+        });
+        let ctx = ItemContext {
+            is_todo: item.name == "VTODO",
+            times: &times,
+            // Phones copy the summary into the description; the copy is no data.
+            keep_description: description.is_some() && description != summary,
+            summary: summary.as_deref(),
+        };
+        for p in &item.properties {
+            self.convert_property(p, &ctx, &mut out)?;
+        }
+        if let Some(s) = &summary {
+            // Right after the times, where readers look for it.
+            let at = out.properties.len().min(
+                2 + usize::from(times.start.is_some())
+                    + usize::from(times.end.is_some())
+                    + usize::from(times.due.is_some()),
+            );
+            out.properties.insert(at, text_prop("SUMMARY", s));
+        }
+        Ok(out)
+    }
+
+    /// Start, end and due, with the all-day conventions resolved.
+    fn read_times(&self, item: &Component) -> Result<Times, ConvertError> {
+        let is_todo = item.name == "VTODO";
         let recurring = item
             .properties
             .iter()
             .any(|p| (p.name == "RRULE" || p.name == "RDATE") && !p.value.trim().is_empty());
-
-        // Start, end and due, with the all-day conventions resolved.
         let get = |name: &'static str| {
             item.value(name)
                 .map(str::trim)
@@ -369,200 +449,184 @@ impl Reader<'_> {
             ),
         };
         let due = due.map(|d| self.task_date(d, recurring));
-        let all_day = start.as_ref().is_some_and(CalTime::is_date);
         let anchor = start.or(due);
-        let anchor_utc = anchor.map(|a| a.to_utc(self.fallback_tz()));
+        Ok(Times {
+            all_day: start.as_ref().is_some_and(CalTime::is_date),
+            anchor,
+            anchor_utc: anchor.map(|a| a.to_utc(self.fallback_tz())),
+            recurring,
+            start,
+            end,
+            due,
+        })
+    }
 
-        let uid = item
-            .value("UID")
-            .map(|u| unescape_text(u.trim(), Dialect::Old))
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| derived_uid(raw_input, index, self.opts));
-        out.push(Property::new("UID", escape_text(&uid, Dialect::Standard)));
-        out.push(Property::new(
-            "DTSTAMP",
-            format!("{}Z", format_naive(self.opts.now.naive_utc())),
-        ));
-        if let Some(s) = &start {
-            let p = self.time_prop("DTSTART", s);
-            out.push(p);
-        }
-        if let Some(e) = &end {
-            let p = self.time_prop("DTEND", e);
-            out.push(p);
-        }
-        if let Some(d) = &due {
-            let p = self.time_prop("DUE", d);
-            out.push(p);
-        }
-
-        let summary_text = item
-            .value("SUMMARY")
-            .map(|v| unescape_text(v, Dialect::Old))
-            .filter(|s| !s.trim().is_empty());
-        let description_text = item
-            .value("DESCRIPTION")
-            .map(|v| unescape_text(v, Dialect::Old))
-            .filter(|s| !s.trim().is_empty());
-        // Nokia 7650 and others: a description but no summary.
-        let summary = summary_text.clone().or_else(|| {
-            description_text
-                .as_deref()
-                .and_then(|d| d.lines().next())
-                .map(|l| l.trim().to_string())
-        });
-
-        for p in &item.properties {
-            let name = p.name.as_str();
-            let value = p.value.trim();
-            match name {
-                "UID" | "DTSTART" | "DTEND" | "DUE" | "TZ" | "DAYLIGHT" | "VERSION"
-                | "X-IRMC-LUID" | "X-FUNAMBOL-ALLDAY" | "DTSTAMP" | "SUMMARY" => {}
-                "DESCRIPTION" => {
-                    // Phones copy the summary into the description; the copy is no data.
-                    if description_text.is_some() && description_text != summary {
-                        out.push(text_prop(name, &unescape_text(&p.value, Dialect::Old)));
-                    }
+    /// One property of the phone's item into `out` (the times and UID are done).
+    fn convert_property(
+        &mut self,
+        p: &Property,
+        ctx: &ItemContext<'_>,
+        out: &mut Component,
+    ) -> Result<(), ConvertError> {
+        let name = p.name.as_str();
+        let value = p.value.trim();
+        match name {
+            "UID" | "DTSTART" | "DTEND" | "DUE" | "TZ" | "DAYLIGHT" | "VERSION" | "X-IRMC-LUID"
+            | "X-FUNAMBOL-ALLDAY" | "DTSTAMP" | "SUMMARY" => {}
+            "DESCRIPTION" => {
+                if ctx.keep_description {
+                    out.push(text_prop(name, &unescape_text(&p.value, Dialect::Old)));
                 }
-                "LOCATION" | "COMMENT" | "CONTACT" => {
-                    if !value.is_empty() {
-                        out.push(text_prop(name, &unescape_text(&p.value, Dialect::Old)));
-                    }
+            }
+            "LOCATION" | "COMMENT" | "CONTACT" => {
+                if !value.is_empty() {
+                    out.push(text_prop(name, &unescape_text(&p.value, Dialect::Old)));
                 }
-                "CATEGORIES" | "RESOURCES" => {
-                    let items = self.list_values(name, &p.value);
-                    if !items.is_empty() {
-                        let joined: Vec<String> = items
-                            .iter()
-                            .map(|s| escape_text(s, Dialect::Standard))
-                            .collect();
-                        out.push(Property::new(name, joined.join(",")));
-                    }
+            }
+            "CATEGORIES" | "RESOURCES" => {
+                let items = self.list_values(name, &p.value);
+                if !items.is_empty() {
+                    let joined: Vec<String> = items
+                        .iter()
+                        .map(|s| escape_text(s, Dialect::Standard))
+                        .collect();
+                    out.push(Property::new(name, joined.join(",")));
                 }
-                "CLASS" => {
-                    if !value.is_empty() {
-                        out.push(Property::new(name, value.to_ascii_uppercase()));
-                    }
+            }
+            "CLASS" => {
+                if !value.is_empty() {
+                    out.push(Property::new(name, value.to_ascii_uppercase()));
                 }
-                "STATUS" => {
-                    if let Some(s) = status_in(value, is_todo) {
-                        out.push(Property::new(name, s));
-                    }
+            }
+            "STATUS" => {
+                if let Some(s) = status_in(value, ctx.is_todo) {
+                    out.push(Property::new(name, s));
                 }
-                "PRIORITY" => {
-                    if let Ok(n) = value.parse::<u8>() {
-                        out.push(Property::new(name, priority_in(n).to_string()));
-                    }
+            }
+            "PRIORITY" => {
+                if let Ok(n) = value.parse::<u8>() {
+                    out.push(Property::new(name, priority_in(n).to_string()));
                 }
-                "TRANSP" => match value {
-                    "0" => out.push(Property::new(name, "OPAQUE")),
-                    "1" => out.push(Property::new(name, "TRANSPARENT")),
-                    v if v.eq_ignore_ascii_case("OPAQUE")
-                        || v.eq_ignore_ascii_case("TRANSPARENT") =>
-                    {
-                        out.push(Property::new(name, v.to_ascii_uppercase()))
-                    }
-                    _ => {}
-                },
-                "DCREATED" | "CREATED" | "LAST-MODIFIED" | "COMPLETED" => {
-                    if value.is_empty() {
-                        continue;
-                    }
+            }
+            "TRANSP" => match value {
+                "0" => out.push(Property::new(name, "OPAQUE")),
+                "1" => out.push(Property::new(name, "TRANSPARENT")),
+                v if v.eq_ignore_ascii_case("OPAQUE") || v.eq_ignore_ascii_case("TRANSPARENT") => {
+                    out.push(Property::new(name, v.to_ascii_uppercase()))
+                }
+                _ => {}
+            },
+            "DCREATED" | "CREATED" | "LAST-MODIFIED" | "COMPLETED" => {
+                if !value.is_empty() {
                     let t = self.read_time(name, value)?;
                     let out_name = if name == "DCREATED" { "CREATED" } else { name };
                     let utc = CalTime::Utc(t.to_utc(self.fallback_tz()));
                     out.push(time_property(out_name, &utc));
                 }
-                "RRULE" | "EXRULE" => {
-                    // Funambol sends an empty `RRULE:` for "no recurrence".
-                    if value.is_empty() {
-                        continue;
-                    }
-                    let Some(dtstart) = anchor else {
-                        return Err(bad(name, "a recurrence needs DTSTART"));
-                    };
-                    let r = rrule::parse_vcal(value, &dtstart, self.fallback_tz())
-                        .map_err(|e| bad(name, e))?;
-                    out.push(Property::new(name, rrule::to_ical(&r)));
-                }
-                "EXDATE" | "RDATE" => {
-                    let mut values = Vec::new();
-                    for v in value
-                        .split([';', ','])
-                        .map(str::trim)
-                        .filter(|v| !v.is_empty())
-                    {
-                        let t = self.read_time(name, v)?;
-                        let t = if all_day {
-                            CalTime::Date(self.wall(&t).date())
-                        } else {
-                            self.zonify(t, recurring)
-                        };
-                        values.push(t);
-                    }
-                    if let Some(first) = values.first().copied() {
-                        let mut prop = self.time_prop(name, &first);
-                        prop.value = values
-                            .iter()
-                            .map(format_caltime)
-                            .collect::<Vec<_>>()
-                            .join(",");
-                        out.push(prop);
-                    }
-                }
-                "AALARM" | "DALARM" | "PALARM" | "MALARM" => {
-                    let a = alarm::parse_vcal_alarm(p).map_err(|e| bad(name, e))?;
-                    if let Some(mut a) = a {
-                        if self.profile.treat_as_local {
-                            a.run_time = a.run_time.map(|t| match t {
-                                CalTime::Utc(n) => CalTime::Floating(n),
-                                o => o,
-                            });
-                        }
-                        let zone = self.fallback_tz();
-                        let run = match (&self.zone, a.run_time) {
-                            (ItemZone::Custom(vz), Some(CalTime::Floating(n))) => {
-                                Some(CalTime::Utc(vz.local_to_utc(n)))
-                            }
-                            (_, t) => t,
-                        };
-                        a.run_time = run;
-                        out.components.push(alarm::to_valarm(
-                            &a,
-                            anchor_utc,
-                            zone,
-                            summary.as_deref(),
-                        ));
-                    }
-                }
-                "ATTENDEE" => {
-                    if !value.is_empty() {
-                        out.push(attendee_in(p));
-                    }
-                }
-                _ => {
-                    if value.is_empty() && !name.starts_with("X-") {
-                        continue;
-                    }
-                    let mut q = p.clone();
-                    q.value =
-                        escape_text(&unescape_text(&p.value, Dialect::Old), Dialect::Standard);
-                    q.remove_param("ENCODING");
-                    q.remove_param("CHARSET");
-                    out.push(q);
+            }
+            "RRULE" | "EXRULE" | "EXDATE" | "RDATE" => {
+                if let Some(prop) = self.recurrence_property(name, value, ctx.times)? {
+                    out.push(prop);
                 }
             }
+            "AALARM" | "DALARM" | "PALARM" | "MALARM" => {
+                if let Some(valarm) = self.alarm(p, ctx)? {
+                    out.components.push(valarm);
+                }
+            }
+            "ATTENDEE" => {
+                if !value.is_empty() {
+                    out.push(attendee_in(p));
+                }
+            }
+            _ => {
+                if value.is_empty() && !name.starts_with("X-") {
+                    return Ok(());
+                }
+                let mut q = p.clone();
+                q.value = escape_text(&unescape_text(&p.value, Dialect::Old), Dialect::Standard);
+                q.remove_param("ENCODING");
+                q.remove_param("CHARSET");
+                out.push(q);
+            }
         }
-        if let Some(s) = &summary {
-            // Right after the times, where readers look for it.
-            let at = out.properties.len().min(
-                2 + usize::from(start.is_some())
-                    + usize::from(end.is_some())
-                    + usize::from(due.is_some()),
-            );
-            out.properties.insert(at, text_prop("SUMMARY", s));
+        Ok(())
+    }
+
+    /// RRULE and EXRULE in iCalendar syntax; EXDATE and RDATE in the item's zone.
+    fn recurrence_property(
+        &mut self,
+        name: &str,
+        value: &str,
+        times: &Times,
+    ) -> Result<Option<Property>, ConvertError> {
+        if name == "RRULE" || name == "EXRULE" {
+            // Funambol sends an empty `RRULE:` for "no recurrence".
+            if value.is_empty() {
+                return Ok(None);
+            }
+            let Some(dtstart) = times.anchor else {
+                return Err(bad(name, "a recurrence needs DTSTART"));
+            };
+            let r =
+                rrule::parse_vcal(value, &dtstart, self.fallback_tz()).map_err(|e| bad(name, e))?;
+            return Ok(Some(Property::new(name, rrule::to_ical(&r))));
         }
-        Ok(out)
+        let mut values = Vec::new();
+        for v in value
+            .split([';', ','])
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            let t = self.read_time(name, v)?;
+            let t = if times.all_day {
+                CalTime::Date(self.wall(&t).date())
+            } else {
+                self.zonify(t, times.recurring)
+            };
+            values.push(t);
+        }
+        let Some(first) = values.first().copied() else {
+            return Ok(None);
+        };
+        let mut prop = self.time_prop(name, &first);
+        prop.value = values
+            .iter()
+            .map(format_caltime)
+            .collect::<Vec<_>>()
+            .join(",");
+        Ok(Some(prop))
+    }
+
+    /// A vCalendar alarm as a VALARM, its run time read in the item's zone.
+    fn alarm(
+        &self,
+        p: &Property,
+        ctx: &ItemContext<'_>,
+    ) -> Result<Option<Component>, ConvertError> {
+        let Some(mut a) = alarm::parse_vcal_alarm(p).map_err(|e| bad(&p.name, e))? else {
+            return Ok(None);
+        };
+        if self.profile.treat_as_local {
+            a.run_time = a.run_time.map(|t| match t {
+                CalTime::Utc(n) => CalTime::Floating(n),
+                o => o,
+            });
+        }
+        let zone = self.fallback_tz();
+        let run = match (&self.zone, a.run_time) {
+            (ItemZone::Custom(vz), Some(CalTime::Floating(n))) => {
+                Some(CalTime::Utc(vz.local_to_utc(n)))
+            }
+            (_, t) => t,
+        };
+        a.run_time = run;
+        Ok(Some(alarm::to_valarm(
+            &a,
+            ctx.times.anchor_utc,
+            zone,
+            ctx.summary,
+        )))
     }
 
     /// The all-day reading of a start/end pair, as (first day, day after the last).
@@ -972,39 +1036,60 @@ impl Writer<'_> {
         let mut out = Component::new(&item.name);
         let time = |name: &str| item.property(name).and_then(|p| read_ical_time(p, tz));
         let start = time("DTSTART");
-        let mut end = time("DTEND");
-        if end.is_none() {
-            if let (Some(s), Some(d)) = (start, item.value("DURATION")) {
-                if let Ok(secs) = alarm::parse_duration(d) {
-                    end = Some(match s {
-                        CalTime::Date(d) => CalTime::Date(d + Duration::days(secs / 86_400)),
-                        CalTime::Floating(n) => CalTime::Floating(n + Duration::seconds(secs)),
-                        CalTime::Utc(n) => CalTime::Utc(n + Duration::seconds(secs)),
-                        CalTime::Zoned(n, z) => CalTime::Utc(
-                            super::timezone::local_to_utc(z, n) + Duration::seconds(secs),
-                        ),
-                    });
-                }
-            }
-        }
+        let end = time("DTEND").or_else(|| end_from_duration(item, start));
         let due = time("DUE");
         let first_year = start.or(due).map_or(2000, |t| t.naive().year());
-        let mut last_year = first_year;
 
         let text = |name: &str| {
             item.value(name)
                 .map(|v| unescape_text(v, Dialect::Standard))
                 .filter(|v| !v.is_empty())
         };
-        if let Some(s) = text("SUMMARY") {
-            out.push(Property::new("SUMMARY", escape_text(&s, Dialect::Old)));
+        for name in ["SUMMARY", "DESCRIPTION", "LOCATION"] {
+            if let Some(s) = text(name) {
+                out.push(Property::new(name, escape_text(&s, Dialect::Old)));
+            }
         }
-        if let Some(s) = text("DESCRIPTION") {
-            out.push(Property::new("DESCRIPTION", escape_text(&s, Dialect::Old)));
+        self.push_times(item, &mut out, (start, end, due), is_todo);
+        let anchor = start.or(due);
+        let last_year = self.push_recurrence(item, &mut out, anchor, first_year);
+        self.push_details(item, &mut out, is_todo);
+        // Phones hold one alarm: the first that can be placed in time.
+        let anchor_utc = anchor.map(|a| a.to_utc(tz));
+        let end_utc = end.or(due).map(|e| e.to_utc(tz));
+        if let Some(a) = item
+            .components_named("VALARM")
+            .find_map(|v| alarm::from_valarm(v, anchor_utc, end_utc, tz))
+        {
+            let kind = match a.kind {
+                AlarmKind::Email => AlarmKind::Email,
+                AlarmKind::Procedure => AlarmKind::Procedure,
+                _ => self.profile.alarm_as,
+            };
+            // A display text is no sound file: an AALARM carries only the time then.
+            let mut a = a;
+            if a.kind != kind && kind == AlarmKind::Audio {
+                a.content = None;
+            }
+            out.push(alarm::to_vcal_property(&a, kind, |t| self.alarm_time(t)));
         }
-        if let Some(s) = text("LOCATION") {
-            out.push(Property::new("LOCATION", escape_text(&s, Dialect::Old)));
-        }
+        Ok((
+            out,
+            (
+                first_year,
+                last_year.clamp(first_year, first_year + MAX_DAYLIGHT_YEARS - 1),
+            ),
+        ))
+    }
+
+    /// DTSTART, DTEND and DUE in the device's conventions.
+    fn push_times(
+        &self,
+        item: &Component,
+        out: &mut Component,
+        (start, end, due): (Option<CalTime>, Option<CalTime>, Option<CalTime>),
+        is_todo: bool,
+    ) {
         match (start, end) {
             (Some(CalTime::Date(s)), e) => {
                 let e = match e {
@@ -1033,7 +1118,17 @@ impl Writer<'_> {
             };
             out.push(Property::new("DUE", v));
         }
-        let anchor = start.or(due);
+    }
+
+    /// RRULE, EXDATE and RDATE; returns the last year the series reaches.
+    fn push_recurrence(
+        &self,
+        item: &Component,
+        out: &mut Component,
+        anchor: Option<CalTime>,
+        first_year: i32,
+    ) -> i32 {
+        let mut last_year = first_year;
         if let (Some(p), Some(dtstart)) = (item.property("RRULE"), anchor) {
             // A rule vCalendar cannot say is withheld, not approximated.
             if let Ok(r) = rrule::parse_ical(&p.value) {
@@ -1054,7 +1149,7 @@ impl Writer<'_> {
             let mut values = Vec::new();
             for p in item.properties_named(name) {
                 for v in p.value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
-                    let Some(t) = read_ical_value(v, p.param("TZID"), tz) else {
+                    let Some(t) = read_ical_value(v, p.param("TZID"), self.tz()) else {
                         continue;
                     };
                     values.push(match t {
@@ -1067,6 +1162,12 @@ impl Writer<'_> {
                 out.push(Property::new(name, values.join(";")));
             }
         }
+        last_year
+    }
+
+    /// Categories, class, status, priority, transparency and the bookkeeping times.
+    fn push_details(&self, item: &Component, out: &mut Component, is_todo: bool) {
+        let tz = self.tz();
         let cats: Vec<String> = item
             .properties_named("CATEGORIES")
             .flat_map(|p| split_escaped(&p.value, ','))
@@ -1094,54 +1195,35 @@ impl Writer<'_> {
             Some(t) if t == "OPAQUE" => out.push(Property::new("TRANSP", "0")),
             _ => {}
         }
-        if let Some(c) = time("COMPLETED") {
-            out.push(Property::new(
-                "COMPLETED",
-                format!("{}Z", format_naive(c.to_utc(tz))),
-            ));
-        }
-        if let Some(c) = time("CREATED") {
-            out.push(Property::new(
-                "DCREATED",
-                format!("{}Z", format_naive(c.to_utc(tz))),
-            ));
-        }
-        if let Some(c) = time("LAST-MODIFIED") {
-            out.push(Property::new(
-                "LAST-MODIFIED",
-                format!("{}Z", format_naive(c.to_utc(tz))),
-            ));
+        for (name, out_name) in [
+            ("COMPLETED", "COMPLETED"),
+            ("CREATED", "DCREATED"),
+            ("LAST-MODIFIED", "LAST-MODIFIED"),
+        ] {
+            if let Some(c) = item.property(name).and_then(|p| read_ical_time(p, tz)) {
+                out.push(Property::new(
+                    out_name,
+                    format!("{}Z", format_naive(c.to_utc(tz))),
+                ));
+            }
         }
         if let Some(v) = item.value("X-EPOCAGENDAENTRYTYPE") {
             out.push(Property::new("X-EPOCAGENDAENTRYTYPE", v.trim()));
         }
-        // Phones hold one alarm: the first that can be placed in time.
-        let anchor_utc = anchor.map(|a| a.to_utc(tz));
-        let end_utc = end.or(due).map(|e| e.to_utc(tz));
-        if let Some(a) = item
-            .components_named("VALARM")
-            .find_map(|v| alarm::from_valarm(v, anchor_utc, end_utc, tz))
-        {
-            let kind = match a.kind {
-                AlarmKind::Email => AlarmKind::Email,
-                AlarmKind::Procedure => AlarmKind::Procedure,
-                _ => self.profile.alarm_as,
-            };
-            // A display text is no sound file: an AALARM carries only the time then.
-            let mut a = a;
-            if a.kind != kind && kind == AlarmKind::Audio {
-                a.content = None;
-            }
-            out.push(alarm::to_vcal_property(&a, kind, |t| self.alarm_time(t)));
-        }
-        Ok((
-            out,
-            (
-                first_year,
-                last_year.clamp(first_year, first_year + MAX_DAYLIGHT_YEARS - 1),
-            ),
-        ))
     }
+}
+
+/// An end computed from DTSTART and DURATION, for items that give no DTEND.
+fn end_from_duration(item: &Component, start: Option<CalTime>) -> Option<CalTime> {
+    let secs = alarm::parse_duration(item.value("DURATION")?).ok()?;
+    Some(match start? {
+        CalTime::Date(d) => CalTime::Date(d + Duration::days(secs / 86_400)),
+        CalTime::Floating(n) => CalTime::Floating(n + Duration::seconds(secs)),
+        CalTime::Utc(n) => CalTime::Utc(n + Duration::seconds(secs)),
+        CalTime::Zoned(n, z) => {
+            CalTime::Utc(super::timezone::local_to_utc(z, n) + Duration::seconds(secs))
+        }
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! The one pooled HTTP client to the upstream: timeouts, retries of idempotent reads,
 //! request counting, and status handling shared by every operation.
 
-use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,45 +12,12 @@ use url::Url;
 
 use super::error::DavError;
 use super::gate::UpstreamGate;
-use super::login::LoginCache;
+use super::login::{Credentials, LoginCache};
 use crate::config::UpstreamConfig;
 use crate::metrics::{Metrics, UpstreamOutcome};
 
 /// The largest body read from the upstream in one answer.
 const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
-
-/// A phone user's credentials, passed through to the upstream. Never printed.
-#[derive(Clone)]
-pub struct Credentials {
-    user: String,
-    password: String,
-}
-
-impl Credentials {
-    pub fn new(user: impl Into<String>, password: impl Into<String>) -> Self {
-        Credentials {
-            user: user.into(),
-            password: password.into(),
-        }
-    }
-
-    pub fn user(&self) -> &str {
-        &self.user
-    }
-
-    pub(crate) fn password(&self) -> &str {
-        &self.password
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("user", &self.user)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
 
 /// How changes in a collection are found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,13 +1,45 @@
-//! Remembering accepted log-ins for a short time, so one sync session does not ask
-//! the upstream on every message. Only a salted hash of the credentials is kept.
+//! A user's credentials, and remembering accepted log-ins for a short time so one sync
+//! session does not ask the upstream on every message. Only a salted hash is kept.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::client::Credentials;
+/// A phone user's credentials, passed through to the upstream. Never printed.
+#[derive(Clone)]
+pub struct Credentials {
+    user: String,
+    password: String,
+}
+
+impl Credentials {
+    pub fn new(user: impl Into<String>, password: impl Into<String>) -> Self {
+        Credentials {
+            user: user.into(),
+            password: password.into(),
+        }
+    }
+
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    pub(crate) fn password(&self) -> &str {
+        &self.password
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
 
 pub(crate) struct LoginCache {
     ttl: Duration,

@@ -27,10 +27,11 @@ mod xml;
 
 pub use bodies::DataKind;
 pub use changes::{apply_delta, diff, ChangeMethod, ChangeState, Changed, Changes};
-pub use client::{ChangeDetection, Credentials, DavClient, DavSettings};
+pub use client::{ChangeDetection, DavClient, DavSettings};
 pub use collections::Created;
 pub use discovery::{Collection, CollectionType, Discovery, ItemKind};
 pub use error::DavError;
+pub use login::Credentials;
 pub use multiget::{Fetched, Item};
 pub use user::{DavUser, Login};
 pub use writes::Written;

@@ -4,9 +4,10 @@
 use url::Url;
 
 use super::bodies;
-use super::client::{Credentials, DavClient, DavRequest, DavResponse};
+use super::client::{DavClient, DavRequest, DavResponse};
 use super::error::DavError;
 use super::href;
+use super::login::Credentials;
 use super::multistatus::{self, MultiStatus};
 
 /// What the upstream said about a user's credentials.

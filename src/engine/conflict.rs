@@ -26,12 +26,12 @@ impl ConflictPolicy {
 
     /// The status the phone's command gets when the conflict is resolved this way.
     pub fn status(self) -> StatusCode {
-        StatusCode::from_code(match self {
-            ConflictPolicy::Merge => 207,
-            ConflictPolicy::ClientWins => 208,
-            ConflictPolicy::Duplicate => 209,
-            ConflictPolicy::ServerWins => 419,
-        })
+        match self {
+            ConflictPolicy::Merge => StatusCode::ConflictResolvedWithMerge,
+            ConflictPolicy::ClientWins => StatusCode::ConflictResolvedClientWins,
+            ConflictPolicy::Duplicate => StatusCode::ConflictResolvedWithDuplicate,
+            ConflictPolicy::ServerWins => StatusCode::ConflictResolvedServerWins,
+        }
     }
 
     /// Whether the server's (or merged) version is sent back to the phone.

@@ -7,13 +7,14 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::context::Shared;
-use super::state::SessionCore;
-use super::sync_type::SyncMethod;
+use super::session_core::SessionCore;
 use crate::backup::{backup_collection, backup_collections, BackupError, BackupTarget};
 use crate::dav::{Collection, CollectionType, DavError, DavUser, ItemKind};
+use crate::engine::SyncMethod;
+use crate::syncml::codes::StatusCode;
 
 /// The status a destructive sync's Alert gets when its backup failed (Data store failure).
-pub const BACKUP_FAILED_STATUS: u16 = 510;
+pub const BACKUP_FAILED_STATUS: StatusCode = StatusCode::DataStoreFailure;
 
 /// Whether `method` overwrites or may lose what the server holds.
 pub fn is_destructive(method: SyncMethod) -> bool {
@@ -74,7 +75,7 @@ impl SessionCore {
         kind: ItemKind,
         collection_href: &str,
         datastore: &str,
-    ) -> Result<(), u16> {
+    ) -> Result<(), StatusCode> {
         let cfg = &self.shared.backup;
         if !is_destructive(method) || !cfg.automatic {
             return Ok(());

@@ -1,15 +1,11 @@
 //! What every session shares: configuration, the store, the upstream client, the tables.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::auth::{AccessList, AuthPolicy, Authenticator};
-use super::datastores::AliasTable;
-use super::handler::Session;
-use super::profiles::Profiles;
-use super::table::SessionTable;
 use super::throttle::{LoginThrottle, ThrottleSettings};
+use crate::catalog::{AliasTable, Profiles};
 use crate::config::{BackupConfig, Config};
 use crate::dav::DavClient;
 use crate::engine::ConflictPolicy;
@@ -18,13 +14,8 @@ use crate::store::{Store, VaultKey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    #[error("cannot read the vault key file {path}: {source}")]
-    VaultFile {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("vault key: {0}")]
-    VaultKey(String),
+    #[error("{0}")]
+    Vault(#[from] crate::store::VaultLoadError),
     #[error("{0}")]
     Mappings(String),
     #[error("upstream client: {0}")]
@@ -43,7 +34,10 @@ pub struct Shared {
     pub profiles: Profiles,
     pub policy: ConflictPolicy,
     pub device_tz: chrono_tz::Tz,
-    pub table: SessionTable<Session>,
+    /// How long a silent session stays open (`limits.session_timeout_secs`).
+    pub session_timeout: Duration,
+    /// Most sessions open at once (`limits.max_sessions`).
+    pub max_sessions: usize,
     /// Largest item the bridge accepts from a phone.
     pub max_obj_size: Option<u64>,
     /// Largest message the bridge accepts (announced as its MaxMsgSize).
@@ -57,25 +51,6 @@ pub struct Shared {
     /// Devices whose SyncML messages are written to `<data_dir>/debug/` (`log.debug_devices`).
     pub debug_devices: Vec<String>,
     pub data_dir: std::path::PathBuf,
-}
-
-/// The vault key from the config (`auth.vault_key` wins over `auth.vault_key_file`);
-/// `None` when neither is set.
-pub fn vault_key(cfg: &Config) -> Result<Option<VaultKey>, SetupError> {
-    let text = if !cfg.auth.vault_key.trim().is_empty() {
-        cfg.auth.vault_key.clone()
-    } else if !cfg.auth.vault_key_file.trim().is_empty() {
-        let path = cfg.auth.vault_key_file.trim();
-        std::fs::read_to_string(Path::new(path)).map_err(|source| SetupError::VaultFile {
-            path: path.to_owned(),
-            source,
-        })?
-    } else {
-        return Ok(None);
-    };
-    VaultKey::from_text(&text)
-        .map(Some)
-        .map_err(|e| SetupError::VaultKey(e.to_string()))
 }
 
 fn throttle_settings(auth: &crate::config::AuthConfig) -> ThrottleSettings {
@@ -93,7 +68,7 @@ fn throttle_settings(auth: &crate::config::AuthConfig) -> ThrottleSettings {
 
 impl Shared {
     pub fn new(cfg: &Config, store: Arc<Store>) -> Result<Shared, SetupError> {
-        let vault = vault_key(cfg)?;
+        let vault = VaultKey::load(&cfg.auth.vault_key, &cfg.auth.vault_key_file)?;
         if vault.is_none() {
             tracing::info!("no vault key configured: MD5 log-ins are refused, basic log-ins work");
         }
@@ -116,10 +91,8 @@ impl Shared {
             profiles: Profiles::builtin().map_err(|e| SetupError::Mappings(e.to_string()))?,
             policy: ConflictPolicy::from_config(&cfg.sync.conflict_policy),
             device_tz: cfg.sync.device_timezone.parse().unwrap_or(chrono_tz::UTC),
-            table: SessionTable::new(
-                Duration::from_secs(cfg.limits.session_timeout_secs),
-                cfg.limits.max_sessions,
-            ),
+            session_timeout: Duration::from_secs(cfg.limits.session_timeout_secs),
+            max_sessions: cfg.limits.max_sessions,
             max_obj_size: Some(cfg.limits.max_body_bytes as u64 * 4),
             max_msg_size: cfg.limits.max_body_bytes as u64,
             max_items: cfg.limits.max_items_per_message,

@@ -14,6 +14,7 @@ use super::ended::{EndedSessions, Owner};
 use super::expiring::ExpiringMap;
 use super::nonces::NonceBook;
 use super::state::{Answer, AwaitInit, Phase, SessionCore};
+use super::table::SessionTable;
 use super::throttle::AddressGate;
 use super::url_params::UrlParams;
 use crate::convert::ConvertOptions;
@@ -48,8 +49,6 @@ pub struct Session {
     counted: bool,
     /// The last reply carried commands the phone must answer (with their statuses).
     awaits_answer: bool,
-    /// A message ended in a protocol error.
-    failed: bool,
     /// Set when the device's messages are recorded (`log.debug_devices`, `debug=on`).
     recorder: Option<Recorder>,
     /// What a message without the session's token must prove to join it.
@@ -73,6 +72,7 @@ const MAX_FAILURE_ENTRIES: usize = 50_000;
 /// The handler: shared state plus the not-yet-logged-in bookkeeping, all of it bounded.
 pub struct SessionHandler {
     shared: Arc<Shared>,
+    table: SessionTable<Session>,
     /// Nonces handed out in challenges, by device, before the user is known.
     nonces: NonceBook,
     /// Failed log-ins by (device, SessionID): a second failure gets no new challenge.
@@ -148,6 +148,7 @@ fn starts_session(msg: &Message) -> bool {
 impl SessionHandler {
     pub fn new(shared: Arc<Shared>) -> Self {
         SessionHandler {
+            table: SessionTable::new(shared.session_timeout, shared.max_sessions),
             shared,
             nonces: NonceBook::default(),
             failures: Mutex::new(ExpiringMap::new(FAILURE_MEMORY, MAX_FAILURE_ENTRIES)),
@@ -219,12 +220,11 @@ impl SessionHandler {
         token: Option<&str>,
         header: &SyncHdr,
     ) -> Option<(String, Arc<tokio::sync::Mutex<Session>>)> {
-        if let Some(found) = token.and_then(|t| self.shared.table.by_token(t)) {
+        if let Some(found) = token.and_then(|t| self.table.by_token(t)) {
             return Some(found);
         }
         header.cred.as_ref()?;
         for (key, session) in self
-            .shared
             .table
             .candidates(&header.source.loc_uri, &header.session_id)
         {
@@ -237,7 +237,7 @@ impl SessionHandler {
             );
             drop(guard);
             if proven {
-                self.shared.table.touch(&key);
+                self.table.touch(&key);
                 return Some((key, session));
             }
         }
@@ -402,7 +402,7 @@ impl SessionHandler {
         // An admin's `devices wipe` turns this session into a client reset, once.
         if record.settings.remove(crate::store::SETTING_WIPE).is_some() {
             tracing::info!(%device, %user, "client reset requested by an admin: every item on the phone is deleted");
-            url.sync = Some(crate::session::sync_type::SyncMethod::ClientReset);
+            url.sync = Some(crate::engine::SyncMethod::ClientReset);
         }
         record.syncml_version = Some(version.ver_dtd().to_owned());
         if url.push {
@@ -458,11 +458,10 @@ impl SessionHandler {
             password: password.clone(),
             nonces: login_nonce.into_iter().chain(chal_nonce.clone()).collect(),
         };
-        self.shared
-            .table
+        self.table
             .insert(&user, &device, &sid, |token| Session {
                 core,
-                phase: Phase::Init(AwaitInit),
+                phase: Phase::Init(AwaitInit::default()),
                 out_msg_id: 0,
                 last: None,
                 resp_uri: resp_uri(&target, token),
@@ -472,7 +471,6 @@ impl SessionHandler {
                 tracker: None,
                 counted: false,
                 awaits_answer: true,
-                failed: false,
                 recorder,
                 proof,
             })
@@ -486,21 +484,13 @@ impl SessionHandler {
         let msg = &decoded.message;
         let mut answer = Answer::default();
         let phase = std::mem::replace(&mut session.phase, Phase::Done);
-        let next = match phase {
+        session.phase = match phase {
             Phase::Init(s) => s.handle(&mut session.core, msg, &mut answer).await,
             Phase::Sync(s) => s.handle(&mut session.core, msg, &mut answer).await,
-            Phase::Sending(s) => s.handle(&mut session.core, msg, &mut answer),
+            Phase::Sending(s) => Phase::Sending(s.handle(&mut session.core, msg, &mut answer)),
             Phase::Map(s) => s.handle(&mut session.core, msg, &mut answer),
             Phase::Done => {
                 answer.final_ = true;
-                Ok(Phase::Done)
-            }
-        };
-        session.phase = match next {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(error = %e, "protocol error");
-                session.failed = true;
                 Phase::Done
             }
         };
@@ -582,12 +572,11 @@ impl SessionHandler {
         if !ended {
             return;
         }
-        let failed = session.failed
-            || session
-                .core
-                .slots
-                .iter()
-                .any(|s| s.run.as_ref().is_some_and(|r| r.failed));
+        let failed = session
+            .core
+            .slots
+            .iter()
+            .any(|s| s.run.as_ref().is_some_and(|r| r.failed()));
         if let Some(t) = session.tracker.take() {
             if failed {
                 t.failed();
@@ -604,8 +593,8 @@ impl SessionHandler {
 }
 
 /// The metric label of a sync type.
-fn sync_type_label(m: crate::session::sync_type::SyncMethod) -> &'static str {
-    use crate::session::sync_type::SyncMethod::*;
+fn sync_type_label(m: crate::engine::SyncMethod) -> &'static str {
+    use crate::engine::SyncMethod::*;
     match m {
         TwoWay => "two-way",
         Slow => "slow",
@@ -691,7 +680,7 @@ impl SyncmlHandler for SessionHandler {
                     return r;
                 }
                 if fresh_start {
-                    self.shared.table.remove(&tok);
+                    self.table.remove(&tok);
                     match self.open(&decoded, &request).await {
                         Ok(x) => x,
                         Err(reply) => return reply,
@@ -726,7 +715,7 @@ impl SyncmlHandler for SessionHandler {
         // Ended, and the phone has nothing left to answer: the slot is free at once, and
         // only what a resend needs stays behind.
         if matches!(guard.phase, Phase::Done) && (was_done || !guard.awaits_answer) {
-            self.shared.table.remove(&token);
+            self.table.remove(&token);
             let owner = Owner {
                 user: guard.core.user.clone(),
                 device: guard.core.device.clone(),

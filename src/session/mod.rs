@@ -1,17 +1,20 @@
 //! SyncML sessions: log-in, sync-type negotiation, URL parameters, the package flow.
 
+mod alert;
 pub mod auth;
 pub mod backups;
 pub mod context;
-pub mod datastores;
 pub mod debug_log;
 pub mod devinf_ours;
 pub mod ended;
 pub mod expiring;
 pub mod handler;
+mod incoming;
+mod maps;
 pub mod nonces;
 pub mod outbox;
-pub mod profiles;
+mod outgoing;
+mod session_core;
 pub mod state;
 pub mod sync_type;
 pub mod table;

@@ -1,7 +1,7 @@
 //! The IceWarp-style parameters of the SyncML URL: `sync=1..9`, `format=get|sif|vob`,
 //! `backup[=prefix]`, `reset`, `push`, joined by `&` or by `#` (Funambol clients).
 
-use super::sync_type::SyncMethod;
+use crate::engine::SyncMethod;
 
 /// Which item format the bridge sends a device when the URL overrides its DevInf.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

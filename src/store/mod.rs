@@ -20,7 +20,7 @@ pub use records::{
     DatastoreKey, DatastoreState, DeviceRecord, MapChange, MapEntry, PendingMap, SETTING_TIMEZONE,
     SETTING_WIPE,
 };
-pub use vault::{VaultError, VaultKey};
+pub use vault::{VaultError, VaultKey, VaultLoadError};
 
 const DEVICES: TableDefinition<&str, &[u8]> = TableDefinition::new("devices");
 const DATASTORES: TableDefinition<&str, &[u8]> = TableDefinition::new("datastores");

@@ -20,6 +20,18 @@ pub enum VaultError {
     Encrypt,
 }
 
+/// Why the configured vault key could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultLoadError {
+    #[error("cannot read the vault key file {path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("vault key: {0}")]
+    Key(#[from] VaultError),
+}
+
 /// The key that seals and opens stored credentials.
 #[derive(Clone)]
 pub struct VaultKey(Key);
@@ -48,6 +60,25 @@ impl VaultKey {
             return Err(VaultError::BadKey(format!("{} bytes", bytes.len())));
         }
         Ok(VaultKey(*Key::from_slice(&bytes)))
+    }
+
+    /// The key given inline (which wins) or in a file named by `file`; `None` when both
+    /// are blank.
+    pub fn load(inline: &str, file: &str) -> Result<Option<Self>, VaultLoadError> {
+        let text = if !inline.trim().is_empty() {
+            inline.to_owned()
+        } else if !file.trim().is_empty() {
+            let path = file.trim();
+            std::fs::read_to_string(std::path::Path::new(path)).map_err(|source| {
+                VaultLoadError::File {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(VaultKey::from_text(&text)?))
     }
 
     /// Encrypts a secret; the user name is bound as associated data so a record cannot be
@@ -90,6 +121,27 @@ mod tests {
     use super::*;
 
     const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+    #[test]
+    fn the_inline_key_wins_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vault.key");
+        std::fs::write(&file, format!("{KEY}\n")).unwrap();
+        let path = file.to_string_lossy().into_owned();
+        assert!(VaultKey::load(" ", "").unwrap().is_none());
+        let from_file = VaultKey::load("", &path).unwrap().unwrap();
+        let sealed = from_file.seal("alice", "pw").unwrap();
+        let inline = VaultKey::load(KEY, "/nowhere").unwrap().unwrap();
+        assert_eq!(inline.open("alice", &sealed).unwrap(), "pw");
+        assert!(matches!(
+            VaultKey::load("", "/nowhere/vault.key"),
+            Err(VaultLoadError::File { .. })
+        ));
+        assert!(matches!(
+            VaultKey::load("short", ""),
+            Err(VaultLoadError::Key(_))
+        ));
+    }
 
     #[test]
     fn seal_and_open_round_trip_bound_to_user() {

@@ -98,7 +98,7 @@ pub(crate) fn embed_devinf(
             if d.name == "DevInf" {
                 let version = d
                     .child("VerDTD")
-                    .and_then(|v| Version::from_dtd(&crate::syncml::model::read::text(v)))
+                    .and_then(|v| Version::from_dtd(&crate::syncml::tree::read::text(v)))
                     .unwrap_or(Version::V1_2);
                 let public_id = if fpi {
                     PublicId::Fpi(version.devinf_fpi().to_owned())

@@ -6,8 +6,8 @@ mod ctcap;
 pub use capabilities::{ContentCaps, PropertyCaps};
 pub use ctcap::{CtCap, PropParam, Property};
 
-use crate::syncml::model::read::{push_extra, push_flag, push_opt, required, text};
-use crate::syncml::model::ModelError;
+use crate::syncml::tree::read::{push_extra, push_flag, push_opt, required, text};
+use crate::syncml::tree::ModelError;
 use crate::syncml::tree::{Element, Ns};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -2,23 +2,21 @@
 //! from the neutral element tree.
 
 mod commands;
-mod error;
 mod header;
 mod item;
 mod meta;
-pub(crate) mod read;
 
+pub use crate::syncml::tree::ModelError;
 pub use commands::{
     Access, Alert, Command, Container, Delete, ItemCommand, Map, MapItem, Results, Search, Status,
     Sync,
 };
-pub use error::ModelError;
 pub use header::SyncHdr;
 pub use item::{Chal, Cred, Data, Item, Location};
 pub use meta::{Anchor, Mem, Meta, DEVINF_WBXML_TYPE, DEVINF_XML_TYPE};
 
+use crate::syncml::tree::read::{self, el};
 use crate::syncml::tree::{Element, Ns};
-use read::el;
 
 /// A SyncML protocol version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

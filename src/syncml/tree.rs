@@ -4,6 +4,11 @@
 //! (`model`) is built from the tree and written back to it. Keeping the codecs on a
 //! neutral tree means a message that one encoding can carry, the other can too.
 
+mod error;
+pub(crate) mod read;
+
+pub use error::ModelError;
+
 /// The vocabulary an element belongs to. XML namespaces and WBXML code pages
 /// both map onto this.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -3,7 +3,7 @@
 //! Both read into the same types.
 
 use super::lenient_number;
-use crate::syncml::model::read::{push_extra, push_flag, push_opt, text};
+use crate::syncml::tree::read::{push_extra, push_flag, push_opt, text};
 use crate::syncml::tree::{Element, Ns};
 
 /// The capabilities for one content type.

@@ -1,13 +1,15 @@
 //! The SyncBody commands.
 
-use super::error::ModelError;
 use super::item::{
     items, optional_cred, optional_data, optional_location, push_cred, push_items, push_location,
     Chal, Cred, Data, Item, Location,
 };
 use super::meta::{optional_meta, push_meta, Meta};
-use super::read::{el, leaf, number, push_extra, push_flag, push_opt, required, text};
 use crate::syncml::codes::{AlertCode, StatusCode};
+use crate::syncml::tree::read::{
+    el, leaf, number, push_extra, push_flag, push_opt, required, text,
+};
+use crate::syncml::tree::ModelError;
 use crate::syncml::tree::{Element, Ns};
 
 /// One command of a `SyncBody` (or nested in `Sync`, `Atomic`, `Sequence`).

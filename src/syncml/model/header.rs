@@ -1,10 +1,10 @@
 //! The message header, `SyncHdr`.
 
-use super::error::ModelError;
 use super::item::{Cred, Location};
 use super::meta::Meta;
-use super::read::{el, leaf, push_extra, push_flag, push_opt, required, text};
 use super::Version;
+use crate::syncml::tree::read::{el, leaf, push_extra, push_flag, push_opt, required, text};
+use crate::syncml::tree::ModelError;
 use crate::syncml::tree::{Element, Ns};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -1,9 +1,9 @@
 //! Addresses, items, their data and credentials.
 
-use super::error::ModelError;
 use super::meta::{optional_meta, push_meta, Anchor, Meta};
-use super::read::{el, leaf, push_extra, push_flag, push_opt, required, text};
 use crate::syncml::devinf::DevInf;
+use crate::syncml::tree::read::{el, leaf, push_extra, push_flag, push_opt, required, text};
+use crate::syncml::tree::ModelError;
 use crate::syncml::tree::{Element, Node, Ns};
 
 /// A `Target`, `Source`, `TargetParent` or `SourceParent`: a URI and an optional name.

@@ -1,7 +1,7 @@
 //! Meta information (the `syncml:metinf` vocabulary): types, sizes, anchors, nonces.
 
-use super::error::ModelError;
-use super::read::{number, push_extra, push_flag, push_opt, required, text};
+use crate::syncml::tree::read::{number, push_extra, push_flag, push_opt, required, text};
+use crate::syncml::tree::ModelError;
 use crate::syncml::tree::{Element, Node, Ns};
 
 /// The MIME type of an XML DevInf document. The model always names embedded DevInf by

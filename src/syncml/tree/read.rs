@@ -1,7 +1,8 @@
-//! Small helpers shared by the tree -> model readers and model -> tree writers.
+//! Small helpers shared by the tree -> model readers and model -> tree writers (the
+//! message model and DevInf both use them).
 
-use super::error::ModelError;
-use crate::syncml::tree::{Element, Node, Ns};
+use super::{Element, Node, Ns};
+use crate::syncml::tree::ModelError;
 
 /// Trimmed text of an element, empty when it has none. Identifiers and codes are
 /// compared trimmed because pretty-printed XML surrounds them with whitespace.

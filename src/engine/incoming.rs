@@ -1,0 +1,484 @@
+//! The phone's changes going upstream: each one planned against what the server holds,
+//! the writes run with preconditions, and the outcome settled into a status, the map and
+//! what goes back to the phone.
+
+use std::collections::HashMap;
+
+use futures_util::stream::{self, StreamExt};
+
+use super::{
+    convert_status, dav_status, items, refuses_item, store_err, ConflictPolicy, DatastoreRun,
+    DavItems, EngineDeps, EngineError, PhoneChange, SyncMethod,
+};
+use crate::convert::capability::Capability;
+use crate::convert::matchkey::match_key;
+use crate::convert::{self, merge, Component};
+use crate::dav::{DavError, Written};
+use crate::store::{MapChange, MapEntry};
+use crate::syncml::codes::StatusCode;
+
+/// Upstream writes in flight at once for one message's items.
+const WRITE_CONCURRENCY: usize = 4;
+
+/// A planned upstream operation for one phone change.
+pub(super) enum Plan {
+    Done(StatusCode),
+    Create {
+        luid: String,
+        collection: String,
+        name: String,
+        body: Vec<u8>,
+        status: StatusCode,
+    },
+    Update {
+        luid: String,
+        href: String,
+        etag: String,
+        body: Vec<u8>,
+        status: StatusCode,
+    },
+    Delete {
+        luid: String,
+        href: String,
+        etag: String,
+    },
+}
+
+impl DatastoreRun {
+    /// Applies a batch of the phone's changes (one message's worth) and returns one status
+    /// per change, in order. Map entries are stored before this returns.
+    pub async fn apply_phone_changes<D: DavItems>(
+        &mut self,
+        deps: &EngineDeps<D>,
+        changes: Vec<PhoneChange>,
+    ) -> Result<Vec<StatusCode>, EngineError> {
+        let result = self.apply_inner(deps, changes).await;
+        self.noting_failure(deps, result)
+    }
+
+    async fn apply_inner<D: DavItems>(
+        &mut self,
+        deps: &EngineDeps<D>,
+        changes: Vec<PhoneChange>,
+    ) -> Result<Vec<StatusCode>, EngineError> {
+        let n = changes.len();
+        if !self.method.writes_upstream() {
+            return self.match_without_writing(deps, changes).await;
+        }
+        if self.method.phone_sends_all() {
+            self.ensure_index(deps).await?;
+        }
+        // Current server versions of the items the phone replaces, in one read.
+        let mut current: HashMap<String, (String, Component)> = HashMap::new();
+        if self.index.is_none() {
+            let hrefs: Vec<String> = changes
+                .iter()
+                .filter(|c| matches!(c, PhoneChange::Replace { .. }))
+                .filter_map(|c| self.luid_to_href.get(c.luid()).cloned())
+                .collect();
+            if !hrefs.is_empty() {
+                match self.fetch(deps, &hrefs).await {
+                    Ok(fetched) => {
+                        for item in fetched {
+                            if let Ok(tree) = items::parse_dav(&item.data, &deps.opts) {
+                                current.insert(
+                                    item.href.clone(),
+                                    (item.etag.unwrap_or_default(), tree),
+                                );
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(datastore = %self.key.datastore, error = %e, "cannot read the items the phone replaces");
+                        self.failed = true;
+                        return Ok(vec![dav_status(&e); n]);
+                    }
+                }
+            }
+        }
+        let plans: Vec<Plan> = changes
+            .into_iter()
+            .map(|c| self.plan(deps, c, &current))
+            .collect();
+        let results: Vec<(Plan, Result<Option<Written>, DavError>)> =
+            stream::iter(plans.into_iter().map(|p| execute(deps, p)))
+                .buffered(WRITE_CONCURRENCY)
+                .collect()
+                .await;
+        let mut statuses = Vec::with_capacity(n);
+        let mut map_changes = Vec::new();
+        for (plan, result) in results {
+            statuses.push(self.settle(plan, result, &mut map_changes));
+        }
+        if !map_changes.is_empty() {
+            deps.store
+                .apply_map(&self.key, &map_changes)
+                .map_err(store_err(&self.key))?;
+        }
+        Ok(statuses)
+    }
+
+    /// One-way slow to the phone: the phone's items are matched (to learn their LUIDs)
+    /// but nothing is written upstream.
+    async fn match_without_writing<D: DavItems>(
+        &mut self,
+        deps: &EngineDeps<D>,
+        changes: Vec<PhoneChange>,
+    ) -> Result<Vec<StatusCode>, EngineError> {
+        let mut statuses = Vec::with_capacity(changes.len());
+        if self.method == SyncMethod::OneWaySlowToClient {
+            self.ensure_index(deps).await?;
+        }
+        let mut map_changes = Vec::new();
+        for c in changes {
+            if let (
+                PhoneChange::Add { luid, format, data }
+                | PhoneChange::Replace { luid, format, data },
+                Some(index),
+            ) = (&c, self.index.as_ref())
+            {
+                if let Ok(tree) = items::phone_to_dav(*format, data, &deps.opts) {
+                    let key = match_key(&tree, deps.opts.device_tz);
+                    if let Some(i) = index.find(&key, &self.taken) {
+                        let it = &index.items[i];
+                        self.taken.insert(it.href.clone());
+                        // The server's version wins: it goes back to the phone.
+                        self.send_back.insert(it.href.clone());
+                        map_changes.push(MapChange::Put(MapEntry {
+                            luid: luid.clone(),
+                            href: it.href.clone(),
+                            etag: None,
+                        }));
+                        self.luid_to_href.insert(luid.clone(), it.href.clone());
+                    }
+                }
+            }
+            statuses.push(StatusCode::Ok);
+        }
+        if !map_changes.is_empty() {
+            deps.store
+                .apply_map(&self.key, &map_changes)
+                .map_err(store_err(&self.key))?;
+        }
+        Ok(statuses)
+    }
+
+    fn plan<D>(
+        &mut self,
+        deps: &EngineDeps<D>,
+        change: PhoneChange,
+        current: &HashMap<String, (String, Component)>,
+    ) -> Plan {
+        let (luid, format, data, is_add) = match change {
+            PhoneChange::Delete { luid } => return self.plan_delete(luid),
+            PhoneChange::Add { luid, format, data } => (luid, format, data, true),
+            PhoneChange::Replace { luid, format, data } => (luid, format, data, false),
+        };
+        let incoming = match items::phone_to_dav(format, &data, &deps.opts) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::info!(datastore = %self.key.datastore, %luid, error = %e, "phone item not converted");
+                return Plan::Done(convert_status(&e));
+            }
+        };
+        let added = StatusCode::ItemAdded;
+        let ok = if is_add {
+            StatusCode::ItemAdded
+        } else {
+            StatusCode::Ok
+        };
+        // Known LUID: the item it names.
+        let known = self.luid_to_href.get(&luid).cloned();
+        if let Some(index) = &self.index {
+            let hit = known
+                .as_ref()
+                .and_then(|h| index.by_href.get(h).copied())
+                .or_else(|| {
+                    let key = match_key(&incoming, deps.opts.device_tz);
+                    index.find(&key, &self.taken)
+                });
+            if let Some(i) = hit {
+                let it = &index.items[i];
+                self.taken.insert(it.href.clone());
+                return self.plan_merge(
+                    luid,
+                    it.href.clone(),
+                    it.etag.clone(),
+                    &it.tree.clone(),
+                    &incoming,
+                    // Matched, not added: a phone counts a 201 as a new server item.
+                    StatusCode::Ok,
+                    false,
+                );
+            }
+        } else if let Some(href) = known {
+            if let Some((etag, tree)) = current.get(&href) {
+                let synced = self.map.get(&href).and_then(|e| e.etag.clone());
+                let conflict = !is_add
+                    && synced.as_deref().is_some_and(|s| s != etag)
+                    && self.prev_etag(&href).is_some_and(|s| s != etag);
+                if conflict {
+                    return self.plan_conflict(deps, luid, href, etag.clone(), tree, incoming);
+                }
+                return self.plan_merge(luid, href, etag.clone(), tree, &incoming, ok, false);
+            }
+            // Mapped but gone upstream: the phone's version comes back as a new item.
+            tracing::info!(datastore = %self.key.datastore, %luid, %href, "mapped item gone upstream, re-creating");
+        }
+        self.plan_create(luid, incoming, added)
+    }
+
+    /// A new upstream item in the collection for its component, named by its UID.
+    fn plan_create(&self, luid: String, mut incoming: Component, status: StatusCode) -> Plan {
+        let uid = items::ensure_uid(&mut incoming);
+        Plan::Create {
+            luid,
+            collection: self.collection_for_item(&incoming),
+            name: items::resource_name(&uid, self.is_card()),
+            body: convert::dav_bytes(&incoming),
+            status,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn plan_merge(
+        &mut self,
+        luid: String,
+        href: String,
+        etag: String,
+        existing: &Component,
+        incoming: &Component,
+        status: StatusCode,
+        send_back: bool,
+    ) -> Plan {
+        let merged = match merge::merge(existing, incoming, &self.cap) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::info!(datastore = %self.key.datastore, %luid, error = %e, "cannot merge");
+                return Plan::Done(convert_status(&e));
+            }
+        };
+        if send_back {
+            self.send_back.insert(href.clone());
+        }
+        if merged == *existing {
+            // Nothing new for the server: map only.
+            self.luid_to_href.insert(luid.clone(), href.clone());
+            self.written.insert(href.clone(), Some(etag.clone()));
+            return Plan::Update {
+                luid,
+                href,
+                etag,
+                body: Vec::new(),
+                status,
+            };
+        }
+        Plan::Update {
+            luid,
+            href,
+            etag,
+            body: convert::dav_bytes(&merged),
+            status,
+        }
+    }
+
+    fn plan_conflict<D>(
+        &mut self,
+        deps: &EngineDeps<D>,
+        luid: String,
+        href: String,
+        etag: String,
+        existing: &Component,
+        mut incoming: Component,
+    ) -> Plan {
+        let policy = deps.policy;
+        tracing::info!(datastore = %self.key.datastore, %luid, %href, ?policy, "conflict");
+        let status = policy.status();
+        match policy {
+            ConflictPolicy::ServerWins => {
+                self.send_back.insert(href.clone());
+                self.written.insert(href, None);
+                Plan::Done(status)
+            }
+            ConflictPolicy::Merge => {
+                // Only the fields the phone sent replace the server's: what it left out
+                // may be what the server side just added.
+                let cap = std::mem::replace(&mut self.cap, Capability::unknown());
+                let plan = self.plan_merge(luid, href, etag, existing, &incoming, status, true);
+                self.cap = cap;
+                plan
+            }
+            ConflictPolicy::ClientWins => {
+                self.plan_merge(luid, href, etag, existing, &incoming, status, false)
+            }
+            ConflictPolicy::Duplicate => {
+                // The server's version goes to the phone as a new item.
+                self.send_back.insert(href.clone());
+                if let Some(old) = self.map.remove(&href) {
+                    self.luid_to_href.remove(&old.luid);
+                }
+                if let Some(holder) = incoming
+                    .components
+                    .iter_mut()
+                    .find(|c| c.name != "VTIMEZONE")
+                {
+                    holder.remove("UID");
+                } else {
+                    incoming.remove("UID");
+                }
+                self.plan_create(luid, incoming, status)
+            }
+        }
+    }
+
+    fn plan_delete(&mut self, luid: String) -> Plan {
+        let ok = StatusCode::Ok;
+        let Some(href) = self.luid_to_href.get(&luid).cloned() else {
+            // Already gone: nothing to do (libsynthesis answers 200 too).
+            return Plan::Done(ok);
+        };
+        if !matches!(
+            self.method,
+            SyncMethod::TwoWay | SyncMethod::OneWayFromClient
+        ) {
+            // Only an explicit delete in a session whose anchors matched deletes upstream.
+            return Plan::Done(ok);
+        }
+        let synced = self.map.get(&href).and_then(|e| e.etag.clone());
+        let Some(etag) = synced.or_else(|| self.prev_etag(&href).cloned()) else {
+            return Plan::Done(StatusCode::CommandFailed);
+        };
+        Plan::Delete { luid, href, etag }
+    }
+
+    fn settle(
+        &mut self,
+        plan: Plan,
+        result: Result<Option<Written>, DavError>,
+        map_changes: &mut Vec<MapChange>,
+    ) -> StatusCode {
+        match (plan, result) {
+            (Plan::Done(s), _) => s,
+            (
+                Plan::Create { luid, status, .. } | Plan::Update { luid, status, .. },
+                Ok(Some(w)),
+            ) => {
+                self.written.insert(w.href.clone(), Some(w.etag.clone()));
+                self.taken.insert(w.href.clone());
+                self.luid_to_href.insert(luid.clone(), w.href.clone());
+                let entry = MapEntry {
+                    luid,
+                    href: w.href.clone(),
+                    etag: Some(w.etag),
+                };
+                self.map.insert(w.href, entry.clone());
+                map_changes.push(MapChange::Put(entry));
+                status
+            }
+            (
+                Plan::Update {
+                    luid,
+                    href,
+                    etag,
+                    status,
+                    ..
+                },
+                Ok(None),
+            ) => {
+                let entry = MapEntry {
+                    luid,
+                    href: href.clone(),
+                    etag: Some(etag),
+                };
+                self.map.insert(href, entry.clone());
+                map_changes.push(MapChange::Put(entry));
+                status
+            }
+            (Plan::Delete { luid, href, .. }, Ok(_)) => {
+                self.written.insert(href.clone(), None);
+                self.map.remove(&href);
+                self.luid_to_href.remove(&luid);
+                map_changes.push(MapChange::RemoveLuid(luid));
+                StatusCode::Ok
+            }
+            (Plan::Delete { luid, href, .. }, Err(DavError::Conflict { .. })) => {
+                // Changed upstream since the phone saw it: the server's version wins and
+                // goes back to the phone as a new item.
+                self.map.remove(&href);
+                self.luid_to_href.remove(&luid);
+                map_changes.push(MapChange::RemoveLuid(luid));
+                self.send_back.insert(href);
+                StatusCode::ConflictResolvedServerWins
+            }
+            (Plan::Delete { href, .. }, Err(DavError::NotFound { .. })) => {
+                self.written.insert(href, None);
+                StatusCode::Ok
+            }
+            (plan, Err(e)) if refuses_item(&e) => {
+                tracing::warn!(datastore = %self.key.datastore, error = %e, "upstream refused the phone's change; the server's version goes back to the phone");
+                match plan {
+                    Plan::Update { href, .. } => {
+                        self.send_back.insert(href);
+                    }
+                    Plan::Delete { luid, href, .. } => {
+                        // The item stays upstream: it returns to the phone as a new one.
+                        self.map.remove(&href);
+                        self.luid_to_href.remove(&luid);
+                        map_changes.push(MapChange::RemoveLuid(luid));
+                        self.send_back.insert(href);
+                    }
+                    Plan::Create { .. } | Plan::Done(_) => {}
+                }
+                dav_status(&e)
+            }
+            (_, Err(e)) => {
+                tracing::warn!(datastore = %self.key.datastore, error = %e, "upstream write failed");
+                self.failed = true;
+                dav_status(&e)
+            }
+            (Plan::Create { .. }, Ok(None)) => StatusCode::CommandFailed,
+        }
+    }
+}
+
+/// Runs one planned upstream operation.
+async fn execute<D: DavItems>(
+    deps: &EngineDeps<D>,
+    plan: Plan,
+) -> (Plan, Result<Option<Written>, DavError>) {
+    let result = match &plan {
+        Plan::Done(_) => Ok(None),
+        Plan::Create {
+            collection,
+            name,
+            body,
+            ..
+        } => {
+            let ct = content_type_of(body);
+            deps.dav
+                .create(collection, name, ct, body.clone())
+                .await
+                .map(Some)
+        }
+        Plan::Update { body, .. } if body.is_empty() => Ok(None),
+        Plan::Update {
+            href, etag, body, ..
+        } => {
+            let ct = content_type_of(body);
+            deps.dav
+                .update(href, etag, ct, body.clone())
+                .await
+                .map(Some)
+        }
+        Plan::Delete { href, etag, .. } => deps.dav.delete(href, etag).await.map(|()| None),
+    };
+    (plan, result)
+}
+
+fn content_type_of(body: &[u8]) -> &'static str {
+    if body.starts_with(b"BEGIN:VCARD") {
+        "text/vcard; charset=utf-8"
+    } else {
+        "text/calendar; charset=utf-8"
+    }
+}

@@ -1,0 +1,318 @@
+//! The server's changes for the phone: which items go (by sync method), read and
+//! converted to the phone's format, with pending maps for the new ones; and the change
+//! state each collection moves to when the session completes.
+
+use std::collections::{HashMap, HashSet};
+
+use sha2::{Digest, Sha256};
+
+use super::{
+    dav_err, items, store_err, DatastoreRun, DavItems, EngineDeps, EngineError, ServerChange,
+    SyncMethod,
+};
+use crate::convert::Component;
+use crate::dav::{ChangeState, Changes, DavError};
+use crate::store::{MapChange, MapEntry, PendingMap};
+
+/// What goes to the phone, gathered before conversion.
+#[derive(Default)]
+struct Outgoing {
+    /// Deletes, ahead of everything else.
+    out: Vec<ServerChange>,
+    /// hrefs whose server version goes to the phone, in order.
+    to_send: Vec<String>,
+    /// (etag, tree) of the hrefs already read.
+    bodies: HashMap<String, (String, Component)>,
+}
+
+impl DatastoreRun {
+    /// The server id an item is sent under: its href, or a digest when the phone keeps
+    /// shorter ids.
+    fn server_id(&self, href: &str) -> String {
+        if href.len() <= self.max_guid {
+            return href.to_owned();
+        }
+        let digest = Sha256::digest(href.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        hex[..self.max_guid.clamp(4, 64)].to_owned()
+    }
+
+    /// The server's changes for the phone, converted to its format. Call once, after the
+    /// phone's whole package was applied. Pending maps for the Adds are stored.
+    pub async fn server_changes<D: DavItems>(
+        &mut self,
+        deps: &EngineDeps<D>,
+    ) -> Result<Vec<ServerChange>, EngineError> {
+        let result = self.server_changes_inner(deps).await;
+        self.noting_failure(deps, result)
+    }
+
+    async fn server_changes_inner<D: DavItems>(
+        &mut self,
+        deps: &EngineDeps<D>,
+    ) -> Result<Vec<ServerChange>, EngineError> {
+        let mut o = Outgoing::default();
+        match self.method {
+            SyncMethod::TwoWay | SyncMethod::OneWayFromServer => {
+                self.collect_changes(deps, &mut o).await?
+            }
+            SyncMethod::Slow | SyncMethod::OneWaySlowToClient | SyncMethod::RefreshFromServer => {
+                self.collect_all(deps, &mut o).await?
+            }
+            SyncMethod::RefreshFromClient => {
+                self.ensure_index(deps).await?;
+                self.delete_untaken(deps).await?;
+            }
+            SyncMethod::ClientReset => {
+                for i in 0..self.upstreams.len() {
+                    let listing = self.changes_since_last(deps, i).await?;
+                    self.upstreams[i].next = Some(listing.state);
+                }
+            }
+            SyncMethod::OneWayFromClient | SyncMethod::OneWaySlowToServer => {
+                let states = self.upstreams.iter().map(|u| u.prev.clone()).collect();
+                self.settle_states(states);
+            }
+        }
+        self.read_missing(deps, &mut o).await?;
+        self.convert_for_phone(deps, o)
+    }
+
+    /// What changed in the `i`th collection since the last completed session.
+    async fn changes_since_last<D: DavItems>(
+        &self,
+        deps: &EngineDeps<D>,
+        i: usize,
+    ) -> Result<Changes, EngineError> {
+        let u = &self.upstreams[i];
+        deps.dav
+            .changes(&u.href, &u.prev)
+            .await
+            .map_err(dav_err(&self.key))
+    }
+
+    /// Two-way and one-way from the server: what changed upstream since the last
+    /// session, less this session's own writes, plus what must undo a refused change.
+    async fn collect_changes<D: DavItems>(
+        &mut self,
+        deps: &EngineDeps<D>,
+        o: &mut Outgoing,
+    ) -> Result<(), EngineError> {
+        for i in 0..self.upstreams.len() {
+            let changes = self.changes_since_last(deps, i).await?;
+            for c in &changes.changed {
+                let echo = self
+                    .written
+                    .get(&c.href)
+                    .is_some_and(|w| w.as_deref() == Some(c.etag.as_str()) || w.is_none());
+                if !echo || self.send_back.contains(&c.href) {
+                    o.to_send.push(c.href.clone());
+                }
+            }
+            for href in &changes.deleted {
+                if let Some(entry) = self.map.get(href) {
+                    o.out.push(ServerChange::Delete {
+                        luid: entry.luid.clone(),
+                    });
+                    self.forget_luids.push(entry.luid.clone());
+                }
+            }
+            self.upstreams[i].next = Some(changes.state);
+        }
+        // Server versions that must undo a refused phone change, even where the
+        // upstream did not change them.
+        let listed: HashSet<&String> = o.to_send.iter().collect();
+        let mut extra: Vec<String> = self
+            .send_back
+            .iter()
+            .filter(|h| !listed.contains(h))
+            .cloned()
+            .collect();
+        extra.sort();
+        o.to_send.extend(extra);
+        Ok(())
+    }
+
+    /// Slow syncs and refreshes from the server: every server item the phone's items
+    /// were not matched with (or that must go back anyway).
+    async fn collect_all<D: DavItems>(
+        &mut self,
+        deps: &EngineDeps<D>,
+        o: &mut Outgoing,
+    ) -> Result<(), EngineError> {
+        self.ensure_index(deps).await?;
+        if let Some(index) = &self.index {
+            for it in &index.items {
+                if !self.taken.contains(&it.href) || self.send_back.contains(&it.href) {
+                    o.to_send.push(it.href.clone());
+                    o.bodies
+                        .insert(it.href.clone(), (it.etag.clone(), it.tree.clone()));
+                }
+            }
+            let states = index.states.clone();
+            self.settle_states(states);
+        }
+        if self.method == SyncMethod::Slow {
+            // Pairings for items the phone no longer holds are stale.
+            let stale: Vec<String> = self
+                .map
+                .values()
+                .filter(|e| !self.taken.contains(&e.href))
+                .map(|e| e.luid.clone())
+                .collect();
+            self.forget_luids.extend(stale);
+        }
+        Ok(())
+    }
+
+    /// Reads the items to send that no listing brought along.
+    async fn read_missing<D: DavItems>(
+        &self,
+        deps: &EngineDeps<D>,
+        o: &mut Outgoing,
+    ) -> Result<(), EngineError> {
+        let missing: Vec<String> = o
+            .to_send
+            .iter()
+            .filter(|h| !o.bodies.contains_key(*h))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let fetched = self
+            .fetch(deps, &missing)
+            .await
+            .map_err(dav_err(&self.key))?;
+        for item in fetched {
+            match items::parse_dav(&item.data, &deps.opts) {
+                Ok(tree) => {
+                    o.bodies
+                        .insert(item.href, (item.etag.unwrap_or_default(), tree));
+                }
+                Err(e) => {
+                    tracing::warn!(href = %item.href, error = %e, "server item unreadable, not sent");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Converts the items to send: a Replace for a mapped item, else an Add under a
+    /// server id whose pending map is stored.
+    fn convert_for_phone<D>(
+        &self,
+        deps: &EngineDeps<D>,
+        o: Outgoing,
+    ) -> Result<Vec<ServerChange>, EngineError> {
+        let Outgoing {
+            mut out,
+            to_send,
+            bodies,
+        } = o;
+        let mut pending = Vec::new();
+        let mut map_changes = Vec::new();
+        for href in to_send {
+            let Some((etag, tree)) = bodies.get(&href) else {
+                continue;
+            };
+            let data = match items::dav_to_phone(self.phone_format, tree, &deps.opts) {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(%href, error = %e, "server item not convertible for the phone");
+                    continue;
+                }
+            };
+            let etag = (!etag.is_empty()).then(|| etag.clone());
+            match self.map.get(&href) {
+                Some(entry) => {
+                    out.push(ServerChange::Replace {
+                        luid: entry.luid.clone(),
+                        data,
+                    });
+                    map_changes.push(MapChange::Put(MapEntry {
+                        etag,
+                        ..entry.clone()
+                    }));
+                }
+                None => {
+                    let server_id = self.server_id(&href);
+                    out.push(ServerChange::Add {
+                        server_id: server_id.clone(),
+                        data,
+                    });
+                    pending.push(PendingMap {
+                        server_id,
+                        href,
+                        etag,
+                    });
+                }
+            }
+        }
+        if !pending.is_empty() {
+            deps.store
+                .put_pending_maps(&self.key, &pending)
+                .map_err(store_err(&self.key))?;
+        }
+        if !map_changes.is_empty() {
+            deps.store
+                .apply_map(&self.key, &map_changes)
+                .map_err(store_err(&self.key))?;
+        }
+        Ok(out)
+    }
+
+    /// Sets each collection's next change state: `states` (one per collection, taken
+    /// before this session's writes) plus the writes themselves, so they are not echoed.
+    fn settle_states(&mut self, states: Vec<ChangeState>) {
+        for (i, mut state) in states.into_iter().enumerate() {
+            for (href, etag) in &self.written {
+                if self.upstream_of(href) != i {
+                    continue;
+                }
+                match etag {
+                    Some(e) => state.record_write(href, e),
+                    None => state.record_delete(href),
+                }
+            }
+            if let Some(u) = self.upstreams.get_mut(i) {
+                u.next = Some(state);
+            }
+        }
+    }
+
+    /// Refresh from the phone: server items the phone did not send are deleted.
+    async fn delete_untaken<D: DavItems>(
+        &mut self,
+        deps: &EngineDeps<D>,
+    ) -> Result<(), EngineError> {
+        let Some(index) = &self.index else {
+            return Ok(());
+        };
+        let doomed: Vec<(String, String)> = index
+            .items
+            .iter()
+            .filter(|it| !self.taken.contains(&it.href))
+            .map(|it| (it.href.clone(), it.etag.clone()))
+            .collect();
+        tracing::info!(
+            datastore = %self.key.datastore,
+            count = doomed.len(),
+            "refresh from the phone: deleting server items the phone lacks"
+        );
+        let states = index.states.clone();
+        for (href, etag) in doomed {
+            match deps.dav.delete(&href, &etag).await {
+                Ok(()) | Err(DavError::NotFound { .. }) => {
+                    self.written.insert(href, None);
+                }
+                Err(e) => {
+                    tracing::warn!(%href, error = %e, "refresh delete failed");
+                    self.failed = true;
+                }
+            }
+        }
+        self.settle_states(states);
+        Ok(())
+    }
+}

@@ -1,0 +1,351 @@
+//! The phone's sync Alerts: which datastore each one names, the upstream collections
+//! behind it, which sync really runs, the backup a destructive one takes first, and the
+//! Alert the bridge answers with.
+
+use super::session_core::{Answer, SessionCore, Slot};
+use super::sync_type::resolve;
+use crate::catalog::DatastoreUri;
+use crate::convert::Format;
+use crate::dav::ItemKind;
+use crate::engine::{items, DatastoreRun, Prior, RunSetup, SyncMethod};
+use crate::store::DatastoreKey;
+use crate::syncml::codes::{AlertCode, StatusCode};
+use crate::syncml::model::{Alert, Anchor, Command, Data, Item, Location, Meta};
+use crate::syncml::reply::item_status;
+
+/// The datastore an Alert names, as the bridge keys it.
+struct Named {
+    /// The alias table's kind name, or `collection:<href>` for a collection named
+    /// directly.
+    kind_name: String,
+    kind: ItemKind,
+    /// The kind a combined datastore also covers (tasks of a calendar).
+    also: Option<ItemKind>,
+}
+
+/// A datastore run ready to start, with what its Alert answer needs.
+struct Started {
+    run: DatastoreRun,
+    method: SyncMethod,
+    anchors_match: bool,
+    phone_next: String,
+}
+
+impl SessionCore {
+    /// Opens the datastore one Alert item names; returns the item's Status and queues
+    /// our Alert. `max_obj` takes the phone's MaxObjSize when the item carries one.
+    pub(super) async fn open_slot(
+        &mut self,
+        msg_ref: &str,
+        alert: &Alert,
+        item: &Item,
+        answer: &mut Answer,
+        max_obj: &mut Option<u64>,
+    ) -> Command {
+        let loc = |l: Option<&Location>| l.map(|l| l.loc_uri.clone()).unwrap_or_default();
+        let target = loc(item.target.as_ref());
+        let source = loc(item.source.as_ref());
+        let alert_cmd = Command::Alert(alert.clone());
+        let mut st = item_status(msg_ref, &alert_cmd, item, "0", StatusCode::Ok);
+        let started = match self.start_run(alert, item, &target, &source, max_obj).await {
+            Ok(s) => s,
+            Err(code) => {
+                st.code = code;
+                return Command::Status(st);
+            }
+        };
+        let Started {
+            run,
+            method,
+            anchors_match,
+            phone_next,
+        } = started;
+        let answer_code = AlertCode::from_code(method.alert_code());
+        // 508 tells the phone its anchors are stale; a slow sync the URL asks for is
+        // carried by our Alert code alone (SyncEvolution fails a session on 508 otherwise).
+        let asked_two_way = matches!(alert.code, AlertCode::TwoWay | AlertCode::TwoWayByServer);
+        if asked_two_way && answer_code == AlertCode::SlowSync && !anchors_match {
+            st.code = StatusCode::RefreshRequired;
+        }
+        st.items = vec![Item {
+            data: Some(Data::Anchor(Anchor {
+                last: None,
+                next: phone_next,
+            })),
+            ..Item::default()
+        }];
+        answer.commands.push(Command::Alert(Alert {
+            cmd_id: "0".into(),
+            no_resp: false,
+            cred: None,
+            code: answer_code,
+            items: vec![Item {
+                target: Some(Location::new(source.clone())),
+                source: Some(Location::new(target.clone())),
+                meta: Some(Meta {
+                    anchor: Some(Anchor {
+                        last: run.server_last().map(str::to_owned),
+                        next: run.server_next.clone(),
+                    }),
+                    ..Meta::default()
+                }),
+                ..Item::default()
+            }],
+            extra: Vec::new(),
+        }));
+        self.slots.push(Slot {
+            server_uri: target,
+            phone_uri: source,
+            run: Some(run),
+            sync_index: None,
+        });
+        Command::Status(st)
+    }
+
+    /// Resolves the datastore and its collections, decides the sync method, takes the
+    /// backup a destructive one needs and sets the run up; `Err` is the Alert's status.
+    async fn start_run(
+        &mut self,
+        alert: &Alert,
+        item: &Item,
+        target: &str,
+        source: &str,
+        max_obj: &mut Option<u64>,
+    ) -> Result<Started, StatusCode> {
+        let asked = SyncMethod::from_alert(alert.code.code())
+            .ok_or(StatusCode::OptionalFeatureNotSupported)?;
+        let named = self.name_datastore(target).await?;
+        let key = DatastoreKey::new(&self.user, &self.device, named.kind_name.clone());
+        let prior = Prior::load(&self.shared.store, &key).map_err(|e| {
+            tracing::error!(error = %e, "cannot read the datastore state");
+            StatusCode::CommandFailed
+        })?;
+        let collection = self.own_collection(&named, &prior, target).await?;
+        let task_collection = match named.also {
+            Some(other) => self.combined_collection(&prior, other, target).await,
+            None => None,
+        };
+        let anchor = item
+            .meta
+            .as_ref()
+            .and_then(|m| m.anchor.clone())
+            .unwrap_or_default();
+        if let Some(m) = item.meta.as_ref().and_then(|m| m.max_obj_size) {
+            *max_obj = Some(m);
+        }
+        let anchors_match = prior.anchors_match(anchor.last.as_deref());
+        let method = resolve(asked, self.url.sync, anchors_match);
+        let mut backed_up = vec![(named.kind, collection.clone())];
+        if let Some(tasks) = task_collection.as_ref().filter(|t| **t != collection) {
+            backed_up.push((ItemKind::Tasks, tasks.clone()));
+        }
+        for (k, href) in &backed_up {
+            self.backup_before_destructive(method, *k, href, target)
+                .await?;
+        }
+        let phone_format = self.phone_format(source, named.kind);
+        let max_guid = self
+            .devinf
+            .as_ref()
+            .and_then(|d| d.data_store(source))
+            .and_then(|d| d.max_guid_size)
+            .map(|n| n as usize)
+            .unwrap_or(self.profile.max_guid_size);
+        let setup = RunSetup {
+            key,
+            method,
+            collection,
+            kind: named.kind,
+            phone_format,
+            cap: items::capability_for(self.devinf.as_ref(), phone_format),
+            max_guid,
+            phone_next: anchor.next.clone(),
+            task_collection,
+            server_uri: target.to_owned(),
+        };
+        let run = DatastoreRun::new(&self.deps, prior, setup).map_err(|e| {
+            tracing::error!(error = %e, "cannot start the datastore");
+            StatusCode::CommandFailed
+        })?;
+        tracing::info!(device = %self.device, user = %self.user, datastore = %target, asked = asked.number(), performed = method.number(), anchors_match, "sync alerted");
+        Ok(Started {
+            run,
+            method,
+            anchors_match,
+            phone_next: anchor.next,
+        })
+    }
+
+    /// The datastore a phone's URI names: an alias of the table, else a collection
+    /// named by its path segment or displayname.
+    async fn name_datastore(&self, target: &str) -> Result<Named, StatusCode> {
+        let uri = DatastoreUri::parse(target);
+        if let Some((n, k)) = self.shared.aliases.kind_of(&uri) {
+            let kind = dav_kind(&k.collection);
+            let also = if self.profile.combined_tasks {
+                k.combined_with
+                    .as_deref()
+                    .and_then(|other| self.shared.aliases.kind(other))
+                    .map(|other| dav_kind(&other.collection))
+                    .filter(|other| *other != kind)
+            } else {
+                None
+            };
+            return Ok(Named {
+                kind_name: n.to_owned(),
+                kind,
+                also,
+            });
+        }
+        match self.find_named_collection(&uri.name).await {
+            Some((href, kind)) => Ok(Named {
+                kind_name: format!("collection:{href}"),
+                kind,
+                also: None,
+            }),
+            None => {
+                tracing::info!(device = %self.device, datastore = %target, "unknown datastore");
+                Err(StatusCode::NotFound)
+            }
+        }
+    }
+
+    /// The datastore's own collection: the one named, the one of the last session, or
+    /// the one discovery finds.
+    async fn own_collection(
+        &self,
+        named: &Named,
+        prior: &Prior,
+        target: &str,
+    ) -> Result<String, StatusCode> {
+        if let Some(href) = named.kind_name.strip_prefix("collection:") {
+            return Ok(href.to_owned());
+        }
+        if let Some(href) = self.known_collection(prior, named.kind) {
+            return Ok(href);
+        }
+        match self.deps.dav.collection_for(named.kind).await {
+            Ok(c) => Ok(c.href),
+            Err(e) => {
+                tracing::warn!(device = %self.device, datastore = %target, error = %e, "no upstream collection");
+                Err(if e.is_unavailable() {
+                    StatusCode::ServiceUnavailable
+                } else {
+                    StatusCode::NotFound
+                })
+            }
+        }
+    }
+
+    /// The collection this datastore synced with last time, so a session needs no
+    /// discovery requests upstream; unless the config now names another one.
+    fn known_collection(&self, prior: &Prior, kind: ItemKind) -> Option<String> {
+        self.still_configured(prior.known_collection()?, kind)
+    }
+
+    fn still_configured(&self, stored: &str, kind: ItemKind) -> Option<String> {
+        match self.deps.dav.configured_collection(kind) {
+            Ok(Some(configured)) if configured != stored => None,
+            Ok(_) => Some(stored.to_owned()),
+            Err(_) => None,
+        }
+    }
+
+    /// The second collection of a combined datastore (the task list of a Nokia or Sony
+    /// Ericsson calendar): the one of the last session, else discovered. Without one the
+    /// datastore syncs its own collection alone.
+    async fn combined_collection(
+        &self,
+        prior: &Prior,
+        kind: ItemKind,
+        datastore: &str,
+    ) -> Option<String> {
+        if let Some(known) = prior
+            .known_collections()
+            .and_then(|(_, t)| t)
+            .and_then(|t| self.still_configured(t, kind))
+        {
+            return Some(known);
+        }
+        match self.deps.dav.collection_for(kind).await {
+            Ok(c) => Some(c.href),
+            Err(e) => {
+                tracing::warn!(device = %self.device, %datastore, error = %e, "no upstream collection for the combined {} of this datastore: syncing without them", kind.key());
+                None
+            }
+        }
+    }
+
+    /// A collection named by its last path segment or displayname.
+    async fn find_named_collection(&self, name: &str) -> Option<(String, ItemKind)> {
+        let found = self.deps.dav.discover().await.ok()?;
+        found
+            .collections
+            .iter()
+            .filter(|c| c.kind != crate::dav::CollectionType::Plain)
+            .find(|c| {
+                let seg = c
+                    .href
+                    .trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("");
+                seg.eq_ignore_ascii_case(name)
+                    || c.displayname
+                        .as_deref()
+                        .is_some_and(|d| d.eq_ignore_ascii_case(name))
+            })
+            .map(|c| {
+                let has = |comp: &str| c.components.iter().any(|x| x == comp);
+                let kind = match c.kind {
+                    crate::dav::CollectionType::AddressBook => ItemKind::Contacts,
+                    _ if has("VEVENT") || c.components.is_empty() => ItemKind::Events,
+                    _ if has("VTODO") => ItemKind::Tasks,
+                    _ => ItemKind::Notes,
+                };
+                (c.href.clone(), kind)
+            })
+    }
+
+    /// The format items go to the phone in: the URL's `format=`, else its DevInf's
+    /// preferred receive type, else the classic format of the kind.
+    fn phone_format(&self, phone_uri: &str, kind: ItemKind) -> Format {
+        use super::url_params::FormatParam;
+        let classic = match kind {
+            ItemKind::Contacts => Format::Vcard21,
+            ItemKind::Events | ItemKind::Tasks => Format::Vcal10,
+            ItemKind::Notes => Format::Text,
+        };
+        match self.url.format {
+            Some(FormatParam::Sif) if kind == ItemKind::Contacts => return Format::Sifc,
+            Some(FormatParam::Vob) => return classic,
+            _ => {}
+        }
+        self.devinf
+            .as_ref()
+            .and_then(|d| d.data_store(phone_uri))
+            .and_then(|ds| ds.rx_pref.as_ref())
+            .and_then(|ct| Format::from_mime(&ct.ct_type, ct.ver_ct.as_deref()))
+            .filter(|f| kind_fits(*f, kind))
+            .unwrap_or(classic)
+    }
+}
+
+fn kind_fits(f: Format, kind: ItemKind) -> bool {
+    use crate::convert::ItemKind as K;
+    matches!(
+        (f.kind(), kind),
+        (K::Contact, ItemKind::Contacts)
+            | (K::Calendar, ItemKind::Events | ItemKind::Tasks)
+            | (K::Note, ItemKind::Notes)
+    )
+}
+
+fn dav_kind(collection: &str) -> ItemKind {
+    match collection {
+        "addressbook" => ItemKind::Contacts,
+        "VTODO" => ItemKind::Tasks,
+        "VJOURNAL" => ItemKind::Notes,
+        _ => ItemKind::Events,
+    }
+}

@@ -1,0 +1,110 @@
+//! The server's changes (package 4): every datastore's changes turned into Add, Replace
+//! and Delete commands in the outbox, within what the phone accepts.
+
+use super::outbox::SyncAddress;
+use super::session_core::SessionCore;
+use crate::engine::ServerChange;
+use crate::metrics::{Direction, ItemChange};
+use crate::syncml::model::{Command, Data, Delete, Item, ItemCommand, Location, Meta};
+
+impl SessionCore {
+    /// Package 4: every datastore's server changes queued in the outbox. Returns whether
+    /// the phone must answer with a Map (and statuses).
+    pub(super) async fn queue_server_changes(&mut self, max_obj: Option<u64>) -> bool {
+        let mut expects_answer = false;
+        for i in 0..self.slots.len() {
+            let (server_uri, phone_uri) = (
+                self.slots[i].server_uri.clone(),
+                self.slots[i].phone_uri.clone(),
+            );
+            let Some(run) = self.slots[i].run.as_mut() else {
+                continue;
+            };
+            let changes = match run.server_changes(&self.deps).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(device = %self.device, error = %e, "reading the server's changes failed");
+                    Vec::new()
+                }
+            };
+            let mime = run.phone_format.mime_type();
+            let datastore = run.kind.key();
+            let mut cmds = Vec::with_capacity(changes.len());
+            for c in changes {
+                expects_answer = true;
+                let text = |d: Vec<u8>| match String::from_utf8(d) {
+                    Ok(t) => Data::Text(t),
+                    Err(e) => Data::Binary(e.into_bytes()),
+                };
+                let cmd = match c {
+                    ServerChange::Add { server_id, data } => {
+                        if max_obj.is_some_and(|m| data.len() as u64 > m) {
+                            tracing::warn!(device = %self.device, %server_id, "item larger than the phone's MaxObjSize, not sent");
+                            continue;
+                        }
+                        Command::Add(item_command(
+                            mime,
+                            Item {
+                                source: Some(Location::new(server_id)),
+                                data: Some(text(data)),
+                                ..Item::default()
+                            },
+                        ))
+                    }
+                    ServerChange::Replace { luid, data } => Command::Replace(item_command(
+                        mime,
+                        Item {
+                            target: Some(Location::new(luid)),
+                            data: Some(text(data)),
+                            ..Item::default()
+                        },
+                    )),
+                    ServerChange::Delete { luid } => Command::Delete(Delete {
+                        cmd_id: "0".into(),
+                        items: vec![Item {
+                            target: Some(Location::new(luid)),
+                            ..Item::default()
+                        }],
+                        ..Delete::default()
+                    }),
+                };
+                let change = match &cmd {
+                    Command::Add(_) => ItemChange::Added,
+                    Command::Replace(_) => ItemChange::Replaced,
+                    _ => ItemChange::Deleted,
+                };
+                self.shared
+                    .metrics
+                    .items(Direction::ToDevice, datastore, change, 1);
+                cmds.push(cmd);
+            }
+            let announce = self
+                .devinf
+                .as_ref()
+                .is_some_and(|d| d.support_number_of_changes);
+            let idx = self.outbox.open_sync(SyncAddress {
+                target: phone_uri,
+                source: server_uri,
+                number_of_changes: announce.then(|| u32::try_from(cmds.len()).unwrap_or(u32::MAX)),
+            });
+            self.slots[i].sync_index = Some(idx);
+            for cmd in cmds {
+                self.outbox.push_item(idx, cmd);
+            }
+        }
+        expects_answer
+    }
+}
+
+/// An Add or Replace of one item in the phone's format.
+fn item_command(mime: &str, item: Item) -> ItemCommand {
+    ItemCommand {
+        cmd_id: "0".into(),
+        meta: Some(Meta {
+            content_type: Some(mime.to_owned()),
+            ..Meta::default()
+        }),
+        items: vec![item],
+        ..ItemCommand::default()
+    }
+}
