@@ -10,6 +10,7 @@ use support::crafted::{
 };
 use support::e2e::{writes_among, World, OTHER_PASSWORD, OTHER_USER, PASSWORD, USER};
 use support::items;
+use support::relay::Relay;
 use support::syncevolution::Datastore;
 
 /// The phone's one Add was matched with the server's one card: 200, nothing sent back to
@@ -296,77 +297,6 @@ fn a_conflict_under_server_wins_keeps_the_server_version() {
         back.contains("+4917000001") && back.contains("carla@example.org"),
         "{back}"
     );
-}
-
-/// A TCP relay in front of the real Radicale that can cut the line: while it is down, new
-/// connections are closed at once and open ones are dropped.
-struct Relay {
-    port: u16,
-    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Relay {
-    fn start(target_port: u16) -> Relay {
-        use std::io::{Read, Write};
-        use std::net::{TcpListener, TcpStream};
-        use std::sync::atomic::Ordering;
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
-        let port = listener.local_addr().expect("relay address").port();
-        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let flag = up.clone();
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                if !flag.load(Ordering::SeqCst) {
-                    continue;
-                }
-                let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else {
-                    continue;
-                };
-                for (mut from, mut to) in [
-                    (client.try_clone(), server.try_clone()),
-                    (server.try_clone(), client.try_clone()),
-                ]
-                .into_iter()
-                .filter_map(|(a, b)| Some((a.ok()?, b.ok()?)))
-                {
-                    let flag = flag.clone();
-                    let _ = from.set_read_timeout(Some(std::time::Duration::from_millis(100)));
-                    std::thread::spawn(move || {
-                        let mut buf = [0u8; 16384];
-                        loop {
-                            if !flag.load(Ordering::SeqCst) {
-                                break;
-                            }
-                            match from.read(&mut buf) {
-                                Ok(0) => break,
-                                Ok(n) => {
-                                    if to.write_all(&buf[..n]).is_err() {
-                                        break;
-                                    }
-                                }
-                                Err(e)
-                                    if matches!(
-                                        e.kind(),
-                                        std::io::ErrorKind::WouldBlock
-                                            | std::io::ErrorKind::TimedOut
-                                    ) => {}
-                                Err(_) => break,
-                            }
-                        }
-                        let _ = from.shutdown(std::net::Shutdown::Both);
-                        let _ = to.shutdown(std::net::Shutdown::Both);
-                    });
-                }
-            }
-        });
-        Relay { port, up }
-    }
-
-    fn set_up(&self, up: bool) {
-        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
-        // Let the copying threads notice.
-        std::thread::sleep(std::time::Duration::from_millis(300));
-    }
 }
 
 #[test]

@@ -13,7 +13,7 @@ use super::{
 use crate::convert::capability::Capability;
 use crate::convert::matchkey::match_key;
 use crate::convert::{self, merge, Component};
-use crate::dav::{DavError, Written};
+use crate::dav::{href, DavError, Written};
 use crate::store::{MapChange, MapEntry};
 use crate::syncml::codes::StatusCode;
 
@@ -71,9 +71,11 @@ impl DatastoreRun {
         // Current server versions of the items the phone replaces, in one read.
         let mut current: HashMap<String, (String, Component)> = HashMap::new();
         if self.index.is_none() {
+            // An Add under a known LUID is one the phone sends again (its status never
+            // reached it): the item it names is read like a replaced one.
             let hrefs: Vec<String> = changes
                 .iter()
-                .filter(|c| matches!(c, PhoneChange::Replace { .. }))
+                .filter(|c| !matches!(c, PhoneChange::Delete { .. }))
                 .filter_map(|c| self.luid_to_href.get(c.luid()).cloned())
                 .collect();
             if !hrefs.is_empty() {
@@ -100,6 +102,7 @@ impl DatastoreRun {
             .into_iter()
             .map(|c| self.plan(deps, c, &current))
             .collect();
+        self.record_intents(deps, &plans)?;
         let results: Vec<(Plan, Result<Option<Written>, DavError>)> =
             stream::iter(plans.into_iter().map(|p| execute(deps, p)))
                 .buffered(WRITE_CONCURRENCY)
@@ -116,6 +119,38 @@ impl DatastoreRun {
                 .map_err(store_err(&self.key))?;
         }
         Ok(statuses)
+    }
+
+    /// Stores, before any create is sent, which LUID each new item will be and where.
+    /// Should the bridge die after the PUT but before the map entry, the phone sends the
+    /// Add again and finds the item it names instead of making a duplicate.
+    fn record_intents<D>(
+        &mut self,
+        deps: &EngineDeps<D>,
+        plans: &[Plan],
+    ) -> Result<(), EngineError> {
+        let intents: Vec<MapChange> = plans
+            .iter()
+            .filter_map(|p| match p {
+                Plan::Create {
+                    luid,
+                    collection,
+                    name,
+                    ..
+                } => Some(MapChange::Put(MapEntry {
+                    luid: luid.clone(),
+                    href: href::child(collection, name),
+                    etag: None,
+                })),
+                _ => None,
+            })
+            .collect();
+        if intents.is_empty() {
+            return Ok(());
+        }
+        deps.store
+            .apply_map(&self.key, &intents)
+            .map_err(store_err(&self.key))
     }
 
     /// One-way slow to the phone: the phone's items are matched (to learn their LUIDs)
@@ -414,6 +449,13 @@ impl DatastoreRun {
                 self.written.insert(href, None);
                 StatusCode::Ok
             }
+            (Plan::Create { luid, .. }, Err(e @ DavError::Conflict { .. })) => {
+                // The name is taken by another item: the intent must not point at it.
+                tracing::warn!(datastore = %self.key.datastore, error = %e, "new item's name taken upstream");
+                map_changes.push(MapChange::RemoveLuid(luid));
+                self.failed = true;
+                dav_status(&e)
+            }
             (plan, Err(e)) if refuses_item(&e) => {
                 tracing::warn!(datastore = %self.key.datastore, error = %e, "upstream refused the phone's change; the server's version goes back to the phone");
                 match plan {
@@ -427,7 +469,10 @@ impl DatastoreRun {
                         map_changes.push(MapChange::RemoveLuid(luid));
                         self.send_back.insert(href);
                     }
-                    Plan::Create { .. } | Plan::Done(_) => {}
+                    Plan::Create { luid, .. } => {
+                        map_changes.push(MapChange::RemoveLuid(luid));
+                    }
+                    Plan::Done(_) => {}
                 }
                 dav_status(&e)
             }

@@ -7,7 +7,7 @@ use super::memory_dav::MemoryDav;
 use super::*;
 use crate::convert::capability::Capability;
 use crate::convert::{ConvertOptions, Format};
-use crate::store::{DatastoreKey, Store};
+use crate::store::{DatastoreKey, MapChange, MapEntry, Store};
 
 const CONTACTS: &str = "/dav/alice/contacts/";
 const CALENDAR: &str = "/dav/alice/calendar/";
@@ -510,4 +510,58 @@ async fn a_vanished_collection_is_rediscovered_next_session() {
     assert!(run.failed());
     let prior = Prior::load(&w.deps.store, &key("contacts")).expect("prior");
     assert!(prior.state.force_slow);
+}
+
+#[tokio::test]
+async fn an_add_sent_again_after_the_bridge_died_before_its_map_finds_its_item() {
+    let w = world(ConflictPolicy::Merge);
+    first_sync_with_one_contact(&w).await;
+    // A two-way session writes the phone's new card, and the process dies between the
+    // PUT and the map entry: only the intent stored before the PUT survives.
+    let mut run = w.contacts(SyncMethod::TwoWay);
+    let (st, _) = w
+        .session(
+            &mut run,
+            vec![add("2", Format::Vcard21, card("Roe", "+222"))],
+        )
+        .await;
+    assert_eq!(st, vec![StatusCode::ItemAdded]);
+    let href = w.href_of("contacts", "2").expect("mapped");
+    let entry = MapEntry {
+        luid: "2".into(),
+        href: href.clone(),
+        etag: None,
+    };
+    w.deps
+        .store
+        .apply_map(&key("contacts"), &[MapChange::Put(entry)])
+        .expect("intent only");
+
+    // The phone never got its status and sends the same Add again.
+    let mut run = w.contacts(SyncMethod::TwoWay);
+    let (st, _) = w
+        .session(
+            &mut run,
+            vec![add("2", Format::Vcard21, card("Roe", "+222"))],
+        )
+        .await;
+    assert_eq!(st, vec![StatusCode::ItemAdded]);
+    assert_eq!(w.dav.hrefs(CONTACTS).len(), 2, "no duplicate");
+    assert_eq!(w.href_of("contacts", "2"), Some(href));
+}
+
+#[tokio::test]
+async fn a_create_refused_upstream_leaves_no_intent_behind() {
+    let w = world(ConflictPolicy::Merge);
+    first_sync_with_one_contact(&w).await;
+    w.dav.refuse(CONTACTS, 403);
+    let mut run = w.contacts(SyncMethod::TwoWay);
+    let (st, _) = w
+        .session(
+            &mut run,
+            vec![add("9", Format::Vcard21, card("Poe", "+999"))],
+        )
+        .await;
+    assert_ne!(st, vec![StatusCode::ItemAdded]);
+    assert_eq!(w.href_of("contacts", "9"), None);
 }

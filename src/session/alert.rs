@@ -63,9 +63,14 @@ impl SessionCore {
         let answer_code = AlertCode::from_code(method.alert_code());
         // 508 tells the phone its anchors are stale; a slow sync the URL asks for is
         // carried by our Alert code alone (SyncEvolution fails a session on 508 otherwise).
-        let asked_two_way = matches!(alert.code, AlertCode::TwoWay | AlertCode::TwoWayByServer);
+        let asked_two_way = matches!(
+            alert.code,
+            AlertCode::TwoWay | AlertCode::TwoWayByServer | AlertCode::Resume
+        );
         if asked_two_way && answer_code == AlertCode::SlowSync && !anchors_match {
             st.code = StatusCode::RefreshRequired;
+        } else if alert.code == AlertCode::Resume {
+            st.code = StatusCode::ResumeRefused;
         }
         st.items = vec![Item {
             data: Some(Data::Anchor(Anchor {
@@ -112,8 +117,14 @@ impl SessionCore {
         source: &str,
         max_obj: &mut Option<u64>,
     ) -> Result<Started, StatusCode> {
-        let asked = SyncMethod::from_alert(alert.code.code())
-            .ok_or(StatusCode::OptionalFeatureNotSupported)?;
+        let asked = if alert.code == AlertCode::Resume {
+            // Nothing of an interrupted session is kept: a two-way sync (or a slow one,
+            // when the anchors say so) takes its place, and repeating the work is safe.
+            SyncMethod::TwoWay
+        } else {
+            SyncMethod::from_alert(alert.code.code())
+                .ok_or(StatusCode::OptionalFeatureNotSupported)?
+        };
         let named = self.name_datastore(target).await?;
         let key = DatastoreKey::new(&self.user, &self.device, named.kind_name.clone());
         let prior = Prior::load(&self.shared.store, &key).map_err(|e| {

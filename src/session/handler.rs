@@ -511,8 +511,15 @@ impl SessionHandler {
             }
         }
         session.header_code = 200;
+        // Statuses answer the phone's commands and come before the bridge's own, as in
+        // the protocol's examples: SyncEvolution aborts on an Alert ahead of its status.
+        let (statuses, own): (Vec<_>, Vec<_>) = answer
+            .commands
+            .into_iter()
+            .partition(|c| matches!(c, Command::Status(_)));
         let mut first = vec![Command::Status(hs)];
-        first.extend(answer.commands);
+        first.extend(statuses);
+        first.extend(own);
         let opts = decoded.reply_options();
         let mut final_ = answer.final_;
         let large = session.core.large_objects();

@@ -2,16 +2,18 @@
 //! and Delete commands in the outbox, within what the phone accepts.
 
 use super::outbox::SyncAddress;
-use super::session_core::SessionCore;
+use super::session_core::{Answer, SessionCore};
+use crate::catalog::DatastoreUri;
 use crate::engine::ServerChange;
 use crate::metrics::{Direction, ItemChange};
+use crate::syncml::codes::StatusCode;
 use crate::syncml::model::{Command, Data, Delete, Item, ItemCommand, Location, Meta};
 
 impl SessionCore {
-    /// Package 4: every datastore's server changes queued in the outbox. Returns whether
-    /// the phone must answer with a Map (and statuses).
-    pub(super) async fn queue_server_changes(&mut self, max_obj: Option<u64>) -> bool {
+    /// Package 4: every datastore's server changes queued in the outbox.
+    pub(super) async fn queue_server_changes(&mut self, max_obj: Option<u64>) -> Queued {
         let mut expects_answer = false;
+        let mut unread = Vec::new();
         for i in 0..self.slots.len() {
             let (server_uri, phone_uri) = (
                 self.slots[i].server_uri.clone(),
@@ -23,8 +25,10 @@ impl SessionCore {
             let changes = match run.server_changes(&self.deps).await {
                 Ok(c) => c,
                 Err(e) => {
-                    tracing::error!(device = %self.device, error = %e, "reading the server's changes failed");
-                    Vec::new()
+                    tracing::error!(device = %self.device, datastore = %server_uri, error = %e, "reading the server's changes failed: the phone is told the datastore is unavailable");
+                    // No Sync for it: an empty one would say "nothing changed".
+                    unread.push(server_uri);
+                    continue;
                 }
             };
             let mime = run.phone_format.mime_type();
@@ -92,7 +96,39 @@ impl SessionCore {
                 self.outbox.push_item(idx, cmd);
             }
         }
-        expects_answer
+        Queued {
+            expects_answer,
+            unread,
+        }
+    }
+}
+
+/// What queueing the server's changes came to.
+pub(super) struct Queued {
+    /// Changes went out that the phone answers (statuses, then a Map for Adds).
+    pub expects_answer: bool,
+    /// The server URIs of datastores whose upstream changes could not be read.
+    pub unread: Vec<String>,
+}
+
+/// Marks the phone's Sync of each unread datastore 503 in `answer`, so the phone does not
+/// take the session for a success (its anchors stay on both sides).
+pub(super) fn report_unread(answer: &mut Answer, unread: &[String]) {
+    for uri in unread {
+        let mut marked = false;
+        for c in answer.commands.iter_mut() {
+            if let Command::Status(st) = c {
+                let same =
+                    |t: &String| DatastoreUri::parse(t).name == DatastoreUri::parse(uri).name;
+                if st.cmd == "Sync" && st.target_refs.iter().any(same) {
+                    st.code = StatusCode::ServiceUnavailable;
+                    marked = true;
+                }
+            }
+        }
+        if !marked {
+            tracing::warn!(datastore = %uri, "no Sync status in this message to report the upstream failure on");
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 //! and the commit in `maps.rs`.
 
 use super::incoming::Partial;
+use super::outgoing::report_unread;
 use crate::syncml::codes::{AlertCode, StatusCode};
 use crate::syncml::model::{Access, Command, Item, Location, Message, Meta, DEVINF_XML_TYPE};
 
@@ -125,14 +126,7 @@ impl AwaitInit {
                         let st = core
                             .open_slot(&msg_ref, a, item, answer, &mut self.phone_max_obj)
                             .await;
-                        // The Alert's status goes before our own Alert.
-                        let at = answer
-                            .commands
-                            .iter()
-                            .rposition(|c| matches!(c, Command::Alert(x) if x.code != AlertCode::NextMessage))
-                            .filter(|_| !matches!(&st, Command::Status(s) if s.code.code() >= 400))
-                            .unwrap_or(answer.commands.len());
-                        answer.commands.insert(at, st);
+                        answer.commands.push(st);
                     }
                 }
                 other => refuse_unexpected(
@@ -210,8 +204,11 @@ impl AwaitSync {
             }
             return Phase::Sync(self);
         }
-        let expects_map = core.queue_server_changes(self.phone_max_obj).await;
-        Phase::Sending(SendingChanges { expects_map })
+        let queued = core.queue_server_changes(self.phone_max_obj).await;
+        report_unread(answer, &queued.unread);
+        Phase::Sending(SendingChanges {
+            expects_map: queued.expects_answer,
+        })
     }
 }
 

@@ -151,7 +151,9 @@ code_enum! {
         ProcessingError = 506,
         AtomicFailed = 507,
         RefreshRequired = 508,
-        Reserved509 = 509,
+        // Reserved in the spec; libsynthesis uses it for "resume refused, another sync
+        // type follows", and its clients understand it so.
+        ResumeRefused = 509,
         DataStoreFailure = 510,
         ServerFailure = 511,
         SynchronizationFailed = 512,

@@ -25,6 +25,7 @@ pub mod e2e;
 pub mod items;
 pub mod kannel;
 pub mod radicale;
+pub mod relay;
 pub mod replay;
 pub mod syncevolution;
 pub mod syncml_xml;
