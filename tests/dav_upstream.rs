@@ -132,6 +132,27 @@ fn radicale_discovery_finds_each_kind_and_config_overrides_it() {
 }
 
 #[test]
+fn discovery_is_shared_by_a_users_devices_and_never_by_a_wrong_password() {
+    let radicale = Radicale::start();
+    radicale.standard_collections("alice");
+    let rt = runtime();
+    let client = DavClient::new(&config(&radicale.base_url())).unwrap();
+    let phone_1 = client.user(Credentials::new("alice", "secret"));
+    let first = rt.block_on(phone_1.discover()).unwrap();
+    assert_eq!(first.collections.len(), 4);
+    // A second device of the same user: no request at all.
+    let before = client.requests_sent();
+    let phone_2 = client.user(Credentials::new("alice", "secret"));
+    let second = rt.block_on(phone_2.discover()).unwrap();
+    assert_eq!(second.collections.len(), 4);
+    assert_eq!(client.requests_sent(), before);
+    // The same user name with a wrong password reads nothing from the cache.
+    let wrong = client.user(Credentials::new("alice", "nope"));
+    let err = rt.block_on(wrong.discover()).unwrap_err();
+    assert!(matches!(err, DavError::Unauthorized { .. }), "{err}");
+}
+
+#[test]
 fn radicale_discovery_falls_back_to_the_well_known_urls() {
     let radicale = Radicale::start();
     radicale.standard_collections("alice");

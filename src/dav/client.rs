@@ -10,6 +10,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
+use super::discovery_cache::DiscoveryCache;
 use super::error::DavError;
 use super::gate::UpstreamGate;
 use super::login::{Credentials, LoginCache};
@@ -94,6 +95,7 @@ struct Inner {
     login: LoginCache,
     requests: AtomicU64,
     gate: UpstreamGate,
+    discoveries: DiscoveryCache,
     /// Where each request's outcome and latency is recorded, once set.
     metrics: std::sync::OnceLock<Metrics>,
 }
@@ -186,6 +188,7 @@ impl DavClient {
             inner: Arc::new(Inner {
                 http,
                 login: LoginCache::new(settings.login_cache),
+                discoveries: DiscoveryCache::default(),
                 gate: UpstreamGate::new(settings.max_in_flight, settings.max_in_flight_per_user),
                 settings,
                 requests: AtomicU64::new(0),
@@ -196,6 +199,10 @@ impl DavClient {
 
     pub fn settings(&self) -> &DavSettings {
         &self.inner.settings
+    }
+
+    pub(crate) fn discoveries(&self) -> &DiscoveryCache {
+        &self.inner.discoveries
     }
 
     pub(crate) fn login_cache(&self) -> &LoginCache {

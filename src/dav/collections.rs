@@ -22,6 +22,8 @@ impl DavUser {
         kind: ItemKind,
         displayname: &str,
     ) -> Result<Created, DavError> {
+        // The user's cached discovery does not know the new collection yet.
+        self.client.discoveries().forget(self.creds.user());
         let url = self.url(path)?;
         let (method, body) = match kind.component() {
             None => ("MKCOL", bodies::mkcol_addressbook(displayname)),

@@ -7,6 +7,7 @@ use url::Url;
 
 use super::bodies;
 use super::client::DavRequest;
+use super::discovery_cache;
 use super::error::DavError;
 use super::href;
 use super::multistatus::{self, Response};
@@ -178,6 +179,17 @@ impl DavUser {
     /// Runs discovery: principal (from the configured URL, else the well-known URLs),
     /// its home sets, and every collection in them.
     pub async fn discover(&self) -> Result<Discovery, DavError> {
+        let slot = self.client.discoveries().slot(&self.creds);
+        let mut cached = slot.lock().await;
+        if let Some(d) = discovery_cache::fresh(&cached) {
+            return Ok(d);
+        }
+        let found = self.discover_uncached().await?;
+        *cached = Some((std::time::Instant::now(), found.clone()));
+        Ok(found)
+    }
+
+    async fn discover_uncached(&self) -> Result<Discovery, DavError> {
         let base = self.client.settings().base.clone();
         let mut principal = self.principal_at(base.clone()).await?;
         for well_known in ["/.well-known/carddav", "/.well-known/caldav"] {

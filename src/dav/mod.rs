@@ -14,6 +14,7 @@ mod changes;
 mod client;
 mod collections;
 mod discovery;
+mod discovery_cache;
 mod error;
 mod files;
 mod gate;

@@ -85,9 +85,14 @@ impl DavUser {
     /// Sends a request with this user's credentials. A 401 anywhere also drops a
     /// remembered log-in, so a changed password is noticed at once.
     pub(crate) async fn send(&self, req: DavRequest) -> Result<DavResponse, DavError> {
+        let listing = matches!(req.method.as_str(), "PROPFIND" | "REPORT");
         let resp = self.client.send(&self.creds, req).await?;
         if resp.status.as_u16() == 401 {
             self.client.login_cache().forget(&self.creds);
+        }
+        if listing && resp.status.as_u16() == 404 {
+            // A collection vanished: the next discovery must not come from the cache.
+            self.client.discoveries().forget(self.creds.user());
         }
         Ok(resp)
     }
