@@ -8,6 +8,7 @@ mod item;
 mod meta;
 pub(crate) mod read;
 
+pub(crate) use commands::is_command_name;
 pub use commands::{
     Access, Alert, Command, Container, Delete, ItemCommand, Map, MapItem, Results, Search, Status,
     Sync,
@@ -132,14 +133,29 @@ pub struct SyncBody {
     pub final_: bool,
 }
 
+/// The typed header of a `<SyncML>` root that may hold nothing else yet.
+pub(crate) fn header_of(root: &Element) -> Result<SyncHdr, ModelError> {
+    check_root(root)?;
+    let header = root
+        .child("SyncHdr")
+        .map(SyncHdr::from_element)
+        .transpose()?;
+    read::required(header, "SyncML", "SyncHdr")
+}
+
+fn check_root(root: &Element) -> Result<(), ModelError> {
+    if root.name != "SyncML" {
+        return Err(ModelError::WrongRoot {
+            expected: "SyncML",
+            found: root.name.clone(),
+        });
+    }
+    Ok(())
+}
+
 impl Message {
     pub fn from_element(root: &Element) -> Result<Self, ModelError> {
-        if root.name != "SyncML" {
-            return Err(ModelError::WrongRoot {
-                expected: "SyncML",
-                found: root.name.clone(),
-            });
-        }
+        check_root(root)?;
         let mut header = None;
         let mut body = None;
         let mut extra = Vec::new();

@@ -44,6 +44,8 @@ pub(crate) fn is_command_name(name: &str) -> bool {
 }
 
 impl Command {
+    /// Reads containers recursively; decoded trees are bounded in depth and command
+    /// nesting (`syncml::limits`), which keeps this recursion shallow.
     pub fn from_element(e: &Element) -> Result<Self, ModelError> {
         Ok(match e.name.as_str() {
             "Add" => Command::Add(ItemCommand::from_element(e, "Add")?),

@@ -1,6 +1,7 @@
 //! XML bytes -> element tree.
 
 use super::XmlError;
+use crate::syncml::limits::{body_starts, header_done, Budget, DecodeLimits, Scope};
 use crate::syncml::tree::{Element, Node, Ns};
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
@@ -30,9 +31,22 @@ const METINF_NAMES: &[&str] = &[
     "FieldLevel",
 ];
 
-/// Parses a whole document into its root element.
+/// Parses a whole document into its root element, within the tree limits (depth and
+/// element count).
 pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
+    parse_with(bytes, &DecodeLimits::tree_only(), Scope::Whole)
+}
+
+/// Parses a document within `limits`; with [`Scope::Header`] it stops once `SyncHdr`
+/// is complete and returns a root holding only that. The tree is built on a heap
+/// stack, never by recursion.
+pub(crate) fn parse_with(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    scope: Scope,
+) -> Result<Element, XmlError> {
     let text = to_utf8(bytes)?;
+    let mut budget = Budget::new(limits);
     let mut reader = NsReader::from_str(&text);
     reader.config_mut().check_end_names = true;
     let mut stack: Vec<Element> = Vec::new();
@@ -55,11 +69,23 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
                 if root.is_some() {
                     return Err(XmlError::TrailingContent { position });
                 }
+                if body_starts(scope, stack.len() + 1, &el.name) {
+                    return stack.into_iter().next().ok_or(XmlError::Empty);
+                }
+                count(&mut budget, &el, &stack, position)?;
                 stack.push(el);
             }
             Event::Empty(s) => {
                 let el = open(s.local_name().into_inner(), declared, stack.last())?;
+                if body_starts(scope, stack.len() + 1, &el.name) {
+                    return stack.into_iter().next().ok_or(XmlError::Empty);
+                }
+                count(&mut budget, &el, &stack, position)?;
+                let done = header_done(scope, stack.len() + 1, &el.name);
                 close(el, &mut stack, &mut root, position)?;
+                if done {
+                    return stack.pop().ok_or(XmlError::Empty);
+                }
             }
             Event::End(_) => {
                 let Some(el) = stack.pop() else {
@@ -68,7 +94,11 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
                         message: "end tag without start tag".into(),
                     });
                 };
+                let done = header_done(scope, stack.len() + 1, &el.name);
                 close(el, &mut stack, &mut root, position)?;
+                if done {
+                    return stack.pop().ok_or(XmlError::Empty);
+                }
             }
             Event::Text(t) => {
                 let s = t.unescape().map_err(|e| XmlError::Syntax {
@@ -94,6 +124,17 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
         });
     }
     root.ok_or(XmlError::Empty)
+}
+
+fn count(
+    budget: &mut Budget,
+    el: &Element,
+    stack: &[Element],
+    position: u64,
+) -> Result<(), XmlError> {
+    budget
+        .open(stack, &el.name)
+        .map_err(|source| XmlError::Limit { position, source })
 }
 
 fn open(local: &[u8], declared: Option<Ns>, parent: Option<&Element>) -> Result<Element, XmlError> {
