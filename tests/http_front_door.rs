@@ -287,6 +287,7 @@ fn the_connection_cap_holds_clients_back_until_a_slot_frees() {
     let recorder = Arc::new(Recorder::default());
     let mut s = settings(&dead_upstream());
     s.max_connections = 1;
+    s.health_connections = 0;
     s.header_read_timeout = Duration::from_secs(3);
     let bridge = Bridge::start(s, recorder.clone());
 

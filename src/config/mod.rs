@@ -345,6 +345,19 @@ pub struct LimitsConfig {
     pub session_timeout_secs: u64,
     /// Most HTTP connections served at once; further clients wait in the accept backlog.
     pub max_connections: usize,
+    /// Connections accepted beyond `max_connections` that answer only `/healthz` and
+    /// `/metrics` (503 for anything else), so monitoring works while the cap is reached.
+    pub health_connections: usize,
+    /// Most connections from one client address at once; further ones are refused.
+    pub max_connections_per_ip: usize,
+    /// Most SyncML requests being received or answered at once (503 above).
+    pub max_syncml_requests: usize,
+    /// Seconds a SyncML body may take beyond what `min_body_bytes_per_sec` allows for
+    /// the bytes received so far (408 after).
+    pub body_read_timeout_secs: u64,
+    /// Slowest average rate a SyncML body may arrive at once
+    /// `body_read_timeout_secs` are used up.
+    pub min_body_bytes_per_sec: u64,
     /// Seconds a client may take to send its request head.
     pub header_read_timeout_secs: u64,
     /// Seconds in-flight requests may run on after a shutdown signal.
@@ -454,6 +467,11 @@ impl Default for LimitsConfig {
             max_sessions: 500,
             session_timeout_secs: 900,
             max_connections: 1024,
+            health_connections: 16,
+            max_connections_per_ip: 64,
+            max_syncml_requests: 64,
+            body_read_timeout_secs: 15,
+            min_body_bytes_per_sec: 512,
             header_read_timeout_secs: 30,
             shutdown_grace_secs: 30,
         }
@@ -548,7 +566,7 @@ impl Config {
                 "must start with `/` and name a path, e.g. `/syncml`".into(),
             ));
         }
-        let positive: [(&str, u64); 11] = [
+        let positive: [(&str, u64); 15] = [
             (
                 "upstream.connect_timeout_secs",
                 self.upstream.connect_timeout_secs,
@@ -576,6 +594,22 @@ impl Config {
                 self.limits.session_timeout_secs,
             ),
             ("limits.max_connections", self.limits.max_connections as u64),
+            (
+                "limits.max_connections_per_ip",
+                self.limits.max_connections_per_ip as u64,
+            ),
+            (
+                "limits.max_syncml_requests",
+                self.limits.max_syncml_requests as u64,
+            ),
+            (
+                "limits.body_read_timeout_secs",
+                self.limits.body_read_timeout_secs,
+            ),
+            (
+                "limits.min_body_bytes_per_sec",
+                self.limits.min_body_bytes_per_sec,
+            ),
             (
                 "limits.header_read_timeout_secs",
                 self.limits.header_read_timeout_secs,
