@@ -247,6 +247,11 @@ impl Bridge {
         self.process.pid()
     }
 
+    /// How the server process ended, or `None` while it runs.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.process.exited()
+    }
+
     /// Everything the server logged so far (earlier runs included).
     pub fn log_text(&self) -> String {
         self.process.log_text()

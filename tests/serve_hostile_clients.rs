@@ -1,0 +1,238 @@
+//! The real `syncml-bridge serve` binary against hostile clients without credentials:
+//! deeply nested messages are refused with 400 and the server lives on; slow bodies are
+//! cut with 408 while `/healthz` keeps answering; one address cannot take every
+//! connection.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, TcpStream};
+use std::time::{Duration, Instant};
+
+use support::bridge::Bridge;
+use support::tools::free_port;
+
+const HDR: &str = "<SyncHdr><VerDTD>1.2</VerDTD><VerProto>SyncML/1.2</VerProto>\
+<SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>http://bridge/syncml</LocURI></Target>\
+<Source><LocURI>IMEI:1</LocURI></Source></SyncHdr>";
+
+/// A second loopback address: Linux answers the whole 127/8 on `lo`.
+const OTHER_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+
+fn dead_upstream() -> String {
+    format!("http://127.0.0.1:{}/", free_port())
+}
+
+fn client_from(ip: IpAddr) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .no_proxy()
+        .local_address(ip)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client")
+}
+
+fn client() -> reqwest::blocking::Client {
+    client_from(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+fn nested(open: &str, close: &str, n: usize) -> Vec<u8> {
+    format!(
+        "<SyncML xmlns='SYNCML:SYNCML1.2'>{HDR}<SyncBody>{}{}<Final/></SyncBody></SyncML>",
+        open.repeat(n),
+        close.repeat(n)
+    )
+    .into_bytes()
+}
+
+fn assert_healthy(bridge: &mut Bridge) {
+    let health = client()
+        .get(format!("{}/healthz", bridge.base_url()))
+        .send()
+        .expect("/healthz answers");
+    assert_eq!(health.status(), 200);
+    assert!(bridge.exited().is_none(), "the server process ended");
+}
+
+#[test]
+fn deeply_nested_messages_without_credentials_get_400_and_the_server_lives() {
+    let mut bridge = Bridge::start(&dead_upstream());
+    let mut wbxml = vec![0x02, 0xA4, 0x01, 0x6A, 0x00, 0x6D, 0x6B];
+    wbxml.extend(std::iter::repeat_n(0x64, 64_000));
+    let cases = [
+        (
+            "500 nested Atomic",
+            "application/vnd.syncml+xml",
+            nested("<Atomic><CmdID>1</CmdID>", "</Atomic>", 500),
+            "commands nest deeper than",
+        ),
+        (
+            "12,000 nested unknown elements",
+            "application/vnd.syncml+xml",
+            nested("<Unknown>", "</Unknown>", 12_000),
+            "elements nest deeper than",
+        ),
+        (
+            "64,000 nested WBXML Sequence",
+            "application/vnd.syncml+wbxml",
+            wbxml,
+            "commands nest deeper than",
+        ),
+    ];
+    for (what, media, body, reason) in cases {
+        let response = client()
+            .post(bridge.syncml_url())
+            .header("Content-Type", media)
+            .body(body)
+            .send()
+            .unwrap_or_else(|e| panic!("{what}: no answer: {e}"));
+        assert_eq!(response.status(), 400, "{what}");
+        let text = response.text().expect("reason");
+        assert!(text.contains(reason), "{what}: {text}");
+        assert_healthy(&mut bridge);
+    }
+}
+
+/// Opens a connection from 127.0.0.1 and sends `head` plus `body_start`, leaving the
+/// rest unsent.
+fn stall(port: u16, head: &str, body_start: &[u8]) -> TcpStream {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.write_all(head.as_bytes()).expect("send head");
+    stream.write_all(body_start).expect("send body start");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("read timeout");
+    stream
+}
+
+fn answer_of(mut stream: TcpStream) -> String {
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn status_of(answer: &str) -> u16 {
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {answer:?}"))
+}
+
+const SLOW_POST: &str = "POST /syncml HTTP/1.1\r\nHost: bridge\r\n\
+Content-Type: application/vnd.syncml+xml\r\nContent-Length: 100000\r\n\r\n";
+
+#[test]
+fn slow_bodies_are_cut_with_408_while_health_checks_answer() {
+    const SLOTS: usize = 12;
+    const SYNCML_REQUESTS: usize = 8;
+    let bridge = Bridge::builder(&dead_upstream())
+        .env("SYNCML_BRIDGE_LIMITS__MAX_CONNECTIONS", &SLOTS.to_string())
+        .env("SYNCML_BRIDGE_LIMITS__HEALTH_CONNECTIONS", "2")
+        .env("SYNCML_BRIDGE_LIMITS__MAX_CONNECTIONS_PER_IP", "100")
+        .env(
+            "SYNCML_BRIDGE_LIMITS__MAX_SYNCML_REQUESTS",
+            &SYNCML_REQUESTS.to_string(),
+        )
+        .env("SYNCML_BRIDGE_LIMITS__BODY_READ_TIMEOUT_SECS", "2")
+        .env("SYNCML_BRIDGE_LIMITS__MIN_BODY_BYTES_PER_SEC", "1000")
+        .env("SYNCML_BRIDGE_LIMITS__HEADER_READ_TIMEOUT_SECS", "4")
+        .start();
+    let port = bridge.port();
+    let started = Instant::now();
+    let slow: Vec<TcpStream> = (0..SYNCML_REQUESTS)
+        .map(|_| stall(port, SLOW_POST, b"<SyncML>"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+
+    // Every SyncML permit is taken: another message is turned away at once.
+    let refused = answer_of(stall(
+        port,
+        "POST /syncml HTTP/1.1\r\nHost: bridge\r\nConnection: close\r\n\
+         Content-Type: application/vnd.syncml+xml\r\nContent-Length: 8\r\n\r\n",
+        b"<SyncML>",
+    ));
+    assert_eq!(status_of(&refused), 503, "{refused}");
+    assert!(
+        refused.to_ascii_lowercase().contains("retry-after"),
+        "{refused}"
+    );
+
+    // Fill the remaining connection slots with request heads that never end.
+    let idle: Vec<TcpStream> = (SYNCML_REQUESTS..SLOTS)
+        .map(|_| stall(port, "GET /healthz HTTP/1.1\r\n", b""))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // Two health-only connections beyond the cap: each answer is read to its end so
+    // the connection closes and frees its slot for the next check.
+    for path in ["/healthz", "/metrics", "/healthz"] {
+        let response = client()
+            .get(format!("{}{path}", bridge.base_url()))
+            .send()
+            .unwrap_or_else(|e| panic!("{path} answers while every slot is taken: {e}"));
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(!response.text().expect("body").is_empty(), "{path}");
+    }
+    let busy = client()
+        .post(bridge.syncml_url())
+        .header("Content-Type", "application/vnd.syncml+xml")
+        .body(nested("", "", 0))
+        .send()
+        .expect("an answer on a health-only connection");
+    assert_eq!(busy.status(), 503, "{}", bridge.log_text());
+    assert!(busy.text().expect("reason").contains("connection limit"));
+
+    // Eight bytes earn 8 ms: the bodies are cut shortly after the 2 s grace.
+    for stream in slow {
+        let answer = answer_of(stream);
+        assert_eq!(status_of(&answer), 408, "{answer}");
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_secs(6),
+        "slow bodies cut after {elapsed:?}"
+    );
+    drop(idle);
+}
+
+#[test]
+fn one_address_cannot_take_every_connection() {
+    let bridge = Bridge::builder(&dead_upstream())
+        .env("SYNCML_BRIDGE_LIMITS__MAX_CONNECTIONS_PER_IP", "5")
+        .env("SYNCML_BRIDGE_LIMITS__HEADER_READ_TIMEOUT_SECS", "10")
+        .start();
+    let port = bridge.port();
+    let held: Vec<TcpStream> = (0..5)
+        .map(|_| stall(port, SLOW_POST, b"<SyncML>"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+
+    // Nothing sent, so the refusal is read whole before the server closes.
+    let turned_away = answer_of(stall(port, "", b""));
+    assert_eq!(status_of(&turned_away), 503, "{turned_away}");
+    assert!(
+        turned_away.contains("too many connections"),
+        "{turned_away}"
+    );
+    let other = client_from(OTHER_CLIENT)
+        .get(format!("{}/healthz", bridge.base_url()))
+        .send()
+        .expect("another address is served");
+    assert_eq!(other.status(), 200);
+    let other_syncml = client_from(OTHER_CLIENT)
+        .post(bridge.syncml_url())
+        .header("Content-Type", "application/vnd.syncml+xml")
+        .body(nested("<Atomic><CmdID>1</CmdID>", "</Atomic>", 500))
+        .send()
+        .expect("another address reaches the SyncML path");
+    assert_eq!(other_syncml.status(), 400);
+
+    // Once the address's connections end, it is served again.
+    drop(held);
+    std::thread::sleep(Duration::from_millis(300));
+    let again = client()
+        .get(format!("{}/healthz", bridge.base_url()))
+        .send()
+        .expect("served again");
+    assert_eq!(again.status(), 200);
+}
