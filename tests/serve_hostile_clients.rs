@@ -1,7 +1,7 @@
 //! The real `syncml-bridge serve` binary against hostile clients without credentials:
 //! deeply nested messages are refused with 400 and the server lives on; slow bodies are
 //! cut with 408 while `/healthz` keeps answering; one address cannot take every
-//! connection.
+//! connection; a forged `Host` never shows up in a `Location` from the upstream.
 
 mod support;
 
@@ -10,6 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, TcpStream};
 use std::time::{Duration, Instant};
 
 use support::bridge::Bridge;
+use support::radicale::Radicale;
 use support::tools::free_port;
 
 const HDR: &str = "<SyncHdr><VerDTD>1.2</VerDTD><VerProto>SyncML/1.2</VerProto>\
@@ -103,6 +104,31 @@ fn stall(port: u16, head: &str, body_start: &[u8]) -> TcpStream {
         .set_read_timeout(Some(Duration::from_secs(20)))
         .expect("read timeout");
     stream
+}
+
+/// A connection from 127.0.0.1 holding an unfinished SyncML body, checked to be
+/// served rather than turned away (a check connection of the start-up may still be
+/// closing when the first ones arrive).
+fn hold(port: u16) -> TcpStream {
+    for _ in 0..20 {
+        let mut stream = stall(port, SLOW_POST, b"<SyncML>");
+        stream
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .expect("read timeout");
+        let mut first = [0u8; 1];
+        match stream.read(&mut first) {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return stream;
+            }
+            _ => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+    panic!("no connection was served");
 }
 
 fn answer_of(mut stream: TcpStream) -> String {
@@ -202,14 +228,15 @@ fn one_address_cannot_take_every_connection() {
         .env("SYNCML_BRIDGE_LIMITS__HEADER_READ_TIMEOUT_SECS", "10")
         .start();
     let port = bridge.port();
-    let held: Vec<TcpStream> = (0..5)
-        .map(|_| stall(port, SLOW_POST, b"<SyncML>"))
-        .collect();
-    std::thread::sleep(Duration::from_millis(300));
+    let held: Vec<TcpStream> = (0..5).map(|_| hold(port)).collect();
 
     // Nothing sent, so the refusal is read whole before the server closes.
     let turned_away = answer_of(stall(port, "", b""));
-    assert_eq!(status_of(&turned_away), 503, "{turned_away}");
+    assert!(
+        turned_away.starts_with("HTTP/1.1 503"),
+        "{turned_away}\n{}",
+        bridge.log_text()
+    );
     assert!(
         turned_away.contains("too many connections"),
         "{turned_away}"
@@ -235,4 +262,54 @@ fn one_address_cannot_take_every_connection() {
         .send()
         .expect("served again");
     assert_eq!(again.status(), 200);
+}
+
+/// Sends `request` on a fresh connection and returns the whole answer.
+fn exchange(port: u16, request: &str) -> String {
+    answer_of(stall(port, request, b""))
+}
+
+fn location_of(answer: &str) -> Option<&str> {
+    answer.split("\r\n\r\n").next()?.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("location").then(|| value.trim())
+    })
+}
+
+#[test]
+fn a_forged_host_never_shows_up_in_a_location_from_the_upstream() {
+    let radicale = Radicale::start();
+    let bridge = Bridge::start(&radicale.base_url());
+    let radicale_port = radicale
+        .base_url()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse::<u16>().ok())
+        .expect("Radicale port");
+    let mut redirects = 0;
+    for path in ["/.well-known/carddav", "/.well-known/caldav", "/alice"] {
+        let request = |host: &str| {
+            format!(
+                "GET {path} HTTP/1.1\r\nHost: {host}\r\n\
+                 Authorization: Basic YWxpY2U6c2VjcmV0\r\nConnection: close\r\n\r\n"
+            )
+        };
+        let direct = exchange(
+            radicale_port,
+            &request(&format!("127.0.0.1:{radicale_port}")),
+        );
+        let Some(direct_location) = location_of(&direct) else {
+            continue;
+        };
+        let through = exchange(bridge.port(), &request("evil.example"));
+        let location = location_of(&through).unwrap_or_else(|| panic!("{path}: {through}"));
+        assert!(!location.contains("evil.example"), "{path}: {location}");
+        let expected = direct_location.replace(&radicale.base_url().trim_end_matches('/'), "");
+        assert_eq!(
+            location, expected,
+            "{path}: Radicale sent {direct_location}"
+        );
+        redirects += 1;
+    }
+    assert!(redirects > 0, "Radicale redirected none of the paths");
 }

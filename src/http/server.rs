@@ -105,8 +105,7 @@ pub async fn serve_listener<H: SyncmlHandler>(
         let Some(ticket) = per_ip.admit(remote.ip()) else {
             tracing::info!(%remote, limit = settings.max_connections_per_ip, "connection refused: too many from this address");
             if tls.is_none() {
-                // Best effort, without waiting: the client learns why it is turned away.
-                let _ = stream.try_write(PER_IP_REFUSAL);
+                refuse_quietly(stream);
             }
             continue;
         };
@@ -155,6 +154,15 @@ pub async fn serve_listener<H: SyncmlHandler>(
         connections.shutdown().await;
     }
     Ok(())
+}
+
+/// Writes [`PER_IP_REFUSAL`] to a connection just accepted, without waiting: its send
+/// buffer is empty, so one non-blocking write goes out whole or not at all. (Tokio's
+/// `try_write` would report a fresh socket as not ready until the reactor saw it.)
+fn refuse_quietly(stream: tokio::net::TcpStream) {
+    if let Ok(mut stream) = stream.into_std() {
+        let _ = std::io::Write::write(&mut stream, PER_IP_REFUSAL);
+    }
 }
 
 /// Serves one connection (plain or TLS) until it ends or the server stops; on stop,
