@@ -304,7 +304,7 @@ fn a_forged_host_never_shows_up_in_a_location_from_the_upstream() {
         let through = exchange(bridge.port(), &request("evil.example"));
         let location = location_of(&through).unwrap_or_else(|| panic!("{path}: {through}"));
         assert!(!location.contains("evil.example"), "{path}: {location}");
-        let expected = direct_location.replace(&radicale.base_url().trim_end_matches('/'), "");
+        let expected = direct_location.replace(radicale.base_url().trim_end_matches('/'), "");
         assert_eq!(
             location, expected,
             "{path}: Radicale sent {direct_location}"
