@@ -339,6 +339,10 @@ pub struct LimitsConfig {
     pub request_timeout_secs: u64,
     /// Most item commands accepted in one SyncML message.
     pub max_items_per_message: usize,
+    /// Deepest element nesting read from a SyncML message (the root is level 1).
+    pub max_element_depth: usize,
+    /// Most SyncML commands nested inside one another (Atomic, Sequence, Sync).
+    pub max_command_nesting: usize,
     /// Most SyncML sessions open at once.
     pub max_sessions: usize,
     /// Seconds of silence after which a SyncML session is dropped.
@@ -458,12 +462,34 @@ impl Default for UpstreamConfig {
     }
 }
 
+/// Element depths a message may be limited to: real messages reach about a dozen
+/// levels (DevInf inside Put), and the codecs' trees are walked recursively.
+const ELEMENT_DEPTH_RANGE: std::ops::RangeInclusive<usize> = 16..=256;
+/// Command nestings a message may be limited to: the model is read recursively over
+/// this nesting, at several kilobytes of stack per level.
+const COMMAND_NESTING_RANGE: std::ops::RangeInclusive<usize> = 1..=32;
+
+impl LimitsConfig {
+    /// The bounds a SyncML message is decoded within: element depth and command
+    /// nesting as configured, commands and elements in proportion to
+    /// `max_items_per_message`.
+    pub fn decode_limits(&self) -> crate::syncml::DecodeLimits {
+        crate::syncml::DecodeLimits {
+            max_depth: self.max_element_depth,
+            max_nesting: self.max_command_nesting,
+            ..crate::syncml::DecodeLimits::for_items(self.max_items_per_message)
+        }
+    }
+}
+
 impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
             max_body_bytes: 4 * 1024 * 1024,
             request_timeout_secs: 120,
             max_items_per_message: 1000,
+            max_element_depth: crate::syncml::limits::MAX_DEPTH,
+            max_command_nesting: crate::syncml::limits::MAX_NESTING,
             max_sessions: 500,
             session_timeout_secs: 900,
             max_connections: 1024,
@@ -622,6 +648,25 @@ impl Config {
         for (key, value) in positive {
             if value == 0 {
                 return Err(invalid(key, "must be greater than 0".into()));
+            }
+        }
+        for (key, value, range) in [
+            (
+                "limits.max_element_depth",
+                self.limits.max_element_depth,
+                ELEMENT_DEPTH_RANGE,
+            ),
+            (
+                "limits.max_command_nesting",
+                self.limits.max_command_nesting,
+                COMMAND_NESTING_RANGE,
+            ),
+        ] {
+            if !range.contains(&value) {
+                return Err(invalid(
+                    key,
+                    format!("{value}: expected {} to {}", range.start(), range.end()),
+                ));
             }
         }
         if !matches!(self.log.format.as_str(), "human" | "json") {
@@ -976,6 +1021,25 @@ mod tests {
         std::fs::write(&path, "[limits]\nmax_bodybytes = 1\n").unwrap();
         let err = Config::load(Some(&path), env(&[])).unwrap_err();
         assert!(err.to_string().contains("max_bodybytes"), "{err}");
+    }
+
+    #[test]
+    fn decode_limits_follow_the_limits_section() {
+        let mut c = Config::default();
+        c.limits.max_items_per_message = 10;
+        c.limits.max_element_depth = 20;
+        c.limits.max_command_nesting = 3;
+        let d = c.limits.decode_limits();
+        assert_eq!((d.max_items, d.max_depth, d.max_nesting), (10, 20, 3));
+        assert_eq!(d.max_commands, 4 * 10 + 256);
+        c.validate().unwrap();
+        c.limits.max_element_depth = 5000;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("limits.max_element_depth"), "{err}");
+        c.limits.max_element_depth = 64;
+        c.limits.max_command_nesting = 0;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("limits.max_command_nesting"), "{err}");
     }
 
     #[test]

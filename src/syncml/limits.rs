@@ -17,10 +17,11 @@ pub const MAX_DEPTH: usize = 64;
 pub const MAX_NESTING: usize = 8;
 /// Most elements accepted in one document.
 pub const MAX_ELEMENTS: usize = 200_000;
+/// Most items in item commands accepted in one message by default: ten times the
+/// default `limits.max_items_per_message`, for callers that pass no limits of their own.
+pub const MAX_ITEMS: usize = 10_000;
 /// Most commands (nested ones included) accepted in one message by default.
-pub const MAX_COMMANDS: usize = 100_000;
-/// Most items in item commands accepted in one message by default.
-pub const MAX_ITEMS: usize = 100_000;
+pub const MAX_COMMANDS: usize = 4 * MAX_ITEMS + 256;
 
 /// Commands a message may carry besides its item commands (Status, Alert, Map, Put,
 /// Get, Results...), per item allowed; a reply acknowledges every command with a

@@ -146,7 +146,7 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, CodecError> {
 pub fn decode_with(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, CodecError> {
     let (root, encoding, wbxml) = tree_of(bytes, limits, Scope::Whole)?;
     Ok(Decoded {
-        message: Message::from_element(&root)?,
+        message: Message::from_tree(root)?,
         encoding,
         wbxml,
     })

@@ -208,11 +208,13 @@ impl Decoder<'_> {
             match b {
                 SWITCH_PAGE => self.page = self.r.byte("code page")?,
                 END => {
-                    let done = stack.pop().ok_or(WbxmlError::UnexpectedByte {
+                    let mut done = stack.pop().ok_or(WbxmlError::UnexpectedByte {
                         offset: at,
                         byte: b,
                         context: "END with no open element",
                     })?;
+                    // No growth slack kept: most elements have one or two children.
+                    done.children.shrink_to_fit();
                     let finished = header_done(self.scope, stack.len() + 1, &done.name);
                     match stack.last_mut() {
                         Some(parent) => parent.children.push(Node::Element(done)),

@@ -191,6 +191,9 @@ fn close(
             _ => true,
         });
     }
+    // A finished element keeps no spare capacity: most have one or two children,
+    // and the growth slack would otherwise outweigh them.
+    el.children.shrink_to_fit();
     match stack.last_mut() {
         Some(parent) => {
             parent.children.push(Node::Element(el));
