@@ -467,7 +467,8 @@ impl Default for UpstreamConfig {
 const ELEMENT_DEPTH_RANGE: std::ops::RangeInclusive<usize> = 16..=256;
 /// Command nestings a message may be limited to: the model is read recursively over
 /// this nesting, at several kilobytes of stack per level.
-const COMMAND_NESTING_RANGE: std::ops::RangeInclusive<usize> = 1..=32;
+const COMMAND_NESTING_RANGE: std::ops::RangeInclusive<usize> =
+    1..=crate::syncml::limits::MAX_CONFIGURABLE_NESTING;
 
 impl LimitsConfig {
     /// The bounds a SyncML message is decoded within: element depth and command

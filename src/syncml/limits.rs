@@ -15,6 +15,10 @@ pub const MAX_DEPTH: usize = 64;
 /// two (a Sync inside an Atomic); the typed model is read and written recursively
 /// over this nesting, at a few kilobytes of stack per level.
 pub const MAX_NESTING: usize = 8;
+/// Highest command nesting a configuration may allow: decoding, encoding, cloning
+/// and comparing a message this deep fits a 2 MiB thread stack (Tokio's default) even
+/// in an unoptimised build.
+pub const MAX_CONFIGURABLE_NESTING: usize = 16;
 /// Most elements accepted in one document.
 pub const MAX_ELEMENTS: usize = 200_000;
 /// Most items in item commands accepted in one message by default: ten times the
@@ -346,6 +350,29 @@ mod tests {
             decoded.message
         );
         refused_for_depth(&nested_xml("Unknown", MAX_DEPTH - 2));
+    }
+
+    #[test]
+    fn the_highest_configurable_nesting_fits_a_small_stack() {
+        let limits = DecodeLimits {
+            max_nesting: MAX_CONFIGURABLE_NESTING,
+            ..DecodeLimits::default()
+        };
+        let bytes = nested_xml("Atomic", MAX_CONFIGURABLE_NESTING);
+        let worker = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let decoded = crate::syncml::decode_with(&bytes, &limits).unwrap();
+                let copy = decoded.message.clone();
+                assert_eq!(copy, decoded.message);
+                for encoding in [crate::syncml::Encoding::Xml, crate::syncml::Encoding::Wbxml] {
+                    let encoded = crate::syncml::encode(&copy, encoding).unwrap();
+                    let again = crate::syncml::decode_with(&encoded, &limits).unwrap();
+                    assert_eq!(again.message, copy);
+                }
+            })
+            .unwrap();
+        assert!(worker.join().is_ok());
     }
 
     #[test]
