@@ -97,6 +97,7 @@ struct Registry {
     upstream_latency: Histograms<(&'static str, UpstreamOutcome)>,
     push_sent: Counters<&'static str>,
     push_failed: Counters<&'static str>,
+    refused: Counters<&'static str>,
 }
 
 impl Metrics {
@@ -157,6 +158,12 @@ impl Metrics {
     /// A push notification that its transport could not deliver.
     pub fn push_alert_failed(&self, transport: &'static str) {
         self.inner.push_failed.add(transport, 1);
+    }
+
+    /// A connection or request the front door turned away before any SyncML or DAV
+    /// work, for a fixed reason such as `connections_per_address` or `body_too_slow`.
+    pub fn refused(&self, reason: &'static str) {
+        self.inner.refused.add(reason, 1);
     }
 
     /// The Prometheus text exposition of every metric family (families without samples
@@ -249,6 +256,12 @@ impl Metrics {
             "syncml_bridge_push_alerts_failed_total",
             "Push notifications that could not be delivered, by transport.",
             by_transport,
+        );
+        r.refused.render(
+            &mut out,
+            "syncml_bridge_http_refused_total",
+            "Connections and requests turned away by the front door's limits, by reason.",
+            |reason| vec![("reason", (*reason).to_owned())],
         );
         out
     }

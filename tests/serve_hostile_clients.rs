@@ -218,6 +218,19 @@ fn slow_bodies_are_cut_with_408_while_health_checks_answer() {
         elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_secs(6),
         "slow bodies cut after {elapsed:?}"
     );
+    let metrics = client()
+        .get(format!("{}/metrics", bridge.base_url()))
+        .send()
+        .and_then(|r| r.text())
+        .expect("/metrics");
+    for (reason, count) in [
+        ("body_too_slow", SYNCML_REQUESTS),
+        ("syncml_busy", 1),
+        ("connection_limit", 1),
+    ] {
+        let line = format!("syncml_bridge_http_refused_total{{reason=\"{reason}\"}} {count}\n");
+        assert!(metrics.contains(&line), "{line}{metrics}");
+    }
     drop(idle);
 }
 

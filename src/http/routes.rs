@@ -40,6 +40,7 @@ impl<H: SyncmlHandler> Router<H> {
                     min_body_bytes_per_sec: settings.min_body_bytes_per_sec,
                     max_requests: settings.max_syncml_requests,
                 },
+                settings.metrics.clone(),
             ),
             proxy: Proxy::new(
                 settings.upstream.clone(),
@@ -71,6 +72,7 @@ impl<H: SyncmlHandler> Router<H> {
             };
         }
         if lane == Lane::HealthOnly {
+            self.metrics.refused("connection_limit");
             return busy();
         }
         if self.syncml.matches(path) {

@@ -78,6 +78,7 @@ pub async fn serve_listener<H: SyncmlHandler>(
     let router = Arc::new(Router::new(&settings, handler)?);
     let slots = Slots::new(settings.max_connections, settings.health_connections);
     let per_ip = PerIp::new(settings.max_connections_per_ip);
+    let metrics = settings.metrics.clone();
     let (stop_tx, stop_rx) = watch::channel(());
     let mut connections = JoinSet::new();
     let tls = settings.tls.as_ref().map(|t| t.acceptor());
@@ -104,6 +105,7 @@ pub async fn serve_listener<H: SyncmlHandler>(
         };
         let Some(ticket) = per_ip.admit(remote.ip()) else {
             tracing::info!(%remote, limit = settings.max_connections_per_ip, "connection refused: too many from this address");
+            metrics.refused("connections_per_address");
             if tls.is_none() {
                 refuse_quietly(stream);
             }

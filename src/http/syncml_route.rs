@@ -17,6 +17,7 @@ use super::body::{full, text, BoxError, ResponseBody};
 use super::body_pace::{read_body, BodyPace, BodyReadError};
 use super::handler::{SyncmlHandler, SyncmlReply, SyncmlRequest};
 use super::media_type::{self, Declared};
+use crate::metrics::Metrics;
 
 /// Answers GET on the SyncML path; phones and administrators probe it.
 const INFO_PAGE: &str = "This is a SyncML (OMA DS 1.0, 1.1, 1.2) endpoint.\n\
@@ -33,6 +34,7 @@ pub(crate) struct SyncmlRoute<H> {
     pace: BodyPace,
     /// One permit per SyncML request being received or answered.
     in_flight: Arc<Semaphore>,
+    metrics: Metrics,
 }
 
 /// How much the SyncML path takes on, from the limits.
@@ -47,7 +49,7 @@ pub(crate) struct SyncmlLimits {
 }
 
 impl<H: SyncmlHandler> SyncmlRoute<H> {
-    pub(crate) fn new(handler: Arc<H>, path: &str, limits: SyncmlLimits) -> Self {
+    pub(crate) fn new(handler: Arc<H>, path: &str, limits: SyncmlLimits, metrics: Metrics) -> Self {
         SyncmlRoute {
             handler,
             path: path.trim_end_matches('/').to_owned(),
@@ -59,6 +61,7 @@ impl<H: SyncmlHandler> SyncmlRoute<H> {
                 cap: limits.timeout,
             },
             in_flight: Arc::new(Semaphore::new(limits.max_requests)),
+            metrics,
         }
     }
 
@@ -117,11 +120,13 @@ impl<H: SyncmlHandler> SyncmlRoute<H> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
         if announced.is_some_and(|n| n > self.max_body_bytes as u64) {
+            self.metrics.refused("body_too_large");
             return refuse(StatusCode::PAYLOAD_TOO_LARGE, self.too_large());
         }
         // Held while the body is read and answered; health checks and the passthrough
         // need none, so they answer however many SyncML requests are pending.
         let Ok(_permit) = self.in_flight.clone().try_acquire_owned() else {
+            self.metrics.refused("syncml_busy");
             let mut response = refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "too many SyncML requests at once, try again shortly".into(),
@@ -136,9 +141,11 @@ impl<H: SyncmlHandler> SyncmlRoute<H> {
         let bytes = match read_body(body, self.max_body_bytes, expected, &self.pace).await {
             Ok(bytes) => bytes,
             Err(BodyReadError::TooLarge { .. }) => {
-                return refuse(StatusCode::PAYLOAD_TOO_LARGE, self.too_large())
+                self.metrics.refused("body_too_large");
+                return refuse(StatusCode::PAYLOAD_TOO_LARGE, self.too_large());
             }
             Err(BodyReadError::TooSlow { received, elapsed }) => {
+                self.metrics.refused("body_too_slow");
                 return refuse(
                     StatusCode::REQUEST_TIMEOUT,
                     format!(
@@ -149,7 +156,7 @@ impl<H: SyncmlHandler> SyncmlRoute<H> {
                         self.pace.grace.as_secs(),
                         self.timeout.as_secs()
                     ),
-                )
+                );
             }
             Err(e @ BodyReadError::Read(_)) => {
                 return refuse(
@@ -261,7 +268,7 @@ mod tests {
     }
 
     fn route() -> SyncmlRoute<Echo> {
-        SyncmlRoute::new(Arc::new(Echo), "/syncml", limits(16))
+        SyncmlRoute::new(Arc::new(Echo), "/syncml", limits(16), Metrics::new())
     }
 
     fn remote() -> SocketAddr {
@@ -282,7 +289,7 @@ mod tests {
         for p in ["/", "/syncmlx", "/sync", "/dav/syncml"] {
             assert!(!r.matches(p), "{p}");
         }
-        let slash = SyncmlRoute::new(Arc::new(Echo), "/s/", limits(1));
+        let slash = SyncmlRoute::new(Arc::new(Echo), "/s/", limits(1), Metrics::new());
         assert!(slash.matches("/s"));
     }
 
