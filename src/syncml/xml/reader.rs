@@ -45,6 +45,26 @@ pub(crate) fn parse_with(
     limits: &DecodeLimits,
     scope: Scope,
 ) -> Result<Element, XmlError> {
+    if scope == Scope::Header {
+        // Only the bytes before the body are converted and read, so a body in another
+        // charset (or not text at all) costs no copy. Should the cut fall inside the
+        // header (the word in a LocURI), the whole document is read instead.
+        if let Some(at) = find(bytes, b"SyncBody") {
+            match parse_text(&bytes[..at], limits, scope) {
+                Err(e @ XmlError::Limit { .. }) => return Err(e),
+                Err(_) => {}
+                done => return done,
+            }
+        }
+    }
+    parse_text(bytes, limits, scope)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn parse_text(bytes: &[u8], limits: &DecodeLimits, scope: Scope) -> Result<Element, XmlError> {
     let text = to_utf8(bytes)?;
     let mut budget = Budget::new(limits);
     let mut reader = NsReader::from_str(&text);
@@ -286,6 +306,27 @@ mod tests {
             Some("ISO-8859-1".into())
         );
         assert_eq!(declared_encoding(b"<a/>"), None);
+    }
+
+    #[test]
+    fn header_scope_reads_nothing_past_the_header() {
+        let head =
+            "<?xml version='1.0' encoding='ISO-8859-1'?><SyncML><SyncHdr><VerDTD>1.2</VerDTD>\
+<Source><LocURI>Zürich</LocURI></Source></SyncHdr>";
+        let mut doc = encoding_rs::WINDOWS_1252.encode(head).0.into_owned();
+        doc.extend_from_slice(b"<SyncBody>");
+        doc.extend(std::iter::repeat_n(0xFFu8, 1 << 16));
+        let root = parse_with(&doc, &DecodeLimits::default(), Scope::Header).unwrap();
+        let hdr = root.child("SyncHdr").unwrap();
+        let loc = hdr.child("Source").unwrap().child("LocURI").unwrap();
+        assert_eq!(loc.text().as_deref(), Some("Zürich"));
+        assert!(root.child("SyncBody").is_none());
+
+        // The word in the header itself: the cut is refused and the whole is read.
+        let odd = b"<SyncML><SyncHdr><MsgID>SyncBody</MsgID></SyncHdr><SyncBody/></SyncML>";
+        let root = parse_with(odd, &DecodeLimits::default(), Scope::Header).unwrap();
+        let id = root.child("SyncHdr").unwrap().child("MsgID").unwrap();
+        assert_eq!(id.text().as_deref(), Some("SyncBody"));
     }
 
     #[test]
