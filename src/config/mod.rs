@@ -495,7 +495,7 @@ impl Default for LimitsConfig {
             session_timeout_secs: 900,
             max_connections: 1024,
             health_connections: 16,
-            max_connections_per_ip: 64,
+            max_connections_per_ip: 32,
             max_syncml_requests: 64,
             body_read_timeout_secs: 15,
             min_body_bytes_per_sec: 512,
