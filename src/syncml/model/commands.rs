@@ -176,6 +176,8 @@ fn nested(e: &Element, skip: &[&str]) -> Result<(Vec<Command>, Vec<Element>), Mo
             extra.push(c.clone());
         }
     }
+    // Commands are large; no growth slack is kept.
+    cmds.shrink_to_fit();
     Ok((cmds, extra))
 }
 
