@@ -57,6 +57,23 @@ impl Slots {
     }
 }
 
+impl Slot {
+    /// A full slot in place of a health-only one when one has freed meanwhile: the
+    /// slot is taken before the connection is accepted, which may be much later.
+    pub(crate) fn upgrade(self, slots: &Slots) -> Slot {
+        if self.lane == Lane::Full {
+            return self;
+        }
+        match slots.full.clone().try_acquire_owned() {
+            Ok(permit) => Slot {
+                lane: Lane::Full,
+                _permit: permit,
+            },
+            Err(_) => self,
+        }
+    }
+}
+
 /// Open connections per client address.
 pub(crate) struct PerIp {
     max: usize,
@@ -145,6 +162,9 @@ mod tests {
         let waiting = tokio::time::timeout(Duration::from_millis(50), slots.acquire()).await;
         assert!(waiting.is_err(), "both pools are in use");
         drop(full);
-        assert_eq!(slots.acquire().await.unwrap().lane, Lane::Full);
+        // The freed full slot replaces the health-only one, which is free again.
+        let upgraded = health.upgrade(&slots);
+        assert_eq!(upgraded.lane, Lane::Full);
+        assert_eq!(slots.acquire().await.unwrap().lane, Lane::HealthOnly);
     }
 }

@@ -103,6 +103,7 @@ pub async fn serve_listener<H: SyncmlHandler>(
                 }
             },
         };
+        let slot = slot.upgrade(&slots);
         let Some(ticket) = per_ip.admit(remote.ip()) else {
             tracing::info!(%remote, limit = settings.max_connections_per_ip, "connection refused: too many from this address");
             metrics.refused("connections_per_address");
