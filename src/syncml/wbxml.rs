@@ -16,7 +16,9 @@ mod tokens;
 use super::limits::{DecodeLimits, Scope};
 use super::tree;
 
-pub use decode::{MAX_DEPTH, MAX_ELEMENTS, MAX_EXPANDED_TEXT};
+pub use decode::{
+    EXPANSION_ALLOWANCE, EXPANSION_PER_INPUT_BYTE, MAX_DEPTH, MAX_ELEMENTS, MAX_EXPANDED_TEXT,
+};
 
 /// A decoded WBXML document: header fields and the root element.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,8 +14,15 @@ use crate::syncml::tree::{Element, Node, Ns};
 
 pub use crate::syncml::limits::{MAX_DEPTH, MAX_ELEMENTS};
 /// Most bytes of text that string-table references may expand to, so a small
-/// document cannot point at one long entry many times over.
+/// document cannot point at one long entry many times over. A document may also
+/// expand to no more than [`EXPANSION_PER_INPUT_BYTE`] times its own size plus
+/// [`EXPANSION_ALLOWANCE`], whichever is less.
 pub const MAX_EXPANDED_TEXT: usize = 32 << 20;
+/// Bytes of referenced text allowed per byte of input: phones reference short
+/// strings (content types, URIs) a few times each.
+pub const EXPANSION_PER_INPUT_BYTE: usize = 2;
+/// Referenced text allowed whatever the input's size.
+pub const EXPANSION_ALLOWANCE: usize = 64 << 10;
 
 // Root tokens on page 0 that identify a document whose public id is unknown.
 const SYNCML_ROOT: u8 = 0x2D;
@@ -64,6 +71,12 @@ pub(crate) fn decode(
         scope,
         stopped: false,
         expanded: 0,
+        expansion_limit: MAX_EXPANDED_TEXT.min(
+            bytes
+                .len()
+                .saturating_mul(EXPANSION_PER_INPUT_BYTE)
+                .saturating_add(EXPANSION_ALLOWANCE),
+        ),
     };
     let public_id = match id_index {
         Some((offset, index)) => PublicId::Fpi(d.table_string(offset, index)?),
@@ -125,6 +138,7 @@ struct Decoder<'a> {
     /// A header-only decode stopped before the end of the document.
     stopped: bool,
     expanded: usize,
+    expansion_limit: usize,
 }
 
 impl Decoder<'_> {
@@ -244,10 +258,10 @@ impl Decoder<'_> {
                     let index = self.r.mb_u32("string table reference")?;
                     let s = self.table_string(at + 1, index)?;
                     self.expanded += s.len();
-                    if self.expanded > MAX_EXPANDED_TEXT {
+                    if self.expanded > self.expansion_limit {
                         return Err(WbxmlError::TextTooLarge {
                             offset: at,
-                            limit: MAX_EXPANDED_TEXT,
+                            limit: self.expansion_limit,
                         });
                     }
                     push_text(&mut stack, &s);
