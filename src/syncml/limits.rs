@@ -21,11 +21,11 @@ pub const MAX_NESTING: usize = 8;
 pub const MAX_CONFIGURABLE_NESTING: usize = 16;
 /// Most elements accepted in one document.
 pub const MAX_ELEMENTS: usize = 200_000;
-/// Most items in item commands accepted in one message by default: ten times the
-/// default `limits.max_items_per_message`, for callers that pass no limits of their own.
-pub const MAX_ITEMS: usize = 10_000;
+/// Most items in item commands accepted in one message by callers that pass no limits
+/// of their own: twice the default `limits.max_items_per_message`.
+pub const MAX_ITEMS: usize = 2_000;
 /// Most commands (nested ones included) accepted in one message by default.
-pub const MAX_COMMANDS: usize = 4 * MAX_ITEMS + 256;
+pub const MAX_COMMANDS: usize = COMMANDS_PER_ITEM * MAX_ITEMS + BASE_COMMANDS;
 
 /// Commands a message may carry besides its item commands (Status, Alert, Map, Put,
 /// Get, Results...), per item allowed; a reply acknowledges every command with a
@@ -34,13 +34,13 @@ const COMMANDS_PER_ITEM: usize = 4;
 /// Commands allowed whatever the item limit, for the session's own bookkeeping.
 const BASE_COMMANDS: usize = 256;
 /// Elements per command: a Status with references and an item, or an item command
-/// with Meta, Source, Target and Data.
-const ELEMENTS_PER_COMMAND: usize = 24;
+/// with Meta, Source, Target and Data, take about ten.
+const ELEMENTS_PER_COMMAND: usize = 12;
 /// Elements allowed whatever the command limit: the header and a large DevInf.
 const BASE_ELEMENTS: usize = 16_384;
 
-/// Bounds for one decode. [`Default`] holds the codec's own limits; a server passes
-/// [`DecodeLimits::for_items`] with its configured item limit.
+/// Bounds for one decode. [`Default`] is [`DecodeLimits::for_items`] of [`MAX_ITEMS`];
+/// a server passes its own (`LimitsConfig::decode_limits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeLimits {
     /// Deepest element nesting (root = 1).
@@ -57,13 +57,7 @@ pub struct DecodeLimits {
 
 impl Default for DecodeLimits {
     fn default() -> Self {
-        DecodeLimits {
-            max_depth: MAX_DEPTH,
-            max_nesting: MAX_NESTING,
-            max_elements: MAX_ELEMENTS,
-            max_commands: MAX_COMMANDS,
-            max_items: MAX_ITEMS,
-        }
+        DecodeLimits::for_items(MAX_ITEMS)
     }
 }
 
@@ -72,10 +66,11 @@ impl DecodeLimits {
     /// on documents that need not be SyncML messages.
     pub(crate) fn tree_only() -> Self {
         DecodeLimits {
+            max_depth: MAX_DEPTH,
             max_nesting: usize::MAX,
+            max_elements: MAX_ELEMENTS,
             max_commands: usize::MAX,
             max_items: usize::MAX,
-            ..DecodeLimits::default()
         }
     }
 
@@ -114,8 +109,6 @@ pub enum LimitExceeded {
     Items { limit: usize },
 }
 
-/// Element containers whose command children count as commands.
-const COMMAND_PARENTS: &[&str] = &["SyncBody", "Sync", "Atomic", "Sequence"];
 /// Commands that hold commands.
 const CONTAINERS: &[&str] = &["Sync", "Atomic", "Sequence"];
 /// Commands whose `Item`s count against the item limit, as the session counts them.
@@ -160,7 +153,14 @@ impl Budget {
         let Some(parent) = ancestors.last().map(|p| p.name.as_str()) else {
             return Ok(());
         };
-        if is_command_name(name) && COMMAND_PARENTS.contains(&parent) {
+        // Every child of SyncBody but Final becomes a command of the model, unknown
+        // ones included; inside containers unknown children are kept as extras.
+        let command = if parent == "SyncBody" {
+            name != "Final"
+        } else {
+            is_command_name(name) && CONTAINERS.contains(&parent)
+        };
+        if command {
             self.commands += 1;
             if self.commands > l.max_commands {
                 return Err(LimitExceeded::Commands {
@@ -378,12 +378,23 @@ mod tests {
     #[test]
     fn many_unknown_elements_are_refused_by_count() {
         let limits = DecodeLimits::for_items(1000);
-        let mut s = format!("<SyncML>{HDR}<SyncBody>");
-        for _ in 0..10 * limits.max_elements {
-            s.push_str("<x/>");
-        }
-        s.push_str("</SyncBody></SyncML>");
-        let err = crate::syncml::decode_with(s.as_bytes(), &limits).unwrap_err();
+        let message = |body: String| format!("<SyncML>{HDR}<SyncBody>{body}</SyncBody></SyncML>");
+        // Unknown children of SyncBody are commands of the model.
+        let flat = message("<x/>".repeat(10 * limits.max_commands));
+        let err = crate::syncml::decode_with(flat.as_bytes(), &limits).unwrap_err();
+        assert_eq!(
+            err.limit_exceeded(),
+            Some(LimitExceeded::Commands {
+                limit: limits.max_commands
+            }),
+            "{err}"
+        );
+        // Inside one command they are elements.
+        let inside = message(format!(
+            "<Add><CmdID>1</CmdID>{}</Add>",
+            "<x/>".repeat(10 * limits.max_elements)
+        ));
+        let err = crate::syncml::decode_with(inside.as_bytes(), &limits).unwrap_err();
         assert_eq!(
             err.limit_exceeded(),
             Some(LimitExceeded::Elements {
