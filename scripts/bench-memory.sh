@@ -5,7 +5,9 @@
 #   1. CONCURRENCY (default 8) XML messages of minimal Adds, each just under
 #      limits.max_body_bytes (default 4 MiB), posted at once;
 #   2. CONCURRENCY WBXML messages of 100,000 Adds (about 2.9 MB each), posted at once;
-#   3. one such WBXML message alone.
+#   3. one such WBXML message alone;
+#   4. CONCURRENCY XML messages of that size holding only empty unknown elements,
+#      directly in SyncBody and inside one Add.
 #
 # Each case runs on a fresh server; the figure is VmHWM (peak RSS) from
 # /proc/PID/status, next to the idle figure after start.
@@ -54,6 +56,14 @@ add = "<Add><CmdID>1</CmdID><Item><Data>x</Data></Item></Add>"
 n = (body_bytes - len(hdr) - len(tail)) // len(add)
 with open(f"{work}/adds.xml", "w") as f:
     f.write(hdr + add * n + tail)
+unknown = "<x/>"
+n = (body_bytes - len(hdr) - len(tail)) // len(unknown)
+with open(f"{work}/unknown.xml", "w") as f:
+    f.write(hdr + unknown * n + tail)
+wrap = "<Add><CmdID>1</CmdID>", "</Add>"
+n = (body_bytes - len(hdr) - len(tail) - len("".join(wrap))) // len(unknown)
+with open(f"{work}/unknown-in-add.xml", "w") as f:
+    f.write(hdr + wrap[0] + unknown * n + wrap[1] + tail)
 
 def s(text):  # STR_I
     return b"\x03" + text.encode() + b"\x00"
@@ -110,3 +120,5 @@ echo "binary: $BRIDGE_BIN"
 run_case "xml minimal Adds x$CONCURRENCY" "$WORK/adds.xml" application/vnd.syncml+xml "$CONCURRENCY"
 run_case "wbxml $WBXML_ADDS Adds x$CONCURRENCY" "$WORK/adds.wbxml" application/vnd.syncml+wbxml "$CONCURRENCY"
 run_case "wbxml $WBXML_ADDS Adds x1" "$WORK/adds.wbxml" application/vnd.syncml+wbxml 1
+run_case "xml unknown in SyncBody x$CONCURRENCY" "$WORK/unknown.xml" application/vnd.syncml+xml "$CONCURRENCY"
+run_case "xml unknown in one Add x$CONCURRENCY" "$WORK/unknown-in-add.xml" application/vnd.syncml+xml "$CONCURRENCY"
