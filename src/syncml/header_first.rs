@@ -2,7 +2,11 @@
 //! body, so the sender can be authenticated before the body costs anything.
 
 use super::limits::{DecodeLimits, Scope};
-use super::{model, tree_of, CodecError, EncodeOptions, Encoding, SyncHdr, Version, WbxmlForm};
+use super::model::SyncBody;
+use super::{
+    model, tree_of, CodecError, Decoded, EncodeOptions, Encoding, Message, SyncHdr, Version,
+    WbxmlForm,
+};
 
 /// The header of a message, decoded without its body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +25,20 @@ impl DecodedHeader {
         EncodeOptions {
             encoding: self.encoding,
             wbxml: self.wbxml.unwrap_or_default(),
+        }
+    }
+
+    /// A decoded message with this header and an empty body, for answers that need
+    /// only the header (a challenge, a refusal) without reading the body.
+    pub fn into_decoded(self) -> Decoded {
+        Decoded {
+            message: Message {
+                header: self.header,
+                body: SyncBody::default(),
+                extra: Vec::new(),
+            },
+            encoding: self.encoding,
+            wbxml: self.wbxml,
         }
     }
 }
@@ -123,6 +141,15 @@ mod tests {
         let xml = b"<SyncML><SyncBody><Final/></SyncBody><SyncHdr/></SyncML>";
         let err = decode_header(xml).unwrap_err();
         assert!(err.to_string().contains("SyncHdr"), "{err}");
+    }
+
+    #[test]
+    fn a_header_alone_answers_in_kind() {
+        let whole = crate::syncml::decode(WBXML).unwrap();
+        let alone = decode_header(WBXML).unwrap().into_decoded();
+        assert_eq!(alone.reply_options(), whole.reply_options());
+        assert_eq!(alone.message.header, whole.message.header);
+        assert!(alone.message.body.commands.is_empty());
     }
 
     #[test]
