@@ -347,7 +347,8 @@ pub struct LimitsConfig {
     pub max_sessions: usize,
     /// Seconds of silence after which a SyncML session is dropped.
     pub session_timeout_secs: u64,
-    /// Most HTTP connections served at once; further clients wait in the accept backlog.
+    /// Most HTTP connections served at once; past it and the health-only connections,
+    /// further clients wait in the accept backlog.
     pub max_connections: usize,
     /// Connections accepted beyond `max_connections` that answer only `/healthz` and
     /// `/metrics` (503 for anything else), so monitoring works while the cap is reached.
