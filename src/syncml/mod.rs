@@ -67,8 +67,8 @@ impl CodecError {
     /// The limit the message passed, when that is why it was refused.
     pub fn limit_exceeded(&self) -> Option<LimitExceeded> {
         match self {
-            CodecError::Xml(XmlError::Limit { source, .. })
-            | CodecError::Wbxml(WbxmlError::Limit { source, .. }) => Some(*source),
+            CodecError::Xml(XmlError::Limit { exceeded, .. })
+            | CodecError::Wbxml(WbxmlError::Limit { exceeded, .. }) => Some(*exceeded),
             CodecError::Wbxml(WbxmlError::TooDeep { limit, .. }) => {
                 Some(LimitExceeded::Depth { limit: *limit })
             }

@@ -105,10 +105,10 @@ pub enum WbxmlError {
     TooDeep { offset: usize, limit: usize },
     #[error("more than {limit} elements (at byte {offset})")]
     TooManyElements { offset: usize, limit: usize },
-    #[error("{source} (at byte {offset})")]
+    #[error("{exceeded} (at byte {offset})")]
     Limit {
         offset: usize,
-        source: crate::syncml::limits::LimitExceeded,
+        exceeded: crate::syncml::limits::LimitExceeded,
     },
     #[error("string table references expand beyond {limit} bytes of text (at byte {offset})")]
     TextTooLarge { offset: usize, limit: usize },

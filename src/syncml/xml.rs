@@ -23,9 +23,9 @@ pub enum XmlError {
     TrailingContent { position: u64 },
     #[error("unknown character encoding {label:?}")]
     UnknownCharset { label: String },
-    #[error("{source} (at byte {position})")]
+    #[error("{exceeded} (at byte {position})")]
     Limit {
         position: u64,
-        source: crate::syncml::limits::LimitExceeded,
+        exceeded: crate::syncml::limits::LimitExceeded,
     },
 }

@@ -343,7 +343,10 @@ impl Decoder<'_> {
                 LimitExceeded::Elements { limit } => {
                     WbxmlError::TooManyElements { offset: at, limit }
                 }
-                source => WbxmlError::Limit { offset: at, source },
+                exceeded => WbxmlError::Limit {
+                    offset: at,
+                    exceeded,
+                },
             })?;
         Ok(element)
     }

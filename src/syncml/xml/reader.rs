@@ -154,7 +154,7 @@ fn count(
 ) -> Result<(), XmlError> {
     budget
         .open(stack, &el.name)
-        .map_err(|source| XmlError::Limit { position, source })
+        .map_err(|exceeded| XmlError::Limit { position, exceeded })
 }
 
 fn open(local: &[u8], declared: Option<Ns>, parent: Option<&Element>) -> Result<Element, XmlError> {
