@@ -1,7 +1,8 @@
 //! The real `syncml-bridge serve` binary against hostile clients without credentials:
 //! deeply nested messages are refused with 400 and the server lives on; slow bodies are
 //! cut with 408 while `/healthz` keeps answering; one address cannot take every
-//! connection; a forged `Host` never shows up in a `Location` from the upstream.
+//! connection; large messages are refused within bounded memory; a forged `Host` never
+//! shows up in a `Location` from the upstream.
 
 mod support;
 
@@ -325,4 +326,62 @@ fn a_forged_host_never_shows_up_in_a_location_from_the_upstream() {
         redirects += 1;
     }
     assert!(redirects > 0, "Radicale redirected none of the paths");
+}
+
+/// Peak resident memory of a process, from `/proc/PID/status`, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+/// Eight 4 MB messages of minimal Adds at once, without credentials, are refused as soon
+/// as they pass the item bound, and the server's peak memory stays a small multiple of
+/// the bodies (it used to grow by about a hundred times the body size).
+#[test]
+fn large_messages_without_credentials_are_refused_within_bounded_memory() {
+    const BODIES: usize = 8;
+    const PEAK_LIMIT_KIB: u64 = 128 * 1024;
+    let bridge = Bridge::start(&dead_upstream());
+    let add = "<Add><CmdID>1</CmdID><Item><Data>x</Data></Item></Add>";
+    let body = nested("", "", 0);
+    let (head, tail) = body.split_at(body.len() - "<Final/></SyncBody></SyncML>".len());
+    let adds = (4 * 1024 * 1024 - body.len()) / add.len();
+    let mut message = head.to_vec();
+    message.extend(add.repeat(adds).into_bytes());
+    message.extend_from_slice(tail);
+    let url = bridge.syncml_url();
+    let answers: Vec<(u16, String)> = std::thread::scope(|scope| {
+        let posts: Vec<_> = (0..BODIES)
+            .map(|_| {
+                scope.spawn(|| {
+                    let response = reqwest::blocking::Client::builder()
+                        .no_proxy()
+                        .timeout(Duration::from_secs(60))
+                        .build()
+                        .expect("client")
+                        .post(&url)
+                        .header("Content-Type", "application/vnd.syncml+xml")
+                        .body(message.clone())
+                        .send()
+                        .expect("an answer");
+                    (response.status().as_u16(), response.text().expect("reason"))
+                })
+            })
+            .collect();
+        posts.into_iter().map(|p| p.join().expect("post")).collect()
+    });
+    for (status, reason) in &answers {
+        assert_eq!(*status, 400, "{reason}");
+        assert!(reason.contains("items in item commands"), "{reason}");
+    }
+    let peak = peak_rss_kib(bridge.pid());
+    assert!(
+        peak < PEAK_LIMIT_KIB,
+        "peak RSS {peak} KiB for {BODIES} bodies of {} bytes",
+        message.len()
+    );
 }
