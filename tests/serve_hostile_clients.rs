@@ -161,9 +161,9 @@ fn slow_bodies_are_cut_with_408_while_health_checks_answer() {
             "SYNCML_BRIDGE_LIMITS__MAX_SYNCML_REQUESTS",
             &SYNCML_REQUESTS.to_string(),
         )
-        .env("SYNCML_BRIDGE_LIMITS__BODY_READ_TIMEOUT_SECS", "2")
+        .env("SYNCML_BRIDGE_LIMITS__BODY_READ_TIMEOUT_SECS", "4")
         .env("SYNCML_BRIDGE_LIMITS__MIN_BODY_BYTES_PER_SEC", "1000")
-        .env("SYNCML_BRIDGE_LIMITS__HEADER_READ_TIMEOUT_SECS", "4")
+        .env("SYNCML_BRIDGE_LIMITS__HEADER_READ_TIMEOUT_SECS", "6")
         .start();
     let port = bridge.port();
     let started = Instant::now();
@@ -185,6 +185,8 @@ fn slow_bodies_are_cut_with_408_while_health_checks_answer() {
         "{refused}"
     );
 
+    // The refused connection's slot is free once its task ends, shortly after it closed.
+    std::thread::sleep(Duration::from_millis(500));
     // Fill the remaining connection slots with request heads that never end.
     let idle: Vec<TcpStream> = (SYNCML_REQUESTS..SLOTS)
         .map(|_| stall(port, "GET /healthz HTTP/1.1\r\n", b""))
@@ -209,14 +211,15 @@ fn slow_bodies_are_cut_with_408_while_health_checks_answer() {
     assert_eq!(busy.status(), 503, "{}", bridge.log_text());
     assert!(busy.text().expect("reason").contains("connection limit"));
 
-    // Eight bytes earn 8 ms: the bodies are cut shortly after the 2 s grace.
+    // Eight bytes earn 8 ms: the bodies are cut shortly after the 4 s grace, and not
+    // before: every check above ran while they held their slots.
     for stream in slow {
         let answer = answer_of(stream);
         assert_eq!(status_of(&answer), 408, "{answer}");
     }
     let elapsed = started.elapsed();
     assert!(
-        elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_secs(6),
+        elapsed >= Duration::from_millis(3900) && elapsed < Duration::from_secs(8),
         "slow bodies cut after {elapsed:?}"
     );
     let metrics = client()
