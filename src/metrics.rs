@@ -99,6 +99,7 @@ struct Registry {
     push_failed: Counters<&'static str>,
     login_failures: Counters<&'static str>,
     login_throttled: Counters<&'static str>,
+    refused: Counters<&'static str>,
 }
 
 impl Metrics {
@@ -169,6 +170,12 @@ impl Metrics {
     /// A log-in attempt refused by the throttle (`address` or `user`).
     pub fn login_throttled(&self, scope: &'static str) {
         self.inner.login_throttled.add(scope, 1);
+    }
+
+    /// A connection or request the front door turned away before any SyncML or DAV
+    /// work, for a fixed reason such as `connections_per_address` or `body_too_slow`.
+    pub fn refused(&self, reason: &'static str) {
+        self.inner.refused.add(reason, 1);
     }
 
     /// The Prometheus text exposition of every metric family (families without samples
@@ -273,6 +280,12 @@ impl Metrics {
             "syncml_bridge_login_throttled_total",
             "Log-in attempts refused by the throttle, by scope (`address` or `user`).",
             |s: &&'static str| vec![("scope", (*s).to_owned())],
+        );
+        r.refused.render(
+            &mut out,
+            "syncml_bridge_http_refused_total",
+            "Connections and requests turned away by the front door's limits, by reason.",
+            |reason| vec![("reason", (*reason).to_owned())],
         );
         out
     }

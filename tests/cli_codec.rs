@@ -218,3 +218,46 @@ fn garbage_is_refused_with_exit_status_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot convert"));
 }
+
+/// Hostile nesting (500 Atomics, 12,000 unknown elements, 64,000 WBXML Sequences) is
+/// refused with a message and exit status 2; it used to overflow the stack and abort.
+#[test]
+fn deep_nesting_is_refused_with_exit_status_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hdr = "<SyncHdr><VerDTD>1.2</VerDTD><VerProto>SyncML/1.2</VerProto>\
+<SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>s</LocURI></Target>\
+<Source><LocURI>d</LocURI></Source></SyncHdr>";
+    let nested = |open: &str, close: &str, n: usize| {
+        format!(
+            "<SyncML>{hdr}<SyncBody>{}{}</SyncBody></SyncML>",
+            open.repeat(n),
+            close.repeat(n)
+        )
+        .into_bytes()
+    };
+    let mut wbxml = vec![0x02, 0xA4, 0x01, 0x6A, 0x00, 0x6D, 0x6B];
+    wbxml.extend(std::iter::repeat_n(0x64, 64_000));
+    let cases = [
+        (
+            "atomic.xml",
+            nested("<Atomic><CmdID>1</CmdID>", "</Atomic>", 500),
+            "commands nest deeper",
+        ),
+        ("unknown.xml", nested("<X>", "</X>", 12_000), "nest deeper"),
+        ("sequence.wbxml", wbxml, "commands nest deeper"),
+    ];
+    for (name, bytes, reason) in cases {
+        let f = dir.path().join(name);
+        std::fs::write(&f, bytes).expect("write");
+        for to in ["xml", "wbxml"] {
+            let out = Command::new(env!("CARGO_BIN_EXE_syncml-bridge"))
+                .args(["codec", "--to", to])
+                .arg(&f)
+                .output()
+                .expect("run");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+            assert!(stderr.contains(reason), "{name}: {stderr}");
+        }
+    }
+}

@@ -69,3 +69,34 @@ fn unreadable_items_and_mismatched_kinds_exit_with_2() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Items nested far past the parsers' limits exit with 2 and say why, never abort.
+#[test]
+fn deeply_nested_items_exit_with_2() {
+    let cases = [
+        (
+            "vcal10",
+            format!(
+                "BEGIN:VCALENDAR\r\n{}{}END:VCALENDAR\r\n",
+                "BEGIN:VEVENT\r\n".repeat(16_000),
+                "END:VEVENT\r\n".repeat(16_000)
+            ),
+            "nested deeper",
+        ),
+        (
+            "sifc",
+            format!(
+                "{}{}",
+                "<contact>".repeat(16_000),
+                "</contact>".repeat(16_000)
+            ),
+            "nest deeper",
+        ),
+    ];
+    for (from, input, reason) in cases {
+        let to = if from == "sifc" { "vcard30" } else { "ical20" };
+        let (code, _, err) = convert(from, to, input.as_bytes());
+        assert_eq!(code, Some(2), "{from}: {err}");
+        assert!(err.contains(reason), "{from}: {err}");
+    }
+}

@@ -105,10 +105,11 @@ fn propfind_authentication_and_well_known_pass_through_unchanged() {
             direct.status()
         );
         assert_eq!(through.status(), direct.status(), "{path}");
+        // An absolute Location on Radicale comes back relative to the origin.
         let location = header(&direct, "location");
         let expected = location
             .as_deref()
-            .map(|l| l.replace(&radicale.base_url(), &bridge.base_url()));
+            .map(|l| l.replace(&radicale.base_url(), ""));
         assert_eq!(header(&through, "location"), expected, "{path}");
         assert_eq!(through.text().unwrap(), direct.text().unwrap(), "{path}");
     }

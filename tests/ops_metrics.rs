@@ -17,7 +17,7 @@ use syncml_bridge::metrics::{Direction, ItemChange, Metrics, UpstreamOutcome};
 use syncml_bridge::session::{SessionHandler, Shared};
 use syncml_bridge::store::Store;
 
-const FAMILIES: [(&str, &str); 10] = [
+const FAMILIES: [(&str, &str); 11] = [
     ("syncml_bridge_build_info", "gauge"),
     ("syncml_bridge_sessions_started_total", "counter"),
     ("syncml_bridge_sessions_completed_total", "counter"),
@@ -31,6 +31,7 @@ const FAMILIES: [(&str, &str); 10] = [
     ),
     ("syncml_bridge_push_alerts_sent_total", "counter"),
     ("syncml_bridge_push_alerts_failed_total", "counter"),
+    ("syncml_bridge_http_refused_total", "counter"),
 ];
 
 /// One sample: metric name, labels in order, value.

@@ -780,6 +780,35 @@ fn depth_element_count_and_expansion_are_bounded() {
     assert!(matches!(err, WbxmlError::TooManyElements { .. }), "{err}");
 }
 
+/// Referenced text may grow to twice the input plus 64 KiB, not to the absolute cap.
+#[test]
+fn string_table_expansion_is_bounded_by_the_input_size() {
+    let doc = |refs: usize| {
+        let mut bytes = hex("02 A4 01 6A 87 69");
+        bytes.extend(std::iter::repeat_n(b'a', 1000));
+        bytes.push(0);
+        bytes.push(0x6D);
+        for _ in 0..refs {
+            bytes.extend_from_slice(&[0x83, 0x00]);
+        }
+        bytes.push(0x01);
+        bytes
+    };
+    let within = doc(40);
+    assert_eq!(
+        decode(&within).unwrap().root.text().map(|t| t.len()),
+        Some(40_000)
+    );
+    let beyond = doc(70);
+    let limit = beyond.len() * syncml_bridge::syncml::wbxml::EXPANSION_PER_INPUT_BYTE
+        + syncml_bridge::syncml::wbxml::EXPANSION_ALLOWANCE;
+    let err = decode(&beyond).unwrap_err();
+    assert!(
+        matches!(err, WbxmlError::TextTooLarge { limit: l, .. } if l == limit),
+        "{err}"
+    );
+}
+
 #[test]
 fn every_truncation_of_a_valid_document_is_an_error_not_a_panic() {
     let bytes = hex(GUIDE_EXAMPLE_HEX);

@@ -365,12 +365,30 @@ pub struct LimitsConfig {
     pub request_timeout_secs: u64,
     /// Most item commands accepted in one SyncML message.
     pub max_items_per_message: usize,
+    /// Deepest element nesting read from a SyncML message (the root is level 1).
+    pub max_element_depth: usize,
+    /// Most SyncML commands nested inside one another (Atomic, Sequence, Sync).
+    pub max_command_nesting: usize,
     /// Most SyncML sessions open at once.
     pub max_sessions: usize,
     /// Seconds of silence after which a SyncML session is dropped.
     pub session_timeout_secs: u64,
-    /// Most HTTP connections served at once; further clients wait in the accept backlog.
+    /// Most HTTP connections served at once; past it and the health-only connections,
+    /// further clients wait in the accept backlog.
     pub max_connections: usize,
+    /// Connections accepted beyond `max_connections` that answer only `/healthz` and
+    /// `/metrics` (503 for anything else), so monitoring works while the cap is reached.
+    pub health_connections: usize,
+    /// Most connections from one client address at once; further ones are refused.
+    pub max_connections_per_ip: usize,
+    /// Most SyncML requests being received or answered at once (503 above).
+    pub max_syncml_requests: usize,
+    /// Seconds a SyncML body may take beyond what `min_body_bytes_per_sec` allows for
+    /// the bytes received so far (408 after).
+    pub body_read_timeout_secs: u64,
+    /// Slowest average rate a SyncML body may arrive at once
+    /// `body_read_timeout_secs` are used up.
+    pub min_body_bytes_per_sec: u64,
     /// Seconds a client may take to send its request head.
     pub header_read_timeout_secs: u64,
     /// Seconds in-flight requests may run on after a shutdown signal.
@@ -473,15 +491,43 @@ impl Default for UpstreamConfig {
     }
 }
 
+/// Element depths a message may be limited to: real messages reach about a dozen
+/// levels (DevInf inside Put), and the codecs' trees are walked recursively.
+const ELEMENT_DEPTH_RANGE: std::ops::RangeInclusive<usize> = 16..=256;
+/// Command nestings a message may be limited to: the model is read recursively over
+/// this nesting, at several kilobytes of stack per level.
+const COMMAND_NESTING_RANGE: std::ops::RangeInclusive<usize> =
+    1..=crate::syncml::limits::MAX_CONFIGURABLE_NESTING;
+
+impl LimitsConfig {
+    /// The bounds a SyncML message is decoded within: element depth and command
+    /// nesting as configured, commands and elements in proportion to
+    /// `max_items_per_message`.
+    pub fn decode_limits(&self) -> crate::syncml::DecodeLimits {
+        crate::syncml::DecodeLimits {
+            max_depth: self.max_element_depth,
+            max_nesting: self.max_command_nesting,
+            ..crate::syncml::DecodeLimits::for_items(self.max_items_per_message)
+        }
+    }
+}
+
 impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
             max_body_bytes: 4 * 1024 * 1024,
             request_timeout_secs: 120,
             max_items_per_message: 1000,
+            max_element_depth: crate::syncml::limits::MAX_DEPTH,
+            max_command_nesting: crate::syncml::limits::MAX_NESTING,
             max_sessions: 500,
             session_timeout_secs: 900,
             max_connections: 1024,
+            health_connections: 16,
+            max_connections_per_ip: 32,
+            max_syncml_requests: 64,
+            body_read_timeout_secs: 15,
+            min_body_bytes_per_sec: 512,
             header_read_timeout_secs: 30,
             shutdown_grace_secs: 30,
         }
@@ -576,7 +622,7 @@ impl Config {
                 "must start with `/` and name a path, e.g. `/syncml`".into(),
             ));
         }
-        let positive: [(&str, u64); 11] = [
+        let positive: [(&str, u64); 15] = [
             (
                 "upstream.connect_timeout_secs",
                 self.upstream.connect_timeout_secs,
@@ -605,6 +651,22 @@ impl Config {
             ),
             ("limits.max_connections", self.limits.max_connections as u64),
             (
+                "limits.max_connections_per_ip",
+                self.limits.max_connections_per_ip as u64,
+            ),
+            (
+                "limits.max_syncml_requests",
+                self.limits.max_syncml_requests as u64,
+            ),
+            (
+                "limits.body_read_timeout_secs",
+                self.limits.body_read_timeout_secs,
+            ),
+            (
+                "limits.min_body_bytes_per_sec",
+                self.limits.min_body_bytes_per_sec,
+            ),
+            (
                 "limits.header_read_timeout_secs",
                 self.limits.header_read_timeout_secs,
             ),
@@ -616,6 +678,25 @@ impl Config {
         for (key, value) in positive {
             if value == 0 {
                 return Err(invalid(key, "must be greater than 0".into()));
+            }
+        }
+        for (key, value, range) in [
+            (
+                "limits.max_element_depth",
+                self.limits.max_element_depth,
+                ELEMENT_DEPTH_RANGE,
+            ),
+            (
+                "limits.max_command_nesting",
+                self.limits.max_command_nesting,
+                COMMAND_NESTING_RANGE,
+            ),
+        ] {
+            if !range.contains(&value) {
+                return Err(invalid(
+                    key,
+                    format!("{value}: expected {} to {}", range.start(), range.end()),
+                ));
             }
         }
         if !matches!(self.log.format.as_str(), "human" | "json") {
@@ -970,6 +1051,25 @@ mod tests {
         std::fs::write(&path, "[limits]\nmax_bodybytes = 1\n").unwrap();
         let err = Config::load(Some(&path), env(&[])).unwrap_err();
         assert!(err.to_string().contains("max_bodybytes"), "{err}");
+    }
+
+    #[test]
+    fn decode_limits_follow_the_limits_section() {
+        let mut c = Config::default();
+        c.limits.max_items_per_message = 10;
+        c.limits.max_element_depth = 20;
+        c.limits.max_command_nesting = 3;
+        let d = c.limits.decode_limits();
+        assert_eq!((d.max_items, d.max_depth, d.max_nesting), (10, 20, 3));
+        assert_eq!(d.max_commands, 4 * 10 + 256);
+        c.validate().unwrap();
+        c.limits.max_element_depth = 5000;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("limits.max_element_depth"), "{err}");
+        c.limits.max_element_depth = 64;
+        c.limits.max_command_nesting = 0;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("limits.max_command_nesting"), "{err}");
     }
 
     #[test]

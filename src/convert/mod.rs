@@ -190,6 +190,8 @@ pub enum ConvertError {
     },
     #[error("{format} item: XML: {reason}")]
     Xml { format: Format, reason: String },
+    #[error("{format} item: elements nest deeper than {limit} levels")]
+    TooDeep { format: Format, limit: usize },
     #[error("cannot merge a {incoming} item into a {existing} resource")]
     MergeMismatch { existing: String, incoming: String },
     #[error("conversion from {from} to {to} is not available")]

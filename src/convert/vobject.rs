@@ -360,8 +360,10 @@ impl Default for ParseOptions {
     }
 }
 
-/// Nesting limit, so hostile input cannot build an unbounded tree of BEGINs.
-const MAX_DEPTH: usize = 16;
+/// Nesting limit, so hostile input cannot build an unbounded tree of BEGINs (real
+/// items nest three deep: VCALENDAR, VEVENT, VALARM). The tree is built on a heap
+/// stack; writing it is recursive, which this bound keeps shallow.
+pub const MAX_DEPTH: usize = 16;
 
 /// Parses every top-level component in `input` (several `BEGIN:VCARD` blocks may follow
 /// each other). Text before the first `BEGIN` and blank lines between blocks are ignored.
@@ -1219,6 +1221,28 @@ mod tests {
             parse(deep.as_bytes(), &old()),
             Err(VObjectError::TooDeep { max: MAX_DEPTH })
         );
+    }
+
+    #[test]
+    fn nesting_ten_and_a_thousand_times_the_limit_is_refused() {
+        for n in [10 * MAX_DEPTH, 1000 * MAX_DEPTH] {
+            let balanced = format!(
+                "BEGIN:VCALENDAR\r\n{}{}END:VCALENDAR\r\n",
+                "BEGIN:VEVENT\r\n".repeat(n),
+                "END:VEVENT\r\n".repeat(n)
+            );
+            assert_eq!(
+                parse(balanced.as_bytes(), &ParseOptions::standard()),
+                Err(VObjectError::TooDeep { max: MAX_DEPTH })
+            );
+        }
+        let deepest = format!(
+            "{}{}",
+            "BEGIN:X\r\n".repeat(MAX_DEPTH),
+            "END:X\r\n".repeat(MAX_DEPTH)
+        );
+        let c = parse(deepest.as_bytes(), &ParseOptions::standard()).unwrap();
+        assert!(!write(&c, &WriteOptions::standard()).is_empty());
     }
 
     #[test]

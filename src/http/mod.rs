@@ -3,10 +3,14 @@
 //! to the DAV upstream.
 //!
 //! Cross-cutting concerns (tracing, panic isolation) are tower layers around the router;
-//! header-read timeout and the connection cap are connection settings; the body cap and
-//! the request timeout apply to the SyncML path only, so large DAV transfers stream freely.
+//! header-read timeout, the connection caps (overall, per client address, and a few
+//! health-only connections beyond the overall cap) are connection settings; the body cap,
+//! the body pace, the cap on SyncML requests in flight and the request timeout apply to
+//! the SyncML path only, so large DAV transfers stream freely.
 
+mod admission;
 mod body;
+mod body_pace;
 mod handler;
 mod health;
 mod layers;

@@ -11,7 +11,7 @@ use hyper::body::Body;
 use url::Url;
 
 use super::body::{text, BoxError, ResponseBody};
-use super::proxy_headers::{bridge_origin, forward_request_headers, forward_response_headers};
+use super::proxy_headers::{forward_request_headers, forward_response_headers};
 use super::upload_end::watch_end;
 use super::HttpError;
 
@@ -69,7 +69,6 @@ impl Proxy {
                 )
             }
         };
-        let bridge = bridge_origin(BRIDGE_PROTO, parts.headers.get(http::header::HOST));
         forward_request_headers(&mut parts.headers, remote.ip(), BRIDGE_PROTO);
 
         let (body, uploaded) = watch_end(body);
@@ -99,7 +98,7 @@ impl Proxy {
 
         let response: Response<reqwest::Body> = upstream_response.into();
         let (mut parts, body) = response.into_parts();
-        forward_response_headers(&mut parts.headers, &self.upstream, bridge.as_deref());
+        forward_response_headers(&mut parts.headers, &self.upstream);
         let body = body.map_err(|e| Box::new(e) as BoxError).boxed_unsync();
         Response::from_parts(parts, body)
     }

@@ -1,5 +1,11 @@
 //! Header rewriting for the passthrough proxy: hop-by-hop headers, the forwarding
 //! headers the upstream may log or use, and `Location` answers that name the upstream.
+//!
+//! A `Location` on the upstream's origin becomes a reference relative to the origin
+//! (path and query only): the client resolves it against the URL it asked, so it lands
+//! on the bridge without the bridge ever writing a host name. The client's `Host`
+//! header is never used for it, so a forged `Host` cannot turn a redirect into a link
+//! to another site.
 
 use std::net::IpAddr;
 
@@ -85,46 +91,28 @@ pub(crate) fn forward_request_headers(headers: &mut HeaderMap, remote: IpAddr, p
 }
 
 /// Prepares the upstream's response headers for the client.
-pub(crate) fn forward_response_headers(
-    headers: &mut HeaderMap,
-    upstream: &Url,
-    bridge_origin: Option<&str>,
-) {
+pub(crate) fn forward_response_headers(headers: &mut HeaderMap, upstream: &Url) {
     strip_hop_by_hop(headers);
-    let Some(bridge_origin) = bridge_origin else {
-        return;
-    };
-    let rewritten = headers
-        .get(http::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| rewrite_location(v, upstream, bridge_origin));
-    if let Some(value) = rewritten.and_then(|v| HeaderValue::from_str(&v).ok()) {
-        headers.insert(http::header::LOCATION, value);
+    for name in [http::header::LOCATION, http::header::CONTENT_LOCATION] {
+        let rewritten = headers
+            .get(&name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| rewrite_location(v, upstream));
+        if let Some(value) = rewritten.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            headers.insert(name, value);
+        }
     }
 }
 
-/// An absolute `Location` on the upstream's origin, moved to the bridge's origin;
-/// `None` when it is relative or points elsewhere (then it passes unchanged).
-pub(crate) fn rewrite_location(
-    location: &str,
-    upstream: &Url,
-    bridge_origin: &str,
-) -> Option<String> {
+/// An absolute `Location` on the upstream's origin as a reference relative to the
+/// origin (path, query, fragment); `None` when it is relative already or points
+/// elsewhere (then it passes unchanged).
+pub(crate) fn rewrite_location(location: &str, upstream: &Url) -> Option<String> {
     let target = Url::parse(location).ok()?;
     if target.origin() != upstream.origin() {
         return None;
     }
-    Some(format!(
-        "{bridge_origin}{}",
-        &target[Position::BeforePath..]
-    ))
-}
-
-/// The bridge's origin as the client addressed it, from its `Host` header.
-pub(crate) fn bridge_origin(proto: &str, host: Option<&HeaderValue>) -> Option<String> {
-    let host = host?.to_str().ok()?;
-    let authority: http::uri::Authority = host.parse().ok()?;
-    Some(format!("{proto}://{authority}"))
+    Some(target[Position::BeforePath..].to_owned())
 }
 
 fn quoted(value: &str) -> String {
@@ -149,7 +137,7 @@ fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::header::{AUTHORIZATION, LOCATION};
+    use http::header::{AUTHORIZATION, CONTENT_LOCATION, LOCATION};
 
     #[test]
     fn request_headers_lose_hop_by_hop_and_gain_forwarding() {
@@ -201,45 +189,34 @@ mod tests {
     }
 
     #[test]
-    fn location_on_the_upstream_moves_to_the_bridge() {
+    fn location_on_the_upstream_becomes_origin_relative() {
         let up = Url::parse("http://127.0.0.1:5232/").unwrap();
-        let bridge = "http://phone.example:8080";
         assert_eq!(
-            rewrite_location("http://127.0.0.1:5232/alice/?a=1", &up, bridge).as_deref(),
-            Some("http://phone.example:8080/alice/?a=1")
+            rewrite_location("http://127.0.0.1:5232/alice/?a=1#f", &up).as_deref(),
+            Some("/alice/?a=1#f")
         );
-        assert_eq!(rewrite_location("/alice/", &up, bridge), None);
-        assert_eq!(
-            rewrite_location("http://127.0.0.1:5233/x", &up, bridge),
-            None
-        );
-        assert_eq!(
-            rewrite_location("https://other.example/x", &up, bridge),
-            None
-        );
+        assert_eq!(rewrite_location("/alice/", &up), None);
+        assert_eq!(rewrite_location("http://127.0.0.1:5233/x", &up), None);
+        assert_eq!(rewrite_location("https://other.example/x", &up), None);
         let default_port = Url::parse("http://dav.example/").unwrap();
-        assert!(rewrite_location("http://dav.example:80/x", &default_port, bridge).is_some());
+        assert_eq!(
+            rewrite_location("http://dav.example:80/x", &default_port).as_deref(),
+            Some("/x")
+        );
 
         let mut h = HeaderMap::new();
         h.insert(
             LOCATION,
             HeaderValue::from_static("http://127.0.0.1:5232/bob/"),
         );
-        h.insert("transfer-encoding", HeaderValue::from_static("chunked"));
-        forward_response_headers(&mut h, &up, Some(bridge));
-        assert_eq!(h[LOCATION], "http://phone.example:8080/bob/");
-        assert!(!h.contains_key("transfer-encoding"));
-    }
-
-    #[test]
-    fn bridge_origin_needs_a_sane_host() {
-        let ok = HeaderValue::from_static("b.example:80");
-        assert_eq!(
-            bridge_origin("http", Some(&ok)).as_deref(),
-            Some("http://b.example:80")
+        h.insert(
+            CONTENT_LOCATION,
+            HeaderValue::from_static("http://127.0.0.1:5232/bob/a.vcf"),
         );
-        let bad = HeaderValue::from_static("a b/c");
-        assert_eq!(bridge_origin("http", Some(&bad)), None);
-        assert_eq!(bridge_origin("http", None), None);
+        h.insert("transfer-encoding", HeaderValue::from_static("chunked"));
+        forward_response_headers(&mut h, &up);
+        assert_eq!(h[LOCATION], "/bob/");
+        assert_eq!(h[CONTENT_LOCATION], "/bob/a.vcf");
+        assert!(!h.contains_key("transfer-encoding"));
     }
 }

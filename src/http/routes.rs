@@ -6,17 +6,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, RETRY_AFTER};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tower::{Service, ServiceBuilder};
 
+use super::admission::Lane;
 use super::body::{full, text, BoxError, ResponseBody};
 use super::handler::SyncmlHandler;
 use super::layers::{trace, CatchPanicLayer};
 use super::proxy::Proxy;
 use super::settings::HttpSettings;
-use super::syncml_route::SyncmlRoute;
+use super::syncml_route::{SyncmlLimits, SyncmlRoute};
 use super::{health, HttpError};
 use crate::metrics::{self, Metrics};
 
@@ -32,8 +33,14 @@ impl<H: SyncmlHandler> Router<H> {
             syncml: SyncmlRoute::new(
                 handler,
                 &settings.syncml_path,
-                settings.max_body_bytes,
-                settings.request_timeout,
+                SyncmlLimits {
+                    max_body_bytes: settings.max_body_bytes,
+                    timeout: settings.request_timeout,
+                    body_grace: settings.body_read_timeout,
+                    min_body_bytes_per_sec: settings.min_body_bytes_per_sec,
+                    max_requests: settings.max_syncml_requests,
+                },
+                settings.metrics.clone(),
             ),
             proxy: Proxy::new(
                 settings.upstream.clone(),
@@ -48,6 +55,7 @@ impl<H: SyncmlHandler> Router<H> {
         &self,
         request: Request<Incoming>,
         remote: SocketAddr,
+        lane: Lane,
     ) -> Response<ResponseBody> {
         let path = request.uri().path();
         if path == health::PATH || path == METRICS_PATH {
@@ -62,6 +70,10 @@ impl<H: SyncmlHandler> Router<H> {
                     response
                 }
             };
+        }
+        if lane == Lane::HealthOnly {
+            self.metrics.refused("connection_limit");
+            return busy();
         }
         if self.syncml.matches(path) {
             return self.syncml.respond(request, remote).await;
@@ -85,10 +97,24 @@ fn metrics_response(metrics: &Metrics) -> Response<ResponseBody> {
     response
 }
 
-/// The layered service answering one connection's requests.
+/// The answer on a health-only connection to anything but `/healthz` and `/metrics`.
+fn busy() -> Response<ResponseBody> {
+    let mut response = text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server is at its connection limit, try again shortly",
+    );
+    let headers = response.headers_mut();
+    headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
+    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// The layered service answering one connection's requests; a [`Lane::HealthOnly`]
+/// connection answers only `/healthz` and `/metrics`.
 pub(crate) fn connection_service<H: SyncmlHandler>(
     router: Arc<Router<H>>,
     remote: SocketAddr,
+    lane: Lane,
 ) -> impl Service<
     Request<Incoming>,
     Response = Response<impl hyper::body::Body<Data = Bytes, Error = BoxError> + Send + 'static>,
@@ -102,6 +128,6 @@ pub(crate) fn connection_service<H: SyncmlHandler>(
         .layer(CatchPanicLayer)
         .service_fn(move |request: Request<Incoming>| {
             let router = router.clone();
-            async move { Ok::<_, Infallible>(router.route(request, remote).await) }
+            async move { Ok::<_, Infallible>(router.route(request, remote, lane).await) }
         })
 }

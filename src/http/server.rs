@@ -13,10 +13,11 @@ use hyper::service::HttpService;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
+use super::admission::{PerIp, Slots};
 use super::body::BoxError;
 use super::handler::SyncmlHandler;
 use super::routes::{connection_service, Router};
@@ -24,6 +25,11 @@ use super::settings::HttpSettings;
 use super::HttpError;
 use crate::config::Config;
 use crate::metrics::Metrics;
+
+/// What a client over its per-address connection cap reads before the connection closes.
+const PER_IP_REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\
+Retry-After: 5\r\nContent-Type: text/plain\r\nContent-Length: 45\r\n\r\n\
+too many connections from this address, wait\n";
 
 /// Pause after a failed accept (e.g. out of file descriptors) before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -70,7 +76,9 @@ pub async fn serve_listener<H: SyncmlHandler>(
     settings.validate()?;
     let local = listener.local_addr().map_err(HttpError::LocalAddr)?;
     let router = Arc::new(Router::new(&settings, handler)?);
-    let slots = Arc::new(Semaphore::new(settings.max_connections));
+    let slots = Slots::new(settings.max_connections, settings.health_connections);
+    let per_ip = PerIp::new(settings.max_connections_per_ip);
+    let metrics = settings.metrics.clone();
     let (stop_tx, stop_rx) = watch::channel(());
     let mut connections = JoinSet::new();
     let tls = settings.tls.as_ref().map(|t| t.acceptor());
@@ -81,9 +89,9 @@ pub async fn serve_listener<H: SyncmlHandler>(
         while connections.try_join_next().is_some() {}
         let slot = tokio::select! {
             () = &mut shutdown => break,
-            slot = slots.clone().acquire_owned() => slot,
+            slot = slots.acquire() => slot,
         };
-        let Ok(slot) = slot else { break };
+        let Some(slot) = slot else { break };
         let (stream, remote) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -95,9 +103,18 @@ pub async fn serve_listener<H: SyncmlHandler>(
                 }
             },
         };
+        let slot = slot.upgrade(&slots);
+        let Some(ticket) = per_ip.admit(remote.ip()) else {
+            tracing::info!(%remote, limit = settings.max_connections_per_ip, "connection refused: too many from this address");
+            metrics.refused("connections_per_address");
+            if tls.is_none() {
+                refuse_quietly(stream);
+            }
+            continue;
+        };
         // Small request/response exchanges: do not wait to fill segments.
         let _ = stream.set_nodelay(true);
-        let service = connection_service(router.clone(), remote);
+        let service = connection_service(router.clone(), remote, slot.lane);
         let hyper_service =
             hyper::service::service_fn(move |request| service.clone().oneshot(request));
         let stop = stop_rx.clone();
@@ -105,6 +122,7 @@ pub async fn serve_listener<H: SyncmlHandler>(
         let tls = tls.clone();
         connections.spawn(async move {
             let _slot = slot;
+            let _ticket = ticket;
             let Some(acceptor) = tls else {
                 serve_connection(stream, hyper_service, header_read_timeout, stop, remote).await;
                 return;
@@ -139,6 +157,15 @@ pub async fn serve_listener<H: SyncmlHandler>(
         connections.shutdown().await;
     }
     Ok(())
+}
+
+/// Writes [`PER_IP_REFUSAL`] to a connection just accepted, without waiting: its send
+/// buffer is empty, so one non-blocking write goes out whole or not at all. (Tokio's
+/// `try_write` would report a fresh socket as not ready until the reactor saw it.)
+fn refuse_quietly(stream: tokio::net::TcpStream) {
+    if let Ok(mut stream) = stream.into_std() {
+        let _ = std::io::Write::write(&mut stream, PER_IP_REFUSAL);
+    }
 }
 
 /// Serves one connection (plain or TLS) until it ends or the server stops; on stop,

@@ -22,6 +22,18 @@ pub struct HttpSettings {
     pub header_read_timeout: Duration,
     /// Most connections served at once; further clients wait in the accept backlog.
     pub max_connections: usize,
+    /// Connections accepted beyond `max_connections` that answer only `/healthz` and
+    /// `/metrics`.
+    pub health_connections: usize,
+    /// Most connections from one client address at once.
+    pub max_connections_per_ip: usize,
+    /// Most SyncML requests being received or answered at once.
+    pub max_syncml_requests: usize,
+    /// Time a SyncML body may take beyond what `min_body_bytes_per_sec` allows for the
+    /// bytes received so far.
+    pub body_read_timeout: Duration,
+    /// Slowest average rate a SyncML body may arrive at.
+    pub min_body_bytes_per_sec: u64,
     /// How long in-flight requests may run on after a shutdown signal.
     pub shutdown_grace: Duration,
     /// The DAV server every other path is passed to; only its origin is used, paths
@@ -49,6 +61,11 @@ impl HttpSettings {
             request_timeout: Duration::from_secs(config.limits.request_timeout_secs),
             header_read_timeout: Duration::from_secs(config.limits.header_read_timeout_secs),
             max_connections: config.limits.max_connections,
+            health_connections: config.limits.health_connections,
+            max_connections_per_ip: config.limits.max_connections_per_ip,
+            max_syncml_requests: config.limits.max_syncml_requests,
+            body_read_timeout: Duration::from_secs(config.limits.body_read_timeout_secs),
+            min_body_bytes_per_sec: config.limits.min_body_bytes_per_sec,
             shutdown_grace: Duration::from_secs(config.limits.shutdown_grace_secs),
             upstream,
             upstream_connect_timeout: Duration::from_secs(config.upstream.connect_timeout_secs),
@@ -79,6 +96,15 @@ impl HttpSettings {
         }
         if self.max_connections == 0 {
             return bad("max_connections", "must be greater than 0");
+        }
+        if self.max_connections_per_ip == 0 {
+            return bad("limits.max_connections_per_ip", "must be greater than 0");
+        }
+        if self.max_syncml_requests == 0 {
+            return bad("limits.max_syncml_requests", "must be greater than 0");
+        }
+        if self.min_body_bytes_per_sec == 0 {
+            return bad("limits.min_body_bytes_per_sec", "must be greater than 0");
         }
         if self.max_body_bytes == 0 {
             return bad("limits.max_body_bytes", "must be greater than 0");

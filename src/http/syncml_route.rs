@@ -6,38 +6,62 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
+use http::header::{
+    HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, USER_AGENT,
+};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Body;
+use tokio::sync::Semaphore;
 
 use super::body::{full, text, BoxError, ResponseBody};
+use super::body_pace::{read_body, BodyPace, BodyReadError};
 use super::handler::{SyncmlHandler, SyncmlReply, SyncmlRequest};
 use super::media_type::{self, Declared};
+use crate::metrics::Metrics;
 
 /// Answers GET on the SyncML path; phones and administrators probe it.
 const INFO_PAGE: &str = "This is a SyncML (OMA DS 1.0, 1.1, 1.2) endpoint.\n\
 Devices POST messages here as application/vnd.syncml+xml or application/vnd.syncml+wbxml.";
+
+/// Seconds a client refused for lack of capacity is asked to wait.
+const BUSY_RETRY_AFTER_SECS: u32 = 5;
 
 pub(crate) struct SyncmlRoute<H> {
     handler: Arc<H>,
     path: String,
     max_body_bytes: usize,
     timeout: Duration,
+    pace: BodyPace,
+    /// One permit per SyncML request being received or answered.
+    in_flight: Arc<Semaphore>,
+    metrics: Metrics,
+}
+
+/// How much the SyncML path takes on, from the limits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SyncmlLimits {
+    pub(crate) max_body_bytes: usize,
+    /// Time to receive a body at most, and again to answer it.
+    pub(crate) timeout: Duration,
+    pub(crate) body_grace: Duration,
+    pub(crate) min_body_bytes_per_sec: u64,
+    pub(crate) max_requests: usize,
 }
 
 impl<H: SyncmlHandler> SyncmlRoute<H> {
-    pub(crate) fn new(
-        handler: Arc<H>,
-        path: &str,
-        max_body_bytes: usize,
-        timeout: Duration,
-    ) -> Self {
+    pub(crate) fn new(handler: Arc<H>, path: &str, limits: SyncmlLimits, metrics: Metrics) -> Self {
         SyncmlRoute {
             handler,
             path: path.trim_end_matches('/').to_owned(),
-            max_body_bytes,
-            timeout,
+            max_body_bytes: limits.max_body_bytes,
+            timeout: limits.timeout,
+            pace: BodyPace {
+                grace: limits.body_grace,
+                min_bytes_per_sec: limits.min_body_bytes_per_sec,
+                cap: limits.timeout,
+            },
+            in_flight: Arc::new(Semaphore::new(limits.max_requests)),
+            metrics,
         }
     }
 
@@ -96,30 +120,50 @@ impl<H: SyncmlHandler> SyncmlRoute<H> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
         if announced.is_some_and(|n| n > self.max_body_bytes as u64) {
+            self.metrics.refused("body_too_large");
             return refuse(StatusCode::PAYLOAD_TOO_LARGE, self.too_large());
         }
+        // Held while the body is read and answered; health checks and the passthrough
+        // need none, so they answer however many SyncML requests are pending.
+        let Ok(_permit) = self.in_flight.clone().try_acquire_owned() else {
+            self.metrics.refused("syncml_busy");
+            let mut response = refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many SyncML requests at once, try again shortly".into(),
+            );
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(BUSY_RETRY_AFTER_SECS));
+            return response;
+        };
 
-        let read = Limited::new(body, self.max_body_bytes).collect();
-        let bytes = match tokio::time::timeout(self.timeout, read).await {
-            Err(_) => {
+        let expected = announced.and_then(|n| usize::try_from(n).ok());
+        let bytes = match read_body(body, self.max_body_bytes, expected, &self.pace).await {
+            Ok(bytes) => bytes,
+            Err(BodyReadError::TooLarge { .. }) => {
+                self.metrics.refused("body_too_large");
+                return refuse(StatusCode::PAYLOAD_TOO_LARGE, self.too_large());
+            }
+            Err(BodyReadError::TooSlow { received, elapsed }) => {
+                self.metrics.refused("body_too_slow");
                 return refuse(
                     StatusCode::REQUEST_TIMEOUT,
                     format!(
-                        "the message was not received within {} s",
+                        "the message was not received in time: {received} bytes in {} s \
+                         (at least {} bytes/s after the first {} s, {} s at most)",
+                        elapsed.as_secs(),
+                        self.pace.min_bytes_per_sec,
+                        self.pace.grace.as_secs(),
                         self.timeout.as_secs()
                     ),
-                )
+                );
             }
-            Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
-                return refuse(StatusCode::PAYLOAD_TOO_LARGE, self.too_large())
-            }
-            Ok(Err(e)) => {
+            Err(e @ BodyReadError::Read(_)) => {
                 return refuse(
                     StatusCode::BAD_REQUEST,
                     format!("the message body could not be read: {e}"),
                 )
             }
-            Ok(Ok(collected)) => collected.to_bytes(),
         };
         if bytes.is_empty() {
             return refuse(StatusCode::BAD_REQUEST, "empty SyncML message".into());
@@ -201,7 +245,7 @@ impl<H: SyncmlHandler> SyncmlRoute<H> {
 mod tests {
     use super::*;
     use crate::http::handler::WireEncoding;
-    use http_body_util::Full;
+    use http_body_util::{BodyExt, Full};
 
     struct Echo;
     impl SyncmlHandler for Echo {
@@ -213,8 +257,18 @@ mod tests {
         }
     }
 
+    fn limits(max_body_bytes: usize) -> SyncmlLimits {
+        SyncmlLimits {
+            max_body_bytes,
+            timeout: Duration::from_secs(5),
+            body_grace: Duration::from_secs(5),
+            min_body_bytes_per_sec: 100,
+            max_requests: 4,
+        }
+    }
+
     fn route() -> SyncmlRoute<Echo> {
-        SyncmlRoute::new(Arc::new(Echo), "/syncml", 16, Duration::from_secs(5))
+        SyncmlRoute::new(Arc::new(Echo), "/syncml", limits(16), Metrics::new())
     }
 
     fn remote() -> SocketAddr {
@@ -235,7 +289,7 @@ mod tests {
         for p in ["/", "/syncmlx", "/sync", "/dav/syncml"] {
             assert!(!r.matches(p), "{p}");
         }
-        let slash = SyncmlRoute::new(Arc::new(Echo), "/s/", 1, Duration::from_secs(1));
+        let slash = SyncmlRoute::new(Arc::new(Echo), "/s/", limits(1), Metrics::new());
         assert!(slash.matches("/s"));
     }
 

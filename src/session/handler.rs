@@ -627,6 +627,7 @@ fn set_id(c: &mut Command, n: usize) {
 }
 
 /// The items a message carries in item commands, inside Sync/Atomic/Sequence too.
+/// Recursive: the decoder refuses commands nested deeper than `limits::MAX_NESTING`.
 fn count_items(commands: &[Command]) -> usize {
     commands
         .iter()

@@ -10,6 +10,7 @@
 //!   receiver to decode it. Decoding XML keeps such data as base64 text, the way every
 //!   SyncML peer presents `b64` data; only this case is not an exact round trip.
 
+use crate::syncml::limits::{DecodeLimits, Scope};
 use crate::syncml::model::{Version, DEVINF_WBXML_TYPE, DEVINF_XML_TYPE};
 use crate::syncml::tree::{Element, Node, Ns};
 use crate::syncml::wbxml::{self, PublicId, WbxmlDocument, WbxmlError};
@@ -65,12 +66,22 @@ fn looks_like_wbxml_devinf(bytes: &[u8]) -> bool {
     }
 }
 
-/// After WBXML decoding: nested DevInf documents become inline elements.
-pub(crate) fn inline_devinf(e: &mut Element) {
+/// After WBXML decoding: nested DevInf documents become inline elements, decoded
+/// within what `limits` leave below the `Data` element that holds them, so the
+/// combined tree stays within `limits.max_depth`.
+pub(crate) fn inline_devinf(e: &mut Element, limits: &DecodeLimits) {
+    inline_devinf_at(e, limits, 1);
+}
+
+fn inline_devinf_at(e: &mut Element, limits: &DecodeLimits, depth: usize) {
     if e.name == "Data" && e.ns == Ns::SyncMl {
         if let [Node::Opaque(bytes)] = e.children.as_slice() {
             if looks_like_wbxml_devinf(bytes) {
-                match wbxml::decode(bytes) {
+                let nested = DecodeLimits {
+                    max_depth: limits.max_depth.saturating_sub(depth),
+                    ..*limits
+                };
+                match wbxml::decode_with(bytes, &nested, Scope::Whole) {
                     Ok(doc) => e.children = vec![Node::Element(doc.root)],
                     Err(err) => {
                         tracing::warn!(error = %err, "nested DevInf is not valid WBXML, kept as bytes")
@@ -81,7 +92,7 @@ pub(crate) fn inline_devinf(e: &mut Element) {
         return;
     }
     for c in e.elements_mut() {
-        inline_devinf(c);
+        inline_devinf_at(c, limits, depth + 1);
     }
     rewrite_devinf_type(e, DEVINF_WBXML_TYPE, DEVINF_XML_TYPE);
 }

@@ -5,14 +5,19 @@ mod adapt;
 pub mod auth;
 pub mod codes;
 pub mod devinf;
+mod header_first;
+pub mod limits;
 pub mod model;
 pub mod reply;
 pub mod tree;
 pub mod wbxml;
 pub mod xml;
 
-pub use model::{Message, Version};
+pub use header_first::{decode_header, decode_header_with, DecodedHeader};
+pub use limits::{DecodeLimits, LimitExceeded};
+pub use model::{Message, SyncHdr, Version};
 
+use limits::Scope;
 use wbxml::{PublicId, WbxmlDocument, WbxmlError};
 use xml::XmlError;
 
@@ -56,6 +61,23 @@ pub enum CodecError {
     Wbxml(#[from] WbxmlError),
     #[error("not a SyncML message: {0}")]
     Model(#[from] model::ModelError),
+}
+
+impl CodecError {
+    /// The limit the message passed, when that is why it was refused.
+    pub fn limit_exceeded(&self) -> Option<LimitExceeded> {
+        match self {
+            CodecError::Xml(XmlError::Limit { exceeded, .. })
+            | CodecError::Wbxml(WbxmlError::Limit { exceeded, .. }) => Some(*exceeded),
+            CodecError::Wbxml(WbxmlError::TooDeep { limit, .. }) => {
+                Some(LimitExceeded::Depth { limit: *limit })
+            }
+            CodecError::Wbxml(WbxmlError::TooManyElements { limit, .. }) => {
+                Some(LimitExceeded::Elements { limit: *limit })
+            }
+            _ => None,
+        }
+    }
 }
 
 /// How a WBXML message was framed, so an answer can use the same form.
@@ -115,31 +137,43 @@ pub fn detect(bytes: &[u8]) -> Option<Encoding> {
     }
 }
 
-/// Decodes a message in either encoding.
+/// Decodes a message in either encoding, within the codec's default limits.
 pub fn decode(bytes: &[u8]) -> Result<Decoded, CodecError> {
+    decode_with(bytes, &DecodeLimits::default())
+}
+
+/// Decodes a message in either encoding, refusing it as soon as it passes `limits`.
+pub fn decode_with(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, CodecError> {
+    let (root, encoding, wbxml) = tree_of(bytes, limits, Scope::Whole)?;
+    Ok(Decoded {
+        message: Message::from_tree(root)?,
+        encoding,
+        wbxml,
+    })
+}
+
+/// The element tree of a message (or of its header only), with the encoding-specific
+/// adjustments undone.
+pub(crate) fn tree_of(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    scope: Scope,
+) -> Result<(tree::Element, Encoding, Option<WbxmlForm>), CodecError> {
     match detect(bytes).ok_or(CodecError::Unrecognised)? {
         Encoding::Xml => {
-            let mut root = xml::parse(bytes)?;
+            let mut root = xml::parse_with(bytes, limits, scope)?;
             adapt::rewrite_devinf_type(&mut root, model::DEVINF_WBXML_TYPE, model::DEVINF_XML_TYPE);
-            Ok(Decoded {
-                message: Message::from_element(&root)?,
-                encoding: Encoding::Xml,
-                wbxml: None,
-            })
+            Ok((root, Encoding::Xml, None))
         }
         Encoding::Wbxml => {
-            let doc = wbxml::decode(bytes)?;
+            let doc = wbxml::decode_with(bytes, limits, scope)?;
             let form = WbxmlForm {
                 version: doc.version,
                 fpi: matches!(doc.public_id, PublicId::Fpi(_)),
             };
             let mut root = doc.root;
-            adapt::inline_devinf(&mut root);
-            Ok(Decoded {
-                message: Message::from_element(&root)?,
-                encoding: Encoding::Wbxml,
-                wbxml: Some(form),
-            })
+            adapt::inline_devinf(&mut root, limits);
+            Ok((root, Encoding::Wbxml, Some(form)))
         }
     }
 }

@@ -7,6 +7,7 @@ mod item;
 mod meta;
 
 pub use crate::syncml::tree::ModelError;
+pub(crate) use commands::is_command_name;
 pub use commands::{
     Access, Alert, Command, Container, Delete, ItemCommand, Map, MapItem, Results, Search, Status,
     Sync,
@@ -16,7 +17,7 @@ pub use item::{Chal, Cred, Data, Item, Location};
 pub use meta::{Anchor, Mem, Meta, DEVINF_WBXML_TYPE, DEVINF_XML_TYPE};
 
 use crate::syncml::tree::read::{self, el};
-use crate::syncml::tree::{Element, Ns};
+use crate::syncml::tree::{Element, Node, Ns};
 
 /// A SyncML protocol version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -130,14 +131,29 @@ pub struct SyncBody {
     pub final_: bool,
 }
 
+/// The typed header of a `<SyncML>` root that may hold nothing else yet.
+pub(crate) fn header_of(root: &Element) -> Result<SyncHdr, ModelError> {
+    check_root(root)?;
+    let header = root
+        .child("SyncHdr")
+        .map(SyncHdr::from_element)
+        .transpose()?;
+    read::required(header, "SyncML", "SyncHdr")
+}
+
+fn check_root(root: &Element) -> Result<(), ModelError> {
+    if root.name != "SyncML" {
+        return Err(ModelError::WrongRoot {
+            expected: "SyncML",
+            found: root.name.clone(),
+        });
+    }
+    Ok(())
+}
+
 impl Message {
     pub fn from_element(root: &Element) -> Result<Self, ModelError> {
-        if root.name != "SyncML" {
-            return Err(ModelError::WrongRoot {
-                expected: "SyncML",
-                found: root.name.clone(),
-            });
-        }
+        check_root(root)?;
         let mut header = None;
         let mut body = None;
         let mut extra = Vec::new();
@@ -146,6 +162,29 @@ impl Message {
                 "SyncHdr" => header = Some(SyncHdr::from_element(c)?),
                 "SyncBody" => body = Some(SyncBody::from_element(c)?),
                 _ => extra.push(c.clone()),
+            }
+        }
+        Ok(Message {
+            header: read::required(header, "SyncML", "SyncHdr")?,
+            body: read::required(body, "SyncML", "SyncBody")?,
+            extra,
+        })
+    }
+
+    /// Like [`Message::from_element`], consuming the tree: each command's subtree is
+    /// dropped once it is read, so a large message never holds its whole tree and its
+    /// whole model at once.
+    pub fn from_tree(root: Element) -> Result<Self, ModelError> {
+        check_root(&root)?;
+        let mut header = None;
+        let mut body = None;
+        let mut extra = Vec::new();
+        for c in root.children {
+            let Node::Element(c) = c else { continue };
+            match c.name.as_str() {
+                "SyncHdr" => header = Some(SyncHdr::from_element(&c)?),
+                "SyncBody" => body = Some(SyncBody::from_tree(c)?),
+                _ => extra.push(c),
             }
         }
         Ok(Message {
@@ -182,6 +221,24 @@ impl SyncBody {
         Ok(body)
     }
 
+    /// Reads the body consuming its tree, one command at a time.
+    fn from_tree(e: Element) -> Result<Self, ModelError> {
+        let count = e.elements().count();
+        let mut body = SyncBody {
+            commands: Vec::with_capacity(count),
+            final_: false,
+        };
+        for c in e.children {
+            let Node::Element(c) = c else { continue };
+            if c.name == "Final" {
+                body.final_ = true;
+            } else {
+                body.commands.push(Command::from_tree(c)?);
+            }
+        }
+        Ok(body)
+    }
+
     pub fn to_element(&self) -> Element {
         let mut e = el("SyncBody");
         for c in &self.commands {
@@ -189,5 +246,41 @@ impl SyncBody {
         }
         read::push_flag(&mut e, "Final", self.final_, Ns::SyncMl);
         e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reading a tree by reference and consuming it give the same message, for every
+    /// XML message among the fixtures (nested Sync, Atomic and unknown elements too).
+    #[test]
+    fn consuming_read_matches_the_borrowing_one() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut dirs = vec![root];
+        let mut checked = 0;
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "xml") {
+                    continue;
+                }
+                let Ok(tree) = crate::syncml::xml::parse(&std::fs::read(&path).unwrap()) else {
+                    continue;
+                };
+                if tree.name != "SyncML" {
+                    continue;
+                }
+                let borrowed = Message::from_element(&tree);
+                assert_eq!(Message::from_tree(tree), borrowed, "{}", path.display());
+                checked += 1;
+            }
+        }
+        assert!(checked > 20, "only {checked} messages found");
     }
 }

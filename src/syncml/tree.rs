@@ -2,7 +2,10 @@
 //!
 //! Both encodings decode into this tree and encode from it; the typed message model
 //! (`model`) is built from the tree and written back to it. Keeping the codecs on a
-//! neutral tree means a message that one encoding can carry, the other can too.
+//! neutral tree means a message that one encoding can carry, the other can too.//!
+//! Clone, drop, comparison and the adapters walk a tree recursively; the decoders never
+//! build one deeper than `DecodeLimits::max_depth` (see `limits`), which keeps that
+//! recursion shallow.
 
 mod error;
 pub(crate) mod read;

@@ -13,9 +13,12 @@ mod reader;
 mod tables;
 mod tokens;
 
+use super::limits::{DecodeLimits, Scope};
 use super::tree;
 
-pub use decode::{MAX_DEPTH, MAX_ELEMENTS, MAX_EXPANDED_TEXT};
+pub use decode::{
+    EXPANSION_ALLOWANCE, EXPANSION_PER_INPUT_BYTE, MAX_DEPTH, MAX_ELEMENTS, MAX_EXPANDED_TEXT,
+};
 
 /// A decoded WBXML document: header fields and the root element.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +105,11 @@ pub enum WbxmlError {
     TooDeep { offset: usize, limit: usize },
     #[error("more than {limit} elements (at byte {offset})")]
     TooManyElements { offset: usize, limit: usize },
+    #[error("{exceeded} (at byte {offset})")]
+    Limit {
+        offset: usize,
+        exceeded: crate::syncml::limits::LimitExceeded,
+    },
     #[error("string table references expand beyond {limit} bytes of text (at byte {offset})")]
     TextTooLarge { offset: usize, limit: usize },
     #[error("element <{name}> in namespace {ns} has no WBXML token in a {document} document")]
@@ -126,9 +134,20 @@ pub enum WbxmlError {
     },
 }
 
-/// Decodes a WBXML document (versions 1.1-1.3).
+/// Decodes a WBXML document (versions 1.1-1.3) within the tree limits ([`MAX_DEPTH`],
+/// [`MAX_ELEMENTS`]).
 pub fn decode(bytes: &[u8]) -> Result<WbxmlDocument, WbxmlError> {
-    decode::decode(bytes)
+    decode::decode(bytes, &DecodeLimits::tree_only(), Scope::Whole)
+}
+
+/// Decodes a WBXML document within `limits`, the whole of it or only up to the end
+/// of the SyncML header.
+pub(crate) fn decode_with(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    scope: Scope,
+) -> Result<WbxmlDocument, WbxmlError> {
+    decode::decode(bytes, limits, scope)
 }
 
 /// Encodes a document with its version byte (normally 0x02, WBXML 1.2), in

@@ -6,6 +6,7 @@ mod reader;
 mod writer;
 
 pub use reader::parse;
+pub(crate) use reader::parse_with;
 pub(crate) use writer::is_xml_char;
 pub use writer::write;
 
@@ -22,4 +23,9 @@ pub enum XmlError {
     TrailingContent { position: u64 },
     #[error("unknown character encoding {label:?}")]
     UnknownCharset { label: String },
+    #[error("{exceeded} (at byte {position})")]
+    Limit {
+        position: u64,
+        exceeded: crate::syncml::limits::LimitExceeded,
+    },
 }

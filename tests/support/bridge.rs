@@ -136,8 +136,11 @@ impl BridgeSpec {
 
     /// Starts the server; on `port` when given (a restart), else on a free port.
     fn launch(self, port: Option<u16>) -> Bridge {
+        // No connection outlives a check: tests that count connections per address
+        // start from zero.
         let client = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(2))
+            .pool_max_idle_per_host(0)
             .build()
             .expect("build the health-check client");
         let mut last_log = String::new();
@@ -154,6 +157,7 @@ impl BridgeSpec {
                 process.exited().is_some()
                     || client
                         .get(&health)
+                        .header("Connection", "close")
                         .send()
                         .is_ok_and(|r| r.status().is_success())
             });
@@ -245,6 +249,11 @@ impl Bridge {
 
     pub fn pid(&self) -> u32 {
         self.process.pid()
+    }
+
+    /// How the server process ended, or `None` while it runs.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.process.exited()
     }
 
     /// Everything the server logged so far (earlier runs included).

@@ -61,8 +61,9 @@ impl SifElement {
     }
 }
 
-/// Nesting limit for hostile input (real SIF nests three deep).
-const MAX_DEPTH: usize = 16;
+/// Nesting limit for hostile input (real SIF nests three deep). The tree is built on
+/// a heap stack and walked recursively only after this bound.
+pub const MAX_DEPTH: usize = 16;
 
 /// The SIF XML of an item that may arrive plain or base64-encoded (`b64` Format).
 pub fn decode_body(input: &[u8], format: Format) -> Result<String, ConvertError> {
@@ -100,7 +101,10 @@ pub fn parse(input: &[u8], format: Format) -> Result<SifElement, ConvertError> {
         match reader.read_event() {
             Ok(Event::Start(e)) => {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(xml_err(format!("elements nested deeper than {MAX_DEPTH}")));
+                    return Err(ConvertError::TooDeep {
+                        format,
+                        limit: MAX_DEPTH,
+                    });
                 }
                 stack.push(element_of(&e).map_err(xml_err)?);
             }
@@ -317,6 +321,31 @@ mod tests {
     }
 
     #[test]
+    fn nesting_ten_and_a_thousand_times_the_limit_is_refused() {
+        for n in [10 * MAX_DEPTH, 1000 * MAX_DEPTH] {
+            let xml = format!("{}{}", "<contact>".repeat(n), "</contact>".repeat(n));
+            let err = parse(xml.as_bytes(), Format::Sifc).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConvertError::TooDeep {
+                        limit: MAX_DEPTH,
+                        ..
+                    }
+                ),
+                "{err}"
+            );
+        }
+        let deepest = format!(
+            "{}{}",
+            "<contact>".repeat(MAX_DEPTH),
+            "</contact>".repeat(MAX_DEPTH)
+        );
+        let root = parse(deepest.as_bytes(), Format::Sifc).unwrap();
+        assert_eq!(parse(&write(&root), Format::Sifc).unwrap(), root);
+    }
+
+    #[test]
     fn nested_elements() {
         let xml = b"<appointment><Exceptions><ExcludeDate>2009-10-23</ExcludeDate></Exceptions></appointment>";
         let root = parse(xml, Format::Sife).unwrap();
@@ -345,7 +374,7 @@ mod tests {
         let deep = "<a>".repeat(100);
         assert!(matches!(
             parse(deep.as_bytes(), Format::Sifc),
-            Err(ConvertError::Xml { .. })
+            Err(ConvertError::TooDeep { .. })
         ));
     }
 }

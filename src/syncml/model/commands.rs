@@ -10,7 +10,7 @@ use crate::syncml::tree::read::{
     el, leaf, number, push_extra, push_flag, push_opt, required, text,
 };
 use crate::syncml::tree::ModelError;
-use crate::syncml::tree::{Element, Ns};
+use crate::syncml::tree::{Element, Node, Ns};
 
 /// One command of a `SyncBody` (or nested in `Sync`, `Atomic`, `Sequence`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +46,8 @@ pub(crate) fn is_command_name(name: &str) -> bool {
 }
 
 impl Command {
+    /// Reads containers recursively; decoded trees are bounded in depth and command
+    /// nesting (`syncml::limits`), which keeps this recursion shallow.
     pub fn from_element(e: &Element) -> Result<Self, ModelError> {
         Ok(match e.name.as_str() {
             "Add" => Command::Add(ItemCommand::from_element(e, "Add")?),
@@ -66,6 +68,35 @@ impl Command {
             "Sync" => Command::Sync(Sync::from_element(e)?),
             _ => Command::Other(e.clone()),
         })
+    }
+
+    /// Like [`Command::from_element`], consuming the tree: the commands inside Sync,
+    /// Atomic and Sequence are read one at a time, each subtree dropped once read, so
+    /// a large Sync never holds its whole tree and its whole model at once.
+    pub(crate) fn from_tree(mut e: Element) -> Result<Self, ModelError> {
+        if !matches!(e.name.as_str(), "Sync" | "Atomic" | "Sequence") {
+            return Command::from_element(&e);
+        }
+        let mut inner = Vec::new();
+        let mut rest = Vec::new();
+        for n in std::mem::take(&mut e.children) {
+            match n {
+                Node::Element(c) if is_command_name(&c.name) => inner.push(c),
+                other => rest.push(other),
+            }
+        }
+        e.children = rest;
+        let mut commands = Vec::with_capacity(inner.len());
+        for c in inner {
+            commands.push(Command::from_tree(c)?);
+        }
+        let mut command = Command::from_element(&e)?;
+        match &mut command {
+            Command::Sync(s) => s.commands = commands,
+            Command::Atomic(c) | Command::Sequence(c) => c.commands = commands,
+            _ => {}
+        }
+        Ok(command)
     }
 
     pub fn to_element(&self) -> Element {
@@ -147,6 +178,8 @@ fn nested(e: &Element, skip: &[&str]) -> Result<(Vec<Command>, Vec<Element>), Mo
             extra.push(c.clone());
         }
     }
+    // Commands are large; no growth slack is kept.
+    cmds.shrink_to_fit();
     Ok((cmds, extra))
 }
 

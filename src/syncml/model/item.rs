@@ -196,7 +196,12 @@ impl Item {
 }
 
 pub(crate) fn items(e: &Element) -> Result<Vec<Item>, ModelError> {
-    e.children_named("Item").map(Item::from_element).collect()
+    // Sized exactly: an Item is large, and a collected Vec would start at room for four.
+    let mut items = Vec::with_capacity(e.children_named("Item").count());
+    for c in e.children_named("Item") {
+        items.push(Item::from_element(c)?);
+    }
+    Ok(items)
 }
 
 pub(crate) fn push_items(parent: &mut Element, items: &[Item]) {

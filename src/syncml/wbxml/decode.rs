@@ -9,22 +9,32 @@ use super::tokens::{
     END, ENTITY, LITERAL, OPAQUE, PI, STR_I, STR_T, SWITCH_PAGE, TAG_ATTRS, TAG_CONTENT, TAG_MASK,
 };
 use super::{PublicId, WbxmlDocument, WbxmlError};
+use crate::syncml::limits::{body_starts, header_done, Budget, DecodeLimits, LimitExceeded, Scope};
 use crate::syncml::tree::{Element, Node, Ns};
 
-/// Deepest element nesting accepted (root = 1). SyncML needs about ten levels;
-/// Atomic/Sequence nesting adds a few.
-pub const MAX_DEPTH: usize = 64;
-/// Most elements accepted in one document.
-pub const MAX_ELEMENTS: usize = 200_000;
+pub use crate::syncml::limits::{MAX_DEPTH, MAX_ELEMENTS};
 /// Most bytes of text that string-table references may expand to, so a small
-/// document cannot point at one long entry many times over.
+/// document cannot point at one long entry many times over. A document may also
+/// expand to no more than [`EXPANSION_PER_INPUT_BYTE`] times its own size plus
+/// [`EXPANSION_ALLOWANCE`], whichever is less.
 pub const MAX_EXPANDED_TEXT: usize = 32 << 20;
+/// Bytes of referenced text allowed per byte of input: phones reference short
+/// strings (content types, URIs) a few times each.
+pub const EXPANSION_PER_INPUT_BYTE: usize = 2;
+/// Referenced text allowed whatever the input's size.
+pub const EXPANSION_ALLOWANCE: usize = 64 << 10;
 
 // Root tokens on page 0 that identify a document whose public id is unknown.
 const SYNCML_ROOT: u8 = 0x2D;
 const DEVINF_ROOT: u8 = 0x0A;
 
-pub(crate) fn decode(bytes: &[u8]) -> Result<WbxmlDocument, WbxmlError> {
+/// Decodes `bytes` within `limits`; with [`Scope::Header`] the root holds only the
+/// SyncML header and the body is not read.
+pub(crate) fn decode(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    scope: Scope,
+) -> Result<WbxmlDocument, WbxmlError> {
     let tables = tables()?;
     let mut r = Reader::new(bytes);
 
@@ -57,8 +67,16 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<WbxmlDocument, WbxmlError> {
         strtbl,
         enc,
         charset,
-        elements: 0,
+        budget: Budget::new(limits),
+        scope,
+        stopped: false,
         expanded: 0,
+        expansion_limit: MAX_EXPANDED_TEXT.min(
+            bytes
+                .len()
+                .saturating_mul(EXPANSION_PER_INPUT_BYTE)
+                .saturating_add(EXPANSION_ALLOWANCE),
+        ),
     };
     let public_id = match id_index {
         Some((offset, index)) => PublicId::Fpi(d.table_string(offset, index)?),
@@ -115,8 +133,12 @@ struct Decoder<'a> {
     strtbl: &'a [u8],
     enc: &'static Encoding,
     charset: u32,
-    elements: usize,
+    budget: Budget,
+    scope: Scope,
+    /// A header-only decode stopped before the end of the document.
+    stopped: bool,
     expanded: usize,
+    expansion_limit: usize,
 }
 
 impl Decoder<'_> {
@@ -150,6 +172,9 @@ impl Decoder<'_> {
                 }
             }
         };
+        if self.stopped {
+            return Ok(root);
+        }
         while let Some(b) = self.r.peek() {
             if b != PI {
                 return Err(WbxmlError::TrailingBytes {
@@ -186,7 +211,7 @@ impl Decoder<'_> {
     /// One element whose tag byte `tag` (at `at`) was just read, with everything
     /// inside it. Iterative, so nesting depth costs heap, not stack.
     fn element(&mut self, tag: u8, at: usize) -> Result<Element, WbxmlError> {
-        let root = self.open_tag(tag, at, 1)?;
+        let root = self.open_tag(tag, at, None)?;
         if tag & TAG_CONTENT == 0 {
             return Ok(root);
         }
@@ -197,14 +222,24 @@ impl Decoder<'_> {
             match b {
                 SWITCH_PAGE => self.page = self.r.byte("code page")?,
                 END => {
-                    let done = stack.pop().ok_or(WbxmlError::UnexpectedByte {
+                    let mut done = stack.pop().ok_or(WbxmlError::UnexpectedByte {
                         offset: at,
                         byte: b,
                         context: "END with no open element",
                     })?;
+                    // No growth slack kept: most elements have one or two children.
+                    done.children.shrink_to_fit();
+                    let finished = header_done(self.scope, stack.len() + 1, &done.name);
                     match stack.last_mut() {
                         Some(parent) => parent.children.push(Node::Element(done)),
                         None => return Ok(done),
+                    }
+                    if finished {
+                        self.stopped = true;
+                        return stack
+                            .into_iter()
+                            .next()
+                            .ok_or(WbxmlError::NoRoot { offset: at });
                     }
                 }
                 ENTITY => {
@@ -223,10 +258,10 @@ impl Decoder<'_> {
                     let index = self.r.mb_u32("string table reference")?;
                     let s = self.table_string(at + 1, index)?;
                     self.expanded += s.len();
-                    if self.expanded > MAX_EXPANDED_TEXT {
+                    if self.expanded > self.expansion_limit {
                         return Err(WbxmlError::TextTooLarge {
                             offset: at,
-                            limit: MAX_EXPANDED_TEXT,
+                            limit: self.expansion_limit,
                         });
                     }
                     push_text(&mut stack, &s);
@@ -255,8 +290,14 @@ impl Decoder<'_> {
                 _ => {
                     // Every byte left is a tag: the globals above cover token 0-4
                     // except LITERAL, which is a tag.
-                    let depth = stack.len() + 1;
-                    let child = self.open_tag(b, at, depth)?;
+                    let child = self.open_tag(b, at, Some(&stack))?;
+                    if body_starts(self.scope, stack.len() + 1, &child.name) {
+                        self.stopped = true;
+                        return stack
+                            .into_iter()
+                            .next()
+                            .ok_or(WbxmlError::NoRoot { offset: at });
+                    }
                     if b & TAG_CONTENT != 0 {
                         stack.push(child);
                     } else if let Some(parent) = stack.last_mut() {
@@ -268,20 +309,19 @@ impl Decoder<'_> {
     }
 
     /// Reads what follows a tag byte (literal index, attributes) and returns the
-    /// still empty element.
-    fn open_tag(&mut self, tag: u8, at: usize, depth: usize) -> Result<Element, WbxmlError> {
-        if depth > MAX_DEPTH {
-            return Err(WbxmlError::TooDeep {
-                offset: at,
-                limit: MAX_DEPTH,
-            });
-        }
-        self.elements += 1;
-        if self.elements > MAX_ELEMENTS {
-            return Err(WbxmlError::TooManyElements {
-                offset: at,
-                limit: MAX_ELEMENTS,
-            });
+    /// still empty element, counted against the limits; `open` holds its ancestors
+    /// (`None` for the root).
+    fn open_tag(
+        &mut self,
+        tag: u8,
+        at: usize,
+        open: Option<&[Element]>,
+    ) -> Result<Element, WbxmlError> {
+        let depth = open.map_or(1, |s| s.len() + 1);
+        // Depth first, before anything is read or allocated for this element.
+        let limit = self.budget.max_depth();
+        if depth > limit {
+            return Err(WbxmlError::TooDeep { offset: at, limit });
         }
         let token = tag & TAG_MASK;
         let element = if token == LITERAL {
@@ -296,6 +336,18 @@ impl Decoder<'_> {
             tracing::debug!(offset = at, tag = %element.name, "skipping WBXML attributes");
             self.skip_attributes()?;
         }
+        self.budget
+            .open(open.unwrap_or_default(), &element.name)
+            .map_err(|e| match e {
+                LimitExceeded::Depth { limit } => WbxmlError::TooDeep { offset: at, limit },
+                LimitExceeded::Elements { limit } => {
+                    WbxmlError::TooManyElements { offset: at, limit }
+                }
+                exceeded => WbxmlError::Limit {
+                    offset: at,
+                    exceeded,
+                },
+            })?;
         Ok(element)
     }
 

@@ -1,6 +1,7 @@
 //! XML bytes -> element tree.
 
 use super::XmlError;
+use crate::syncml::limits::{body_starts, header_done, Budget, DecodeLimits, Scope};
 use crate::syncml::tree::{Element, Node, Ns};
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
@@ -30,9 +31,42 @@ const METINF_NAMES: &[&str] = &[
     "FieldLevel",
 ];
 
-/// Parses a whole document into its root element.
+/// Parses a whole document into its root element, within the tree limits (depth and
+/// element count).
 pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
+    parse_with(bytes, &DecodeLimits::tree_only(), Scope::Whole)
+}
+
+/// Parses a document within `limits`; with [`Scope::Header`] it stops once `SyncHdr`
+/// is complete and returns a root holding only that. The tree is built on a heap
+/// stack, never by recursion.
+pub(crate) fn parse_with(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    scope: Scope,
+) -> Result<Element, XmlError> {
+    if scope == Scope::Header {
+        // Only the bytes before the body are converted and read, so a body in another
+        // charset (or not text at all) costs no copy. Should the cut fall inside the
+        // header (the word in a LocURI), the whole document is read instead.
+        if let Some(at) = find(bytes, b"SyncBody") {
+            match parse_text(&bytes[..at], limits, scope) {
+                Err(e @ XmlError::Limit { .. }) => return Err(e),
+                Err(_) => {}
+                done => return done,
+            }
+        }
+    }
+    parse_text(bytes, limits, scope)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn parse_text(bytes: &[u8], limits: &DecodeLimits, scope: Scope) -> Result<Element, XmlError> {
     let text = to_utf8(bytes)?;
+    let mut budget = Budget::new(limits);
     let mut reader = NsReader::from_str(&text);
     reader.config_mut().check_end_names = true;
     let mut stack: Vec<Element> = Vec::new();
@@ -55,11 +89,23 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
                 if root.is_some() {
                     return Err(XmlError::TrailingContent { position });
                 }
+                if body_starts(scope, stack.len() + 1, &el.name) {
+                    return stack.into_iter().next().ok_or(XmlError::Empty);
+                }
+                count(&mut budget, &el, &stack, position)?;
                 stack.push(el);
             }
             Event::Empty(s) => {
                 let el = open(s.local_name().into_inner(), declared, stack.last())?;
+                if body_starts(scope, stack.len() + 1, &el.name) {
+                    return stack.into_iter().next().ok_or(XmlError::Empty);
+                }
+                count(&mut budget, &el, &stack, position)?;
+                let done = header_done(scope, stack.len() + 1, &el.name);
                 close(el, &mut stack, &mut root, position)?;
+                if done {
+                    return stack.pop().ok_or(XmlError::Empty);
+                }
             }
             Event::End(_) => {
                 let Some(el) = stack.pop() else {
@@ -68,7 +114,11 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
                         message: "end tag without start tag".into(),
                     });
                 };
+                let done = header_done(scope, stack.len() + 1, &el.name);
                 close(el, &mut stack, &mut root, position)?;
+                if done {
+                    return stack.pop().ok_or(XmlError::Empty);
+                }
             }
             Event::Text(t) => {
                 let s = t.unescape().map_err(|e| XmlError::Syntax {
@@ -94,6 +144,17 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
         });
     }
     root.ok_or(XmlError::Empty)
+}
+
+fn count(
+    budget: &mut Budget,
+    el: &Element,
+    stack: &[Element],
+    position: u64,
+) -> Result<(), XmlError> {
+    budget
+        .open(stack, &el.name)
+        .map_err(|exceeded| XmlError::Limit { position, exceeded })
 }
 
 fn open(local: &[u8], declared: Option<Ns>, parent: Option<&Element>) -> Result<Element, XmlError> {
@@ -150,6 +211,9 @@ fn close(
             _ => true,
         });
     }
+    // A finished element keeps no spare capacity: most have one or two children,
+    // and the growth slack would otherwise outweigh them.
+    el.children.shrink_to_fit();
     match stack.last_mut() {
         Some(parent) => {
             parent.children.push(Node::Element(el));
@@ -242,6 +306,27 @@ mod tests {
             Some("ISO-8859-1".into())
         );
         assert_eq!(declared_encoding(b"<a/>"), None);
+    }
+
+    #[test]
+    fn header_scope_reads_nothing_past_the_header() {
+        let head =
+            "<?xml version='1.0' encoding='ISO-8859-1'?><SyncML><SyncHdr><VerDTD>1.2</VerDTD>\
+<Source><LocURI>Zürich</LocURI></Source></SyncHdr>";
+        let mut doc = encoding_rs::WINDOWS_1252.encode(head).0.into_owned();
+        doc.extend_from_slice(b"<SyncBody>");
+        doc.extend(std::iter::repeat_n(0xFFu8, 1 << 16));
+        let root = parse_with(&doc, &DecodeLimits::default(), Scope::Header).unwrap();
+        let hdr = root.child("SyncHdr").unwrap();
+        let loc = hdr.child("Source").unwrap().child("LocURI").unwrap();
+        assert_eq!(loc.text().as_deref(), Some("Zürich"));
+        assert!(root.child("SyncBody").is_none());
+
+        // The word in the header itself: the cut is refused and the whole is read.
+        let odd = b"<SyncML><SyncHdr><MsgID>SyncBody</MsgID></SyncHdr><SyncBody/></SyncML>";
+        let root = parse_with(odd, &DecodeLimits::default(), Scope::Header).unwrap();
+        let id = root.child("SyncHdr").unwrap().child("MsgID").unwrap();
+        assert_eq!(id.text().as_deref(), Some("SyncBody"));
     }
 
     #[test]
