@@ -1,42 +1,43 @@
-//! Session limits: a message carrying more item commands than
+//! Session limits: a message of a logged-in session carrying more items than
 //! `limits.max_items_per_message` is answered with SyncML status 413 for its header, logged
-//! with the key, and nothing else runs; a completed session frees its place under
+//! with the key, and nothing else runs (a stranger's message is refused on its header before
+//! its body is read at all); a completed session frees its place under
 //! `limits.max_sessions` at once and is counted once.
 
 mod support;
 
-use support::bridge::Bridge;
-use support::crafted::{alert, basic, header_code, Crafted};
+use support::crafted::{alert, basic, header_code, sync_with_add, Crafted};
 use support::e2e::{World, PASSWORD, USER};
-use syncml_bridge::syncml::decode;
-use syncml_bridge::syncml::model::Command;
+use support::items;
+use support::syncevolution::Datastore;
 
 #[test]
 fn a_message_over_the_item_limit_gets_413() {
-    // The upstream is never reached: the limit is checked before any session work.
-    let bridge = Bridge::builder("http://127.0.0.1:9/")
-        .env("SYNCML_BRIDGE_LIMITS__MAX_ITEMS_PER_MESSAGE", "2")
-        .start();
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/syncevolution/1.2-xml/02-request.xml");
-    let body = std::fs::read(fixture).expect("fixture");
-    let resp = reqwest::blocking::Client::new()
-        .post(bridge.syncml_url())
-        .header("Content-Type", "application/vnd.syncml+xml")
-        .body(body)
-        .send()
-        .expect("post");
-    assert_eq!(resp.status(), 200);
-    let reply = decode(&resp.bytes().expect("body")).expect("reply decodes");
-    match reply.message.body.commands.as_slice() {
-        [Command::Status(s)] => {
-            assert_eq!(s.cmd, "SyncHdr");
-            assert_eq!(s.code.code(), 413);
-        }
-        other => panic!("expected only a header Status, got {other:?}"),
-    }
+    let world = World::start_with(|b| b.env("SYNCML_BRIDGE_LIMITS__MAX_ITEMS_PER_MESSAGE", "2"));
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), "items-limit", "1");
+    let m = phone.message(&basic(USER, PASSWORD), &alert(201, None, "1"), true);
+    assert_eq!(header_code(&phone.post(&m)), 212);
+    let adds: String = (0..3)
+        .map(|i| {
+            sync_with_add(&format!("l{i}"), &items::contact(i).vcard)
+                .replace("<Sync><CmdID>2</CmdID>", "")
+                .replace("<Target><LocURI>contacts</LocURI></Target><Source><LocURI>./contacts</LocURI></Source>", "")
+                .replace("</Sync>", "")
+        })
+        .collect();
+    let body = format!(
+        "<Sync><CmdID>2</CmdID><Target><LocURI>contacts</LocURI></Target><Source><LocURI>./contacts</LocURI></Source>{adds}</Sync>"
+    );
+    let m = phone.message("", &body, true);
+    let reply = phone.post(&m);
+    assert_eq!(header_code(&reply), 413, "{}", reply.text);
+    assert_eq!(reply.statuses.len(), 1, "nothing else runs: {}", reply.text);
+    assert!(world.server_items(Datastore::Contacts).is_empty());
     assert!(
-        bridge.log_text().contains("limits.max_items_per_message"),
+        world
+            .bridge
+            .log_text()
+            .contains("limits.max_items_per_message"),
         "the log names the key"
     );
 }

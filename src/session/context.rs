@@ -42,8 +42,9 @@ pub struct Shared {
     pub max_obj_size: Option<u64>,
     /// Largest message the bridge accepts (announced as its MaxMsgSize).
     pub max_msg_size: u64,
-    /// Most item commands one incoming message may carry (`limits.max_items_per_message`).
-    pub max_items: usize,
+    /// Bounds of every decode: depth, nesting, elements, commands and the items of
+    /// `limits.max_items_per_message`.
+    pub decode_limits: crate::syncml::DecodeLimits,
     /// Sessions, items and upstream requests are recorded here (`/metrics`).
     pub metrics: Metrics,
     /// Where backups go, and whether destructive syncs take one first.
@@ -95,7 +96,7 @@ impl Shared {
             max_sessions: cfg.limits.max_sessions,
             max_obj_size: Some(cfg.limits.max_body_bytes as u64 * 4),
             max_msg_size: cfg.limits.max_body_bytes as u64,
-            max_items: cfg.limits.max_items_per_message,
+            decode_limits: cfg.limits.decode_limits(),
             metrics,
             backup: cfg.backup.clone(),
             debug_devices: cfg.log.debug_devices.clone(),

@@ -7,15 +7,15 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http::StatusCode as HttpStatus;
 
-use super::auth::{challenge, new_nonce, AuthOutcome};
+use super::auth::{challenge, new_nonce};
 use super::context::Shared;
 use super::debug_log::{debug_enabled, Recorder};
 use super::ended::{EndedSessions, Owner};
 use super::expiring::ExpiringMap;
+use super::login::LoggedIn;
 use super::nonces::NonceBook;
 use super::state::{Answer, AwaitInit, Phase, SessionCore};
 use super::table::SessionTable;
-use super::throttle::AddressGate;
 use super::url_params::UrlParams;
 use crate::convert::ConvertOptions;
 use crate::engine::EngineDeps;
@@ -26,14 +26,17 @@ use crate::syncml::auth::AUTH_MD5;
 use crate::syncml::codes::StatusCode;
 use crate::syncml::model::{Command, Message, Meta, SyncBody, SyncHdr};
 use crate::syncml::reply::{header_status, reply_header};
-use crate::syncml::{decode, encode_with, Decoded, EncodeOptions, Encoding, Version};
+use crate::syncml::{
+    decode_header_with, decode_with, encode_with, Decoded, DecodedHeader, EncodeOptions, Encoding,
+    LimitExceeded, Version,
+};
 
 /// Largest reply when the phone announces no MaxMsgSize.
 const DEFAULT_MAX_MSG: usize = 1024 * 1024;
 
 /// One open session.
 pub struct Session {
-    core: SessionCore,
+    pub(super) core: SessionCore,
     phase: Phase,
     out_msg_id: u32,
     /// The last message received and the reply it got, for resends.
@@ -52,16 +55,16 @@ pub struct Session {
     /// Set when the device's messages are recorded (`log.debug_devices`, `debug=on`).
     recorder: Option<Recorder>,
     /// What a message without the session's token must prove to join it.
-    proof: JoinProof,
+    pub(super) proof: JoinProof,
 }
 
 /// The credentials a session's user logged in with: a message that finds the session
 /// by device ID and SessionID instead of its token must carry them.
-struct JoinProof {
-    password: String,
+pub(super) struct JoinProof {
+    pub password: String,
     /// The MD5 nonces the phone may have made its digest over: the one it logged in
     /// with, and the one the bridge gave it for next time.
-    nonces: Vec<String>,
+    pub nonces: Vec<String>,
 }
 
 /// How long a failed log-in of one (device, SessionID) is remembered.
@@ -71,14 +74,39 @@ const MAX_FAILURE_ENTRIES: usize = 50_000;
 
 /// The handler: shared state plus the not-yet-logged-in bookkeeping, all of it bounded.
 pub struct SessionHandler {
-    shared: Arc<Shared>,
-    table: SessionTable<Session>,
+    pub(super) shared: Arc<Shared>,
+    pub(super) table: SessionTable<Session>,
     /// Nonces handed out in challenges, by device, before the user is known.
-    nonces: NonceBook,
+    pub(super) nonces: NonceBook,
     /// Failed log-ins by (device, SessionID): a second failure gets no new challenge.
-    failures: Mutex<ExpiringMap<(String, String), u32>>,
+    pub(super) failures: Mutex<ExpiringMap<(String, String), u32>>,
     /// Sessions that ended, for a resend of their last message.
-    ended: EndedSessions,
+    pub(super) ended: EndedSessions,
+}
+
+/// What an answer needs of the message it answers: its header and its encoding.
+pub(super) struct ReplyTo<'a> {
+    pub header: &'a SyncHdr,
+    opts: EncodeOptions,
+    encoding: Encoding,
+}
+
+impl<'a> ReplyTo<'a> {
+    pub fn of(decoded: &'a Decoded) -> Self {
+        ReplyTo {
+            header: &decoded.message.header,
+            opts: decoded.reply_options(),
+            encoding: decoded.encoding,
+        }
+    }
+
+    pub fn head(head: &'a DecodedHeader) -> Self {
+        ReplyTo {
+            header: &head.header,
+            opts: head.reply_options(),
+            encoding: head.encoding,
+        }
+    }
 }
 
 fn wire(e: Encoding) -> WireEncoding {
@@ -88,7 +116,7 @@ fn wire(e: Encoding) -> WireEncoding {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -174,13 +202,13 @@ impl SessionHandler {
     }
 
     /// A reply holding only the header status (log-in failures, refusals).
-    fn header_only(
+    pub(super) fn header_only(
         &self,
-        decoded: &Decoded,
+        reply: &ReplyTo<'_>,
         code: StatusCode,
         chal: Option<crate::syncml::model::Chal>,
     ) -> SyncmlReply {
-        let received = &decoded.message.header;
+        let received = reply.header;
         let mut st = header_status(received, "1", code);
         st.chal = chal;
         let msg = Message {
@@ -191,10 +219,10 @@ impl SessionHandler {
             },
             extra: Vec::new(),
         };
-        self.encode(&msg, &decoded.reply_options(), decoded.encoding)
+        self.encode(&msg, &reply.opts, reply.encoding)
     }
 
-    fn device_record(&self, user: &str, device: &str) -> DeviceRecord {
+    pub(super) fn device_record(&self, user: &str, device: &str) -> DeviceRecord {
         match self.shared.store.device(user, device) {
             Ok(Some(r)) => r,
             Ok(None) => DeviceRecord {
@@ -213,184 +241,21 @@ impl SessionHandler {
         }
     }
 
-    /// The open session this message belongs to: the one its RespURI token names, else
-    /// one of its device ID and SessionID whose user's credentials it carries.
-    async fn find_session(
-        &self,
-        token: Option<&str>,
-        header: &SyncHdr,
-    ) -> Option<(String, Arc<tokio::sync::Mutex<Session>>)> {
-        if let Some(found) = token.and_then(|t| self.table.by_token(t)) {
-            return Some(found);
-        }
-        header.cred.as_ref()?;
-        for (key, session) in self
-            .table
-            .candidates(&header.source.loc_uri, &header.session_id)
-        {
-            let guard = session.lock().await;
-            let proven = self.shared.auth.proves(
-                header,
-                &guard.core.user,
-                &guard.proof.password,
-                &guard.proof.nonces,
-            );
-            drop(guard);
-            if proven {
-                self.table.touch(&key);
-                return Some((key, session));
-            }
-        }
-        None
-    }
-
-    /// The reply again when this message is a resend of the one that ended a session.
-    fn resend_of_ended(
-        &self,
-        token: Option<&str>,
-        header: &SyncHdr,
-        body: &[u8],
-    ) -> Option<SyncmlReply> {
-        if let Some(reply) = token.and_then(|t| self.ended.resend_by_token(t, body)) {
-            return Some(reply);
-        }
-        header.cred.as_ref()?;
-        self.ended
-            .resend_by_ids(&header.source.loc_uri, &header.session_id, body, |e| {
-                self.shared
-                    .auth
-                    .proves(header, &e.user, &e.password, &e.nonces)
-            })
-    }
-
-    /// The answer to a log-in that did not succeed: its status, a challenge when one is
-    /// due, and for a wrong guess the throttle's delay first.
-    async fn refuse_log_in(
-        &self,
-        decoded: &Decoded,
-        remote: std::net::IpAddr,
-        outcome: AuthOutcome,
-    ) -> SyncmlReply {
-        let header = &decoded.message.header;
-        let device = &header.source.loc_uri;
-        let sent = header.cred.as_ref().map(|c| c.auth_type());
-        let scheme = self.shared.auth.challenge_scheme(sent);
-        let challenge_with_nonce = || {
-            let nonce = if scheme == AUTH_MD5 {
-                self.nonces.issue(device)
-            } else {
-                new_nonce()
-            };
-            Some(challenge(scheme, &nonce))
-        };
-        match outcome {
-            AuthOutcome::Accepted { .. } => {
-                self.header_only(decoded, StatusCode::ServerFailure, None)
-            }
-            AuthOutcome::Missing => self.header_only(
-                decoded,
-                StatusCode::MissingCredentials,
-                challenge_with_nonce(),
-            ),
-            AuthOutcome::NeedsNonce => {
-                tracing::info!(%device, "MD5 log-in without an issued nonce: challenged");
-                self.header_only(
-                    decoded,
-                    StatusCode::InvalidCredentials,
-                    challenge_with_nonce(),
-                )
-            }
-            AuthOutcome::Refused { user, reason } => {
-                tracing::info!(%device, user = user.as_deref().unwrap_or(""), %remote, reason, "log-in refused");
-                let delay = self.shared.throttle.failed(remote, user.as_deref());
-                let tries = {
-                    let mut f = lock(&self.failures);
-                    let n = f.touch((device.clone(), header.session_id.clone()), || 0);
-                    *n += 1;
-                    *n
-                };
-                tokio::time::sleep(delay).await;
-                // Challenged once for the right scheme; the second failure is final.
-                let chal = if tries <= 1 {
-                    challenge_with_nonce()
-                } else {
-                    None
-                };
-                self.header_only(decoded, StatusCode::InvalidCredentials, chal)
-            }
-            AuthOutcome::Throttled { user } => {
-                tracing::info!(%device, %user, %remote, "log-in not checked: too many failed log-ins for this user");
-                let delay = self.shared.throttle.failed(remote, None);
-                tokio::time::sleep(delay).await;
-                self.header_only(decoded, StatusCode::InvalidCredentials, None)
-            }
-            AuthOutcome::Forbidden { user } => {
-                tracing::info!(%device, %user, "account not allowed to sync");
-                self.header_only(decoded, StatusCode::Forbidden, None)
-            }
-            AuthOutcome::Unavailable => {
-                self.header_only(decoded, StatusCode::ServiceUnavailable, None)
-            }
-        }
-    }
-
-    /// Logs a new session in; on success it is in the table.
+    /// Opens a session for a message that logged in; on success it is in the table.
     async fn open(
         &self,
         decoded: &Decoded,
         request: &SyncmlRequest,
+        login: LoggedIn,
     ) -> Result<(String, Arc<tokio::sync::Mutex<Session>>), SyncmlReply> {
         let path_and_query = request.path_and_query.as_str();
-        let remote = request.remote.ip();
         let header = &decoded.message.header;
         let device = header.source.loc_uri.clone();
-        if let AddressGate::Locked { retry_after } = self.shared.throttle.address_gate(remote) {
-            tracing::info!(%remote, %device, "log-in refused: the address is locked out for failed log-ins");
-            return Err(SyncmlReply::Error {
-                status: HttpStatus::TOO_MANY_REQUESTS,
-                reason: format!(
-                    "too many failed log-ins from this address; try again in {} s",
-                    retry_after.as_secs().max(1)
-                ),
-            });
-        }
-        let claimed_user = header.source.loc_name.clone().unwrap_or_default();
-        let stored_nonce = (!claimed_user.is_empty())
-            .then(|| self.device_record(&claimed_user, &device).next_nonce)
-            .flatten();
-        let mut nonces = self.nonces.pending(&device);
-        nonces.extend(stored_nonce);
-        let outcome = self
-            .shared
-            .auth
-            .check(
-                header,
-                &nonces,
-                &self.shared.throttle,
-                &self.shared.store,
-                &self.shared.dav,
-            )
-            .await;
-        let (user, password, login_nonce) = match outcome {
-            AuthOutcome::Accepted {
-                user,
-                password,
-                nonce,
-            } => {
-                // Two copies of one message racing: only the first logs in.
-                if let Some(n) = &nonce {
-                    if !self.nonces.spend(&device, n) {
-                        let replay = AuthOutcome::Refused {
-                            user: Some(user),
-                            reason: "MD5 nonce already used",
-                        };
-                        return Err(self.refuse_log_in(decoded, remote, replay).await);
-                    }
-                }
-                (user, password, nonce)
-            }
-            other => return Err(self.refuse_log_in(decoded, remote, other).await),
-        };
+        let LoggedIn {
+            user,
+            password,
+            nonce: login_nonce,
+        } = login;
         let sid = header.session_id.clone();
         lock(&self.failures).remove(&(device.clone(), sid.clone()));
         let mut url = url_params_of(path_and_query, &device);
@@ -476,7 +341,7 @@ impl SessionHandler {
             })
             .map_err(|e| {
                 tracing::warn!(error = %e, "session refused");
-                self.header_only(decoded, StatusCode::ServiceUnavailable, None)
+                self.header_only(&ReplyTo::of(decoded), StatusCode::ServiceUnavailable, None)
             })
     }
 
@@ -626,54 +491,71 @@ fn set_id(c: &mut Command, n: usize) {
     }
 }
 
-/// The items a message carries in item commands, inside Sync/Atomic/Sequence too.
-/// Recursive: the decoder refuses commands nested deeper than `limits::MAX_NESTING`.
-fn count_items(commands: &[Command]) -> usize {
-    commands
-        .iter()
-        .map(|c| match c {
-            Command::Add(i) | Command::Copy(i) | Command::Move(i) | Command::Replace(i) => {
-                i.items.len()
-            }
-            Command::Delete(d) => d.items.len(),
-            Command::Sync(s) => count_items(&s.commands),
-            Command::Atomic(c) | Command::Sequence(c) => count_items(&c.commands),
-            _ => 0,
-        })
-        .sum()
+/// A message that decodes: the session it belongs to, or the log-in that opens one.
+enum Entry {
+    Found(String, Arc<tokio::sync::Mutex<Session>>),
+    New(LoggedIn),
+}
+
+fn malformed(e: &crate::syncml::CodecError) -> SyncmlReply {
+    SyncmlReply::Error {
+        status: HttpStatus::BAD_REQUEST,
+        reason: format!("malformed SyncML message: {e}"),
+    }
 }
 
 impl SyncmlHandler for SessionHandler {
     async fn handle(&self, request: SyncmlRequest) -> SyncmlReply {
-        let decoded = match decode(&request.body) {
+        let limits = &self.shared.decode_limits;
+        // The header alone first: a message from a stranger is refused before anything
+        // of its body is built.
+        let head = match decode_header_with(&request.body, limits) {
+            Ok(h) => h,
+            Err(e) => return malformed(&e),
+        };
+        let token = token_of(&request.path_and_query);
+        if let Some(reply) = self.resend_of_ended(token.as_deref(), &head.header, &request.body) {
+            tracing::info!(device = %head.header.source.loc_uri, msg = %head.header.msg_id, "resent last message of an ended session answered again");
+            return reply;
+        }
+        let entry = match self.find_session(token.as_deref(), &head.header).await {
+            Some((tok, s)) => Entry::Found(tok, s),
+            None => match self
+                .log_in(&ReplyTo::head(&head), request.remote.ip())
+                .await
+            {
+                Ok(login) => Entry::New(login),
+                Err(reply) => return reply,
+            },
+        };
+        let decoded = match decode_with(&request.body, limits) {
             Ok(d) => d,
             Err(e) => {
-                return SyncmlReply::Error {
-                    status: HttpStatus::BAD_REQUEST,
-                    reason: format!("malformed SyncML message: {e}"),
+                return match e.limit_exceeded() {
+                    Some(
+                        exceeded @ (LimitExceeded::Items { .. }
+                        | LimitExceeded::Commands { .. }
+                        | LimitExceeded::Elements { .. }),
+                    ) => {
+                        tracing::warn!(
+                            device = %head.header.source.loc_uri,
+                            %exceeded,
+                            "message refused: larger than limits.max_items_per_message allows"
+                        );
+                        self.header_only(
+                            &ReplyTo::head(&head),
+                            StatusCode::RequestEntityTooLarge,
+                            None,
+                        )
+                    }
+                    _ => malformed(&e),
                 }
             }
         };
         let header: &SyncHdr = &decoded.message.header;
-        let items = count_items(&decoded.message.body.commands);
-        if items > self.shared.max_items {
-            tracing::warn!(
-                device = %header.source.loc_uri,
-                items,
-                limit = self.shared.max_items,
-                "message refused: more item commands than limits.max_items_per_message"
-            );
-            return self.header_only(&decoded, StatusCode::RequestEntityTooLarge, None);
-        }
-        let token = token_of(&request.path_and_query);
-        if let Some(reply) = self.resend_of_ended(token.as_deref(), header, &request.body) {
-            tracing::info!(device = %header.source.loc_uri, msg = %header.msg_id, "resent last message of an ended session answered again");
-            return reply;
-        }
-        let found = self.find_session(token.as_deref(), header).await;
         let restart = starts_session(&decoded.message);
-        let (token, session) = match found {
-            Some((tok, s)) => {
+        let (token, session) = match entry {
+            Entry::Found(tok, s) => {
                 let guard = s.lock().await;
                 let resend = guard
                     .last
@@ -688,8 +570,16 @@ impl SyncmlHandler for SessionHandler {
                     return r;
                 }
                 if fresh_start {
+                    // The phone starts over: a new session, with a log-in of its own.
                     self.table.remove(&tok);
-                    match self.open(&decoded, &request).await {
+                    let login = match self
+                        .log_in(&ReplyTo::of(&decoded), request.remote.ip())
+                        .await
+                    {
+                        Ok(l) => l,
+                        Err(reply) => return reply,
+                    };
+                    match self.open(&decoded, &request, login).await {
                         Ok(x) => x,
                         Err(reply) => return reply,
                     }
@@ -697,7 +587,7 @@ impl SyncmlHandler for SessionHandler {
                     (tok, s)
                 }
             }
-            None => match self.open(&decoded, &request).await {
+            Entry::New(login) => match self.open(&decoded, &request, login).await {
                 Ok(x) => x,
                 Err(reply) => return reply,
             },

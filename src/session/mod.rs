@@ -10,6 +10,7 @@ pub mod ended;
 pub mod expiring;
 pub mod handler;
 mod incoming;
+mod login;
 mod maps;
 pub mod nonces;
 pub mod outbox;
