@@ -381,8 +381,10 @@ pub struct LimitsConfig {
     pub health_connections: usize,
     /// Most connections from one client address at once; further ones are refused.
     pub max_connections_per_ip: usize,
-    /// Most SyncML requests being received or answered at once (503 above).
+    /// Most SyncML requests being received or answered at once; more wait.
     pub max_syncml_requests: usize,
+    /// Seconds a SyncML request waits for its turn under `max_syncml_requests` (503 after).
+    pub syncml_queue_secs: u64,
     /// Seconds a SyncML body may take beyond what `min_body_bytes_per_sec` allows for
     /// the bytes received so far (408 after).
     pub body_read_timeout_secs: u64,
@@ -520,12 +522,13 @@ impl Default for LimitsConfig {
             max_items_per_message: 1000,
             max_element_depth: crate::syncml::limits::MAX_DEPTH,
             max_command_nesting: crate::syncml::limits::MAX_NESTING,
-            max_sessions: 500,
+            max_sessions: 2000,
             session_timeout_secs: 900,
             max_connections: 1024,
             health_connections: 16,
             max_connections_per_ip: 32,
             max_syncml_requests: 64,
+            syncml_queue_secs: 15,
             body_read_timeout_secs: 15,
             min_body_bytes_per_sec: 512,
             header_read_timeout_secs: 30,

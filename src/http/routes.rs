@@ -39,6 +39,7 @@ impl<H: SyncmlHandler> Router<H> {
                     body_grace: settings.body_read_timeout,
                     min_body_bytes_per_sec: settings.min_body_bytes_per_sec,
                     max_requests: settings.max_syncml_requests,
+                    queue: settings.syncml_queue,
                 },
                 settings.metrics.clone(),
             ),

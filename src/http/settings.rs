@@ -29,6 +29,8 @@ pub struct HttpSettings {
     pub max_connections_per_ip: usize,
     /// Most SyncML requests being received or answered at once.
     pub max_syncml_requests: usize,
+    /// How long a SyncML request waits for one of those before 503.
+    pub syncml_queue: Duration,
     /// Time a SyncML body may take beyond what `min_body_bytes_per_sec` allows for the
     /// bytes received so far.
     pub body_read_timeout: Duration,
@@ -64,6 +66,7 @@ impl HttpSettings {
             health_connections: config.limits.health_connections,
             max_connections_per_ip: config.limits.max_connections_per_ip,
             max_syncml_requests: config.limits.max_syncml_requests,
+            syncml_queue: Duration::from_secs(config.limits.syncml_queue_secs),
             body_read_timeout: Duration::from_secs(config.limits.body_read_timeout_secs),
             min_body_bytes_per_sec: config.limits.min_body_bytes_per_sec,
             shutdown_grace: Duration::from_secs(config.limits.shutdown_grace_secs),

@@ -34,6 +34,7 @@ pub(crate) struct SyncmlRoute<H> {
     pace: BodyPace,
     /// One permit per SyncML request being received or answered.
     in_flight: Arc<Semaphore>,
+    queue: Duration,
     metrics: Metrics,
 }
 
@@ -46,6 +47,8 @@ pub(crate) struct SyncmlLimits {
     pub(crate) body_grace: Duration,
     pub(crate) min_body_bytes_per_sec: u64,
     pub(crate) max_requests: usize,
+    /// How long a request waits for its turn.
+    pub(crate) queue: Duration,
 }
 
 impl<H: SyncmlHandler> SyncmlRoute<H> {
@@ -61,6 +64,7 @@ impl<H: SyncmlHandler> SyncmlRoute<H> {
                 cap: limits.timeout,
             },
             in_flight: Arc::new(Semaphore::new(limits.max_requests)),
+            queue: limits.queue,
             metrics,
         }
     }
@@ -124,8 +128,10 @@ impl<H: SyncmlHandler> SyncmlRoute<H> {
             return refuse(StatusCode::PAYLOAD_TOO_LARGE, self.too_large());
         }
         // Held while the body is read and answered; health checks and the passthrough
-        // need none, so they answer however many SyncML requests are pending.
-        let Ok(_permit) = self.in_flight.clone().try_acquire_owned() else {
+        // need none, so they answer however many SyncML requests are pending. A request
+        // waits its turn (its body still unread, so waiting costs only the connection).
+        let turn = tokio::time::timeout(self.queue, self.in_flight.clone().acquire_owned());
+        let Ok(Ok(_permit)) = turn.await else {
             self.metrics.refused("syncml_busy");
             let mut response = refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -264,6 +270,7 @@ mod tests {
             body_grace: Duration::from_secs(5),
             min_body_bytes_per_sec: 100,
             max_requests: 4,
+            queue: Duration::from_millis(50),
         }
     }
 
