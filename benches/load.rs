@@ -783,9 +783,10 @@ async fn run(args: Args) {
     let footprint = probe.finish(&args).await;
     report(
         &format!(
-            "measured: two-way sessions with {} changes, {} devices starting at once",
+            "measured: two-way sessions with {} changes, starting at once on {} of {} devices",
             args.changes,
-            ready.len()
+            ready.len(),
+            args.devices
         ),
         &result,
         &footprint,

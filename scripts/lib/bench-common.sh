@@ -6,8 +6,17 @@
 PIDS=()
 
 bench_cleanup() {
+    local pid i
     for pid in "${PIDS[@]}"; do
         kill -TERM -- "-$pid" 2>/dev/null || true
+    done
+    # A server may still be writing its files; removing them under it fails.
+    for pid in "${PIDS[@]}"; do
+        for ((i = 0; i < 50; i++)); do
+            kill -0 -- "-$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL -- "-$pid" 2>/dev/null || true
     done
     if [[ -z "${BENCH_KEEP:-}" ]]; then rm -rf "$WORK"; else echo "kept $WORK"; fi
 }
