@@ -16,84 +16,13 @@ N=${BENCH_CONTACTS:-5000}
 MAX_MSG=${BENCH_MAX_MSG_SIZE:-65536}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d -t bench-sync-XXXXXX)
-PIDS=()
+# shellcheck source=scripts/lib/bench-common.sh
+source "$ROOT/scripts/lib/bench-common.sh"
 
-cleanup() {
-    for pid in "${PIDS[@]}"; do
-        kill -TERM -- "-$pid" 2>/dev/null || true
-    done
-    if [[ -z "${BENCH_KEEP:-}" ]]; then rm -rf "$WORK"; else echo "kept $WORK"; fi
-}
-trap cleanup EXIT
-
-need() { command -v "$1" >/dev/null || { echo "missing $1: install $2" >&2; exit 1; }; }
-need python3 python3
+need_radicale
 need syncevolution "Debian package syncevolution"
 need gcc gcc
-need curl curl
-python3 -c 'import radicale' 2>/dev/null ||
-    { echo "missing python module radicale: pip install radicale==3.5.10" >&2; exit 1; }
-
-if [[ -z "${BRIDGE_BIN:-}" ]]; then
-    (cd "$ROOT" && cargo build --release --quiet --bin syncml-bridge)
-    BRIDGE_BIN="$ROOT/target/release/syncml-bridge"
-fi
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-wait_for() { # url, seconds
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
-        curl -s -o /dev/null "$1" && return 0
-        sleep 0.1
-    done
-    echo "nothing answered at $1 within $2 s" >&2
-    exit 1
-}
-
-# start_radicale NAME -> sets RADICALE_PORT; the server logs to $WORK/NAME/radicale.log
-start_radicale() {
-    local dir="$WORK/$1"
-    mkdir -p "$dir/collections"
-    echo "alice:secret" >"$dir/users"
-    RADICALE_PORT=$(free_port)
-    cat >"$dir/config" <<EOF
-[server]
-hosts = 127.0.0.1:$RADICALE_PORT
-[auth]
-type = htpasswd
-htpasswd_filename = $dir/users
-htpasswd_encryption = plain
-delay = 0
-[rights]
-type = owner_only
-[storage]
-filesystem_folder = $dir/collections
-[web]
-type = none
-[logging]
-level = info
-mask_passwords = True
-EOF
-    setsid python3 -m radicale --config "$dir/config" >"$dir/radicale.log" 2>&1 &
-    PIDS+=($!)
-    eval "${1//-/_}_PID=$!"
-    wait_for "http://127.0.0.1:$RADICALE_PORT/" 20
-    curl -sf -u alice:secret -X MKCOL -H 'Content-Type: application/xml' \
-        --data '<?xml version="1.0"?><D:mkcol xmlns:D="DAV:" xmlns:CR="urn:ietf:params:xml:ns:carddav"><D:set><D:prop><D:resourcetype><D:collection/><CR:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>' \
-        "http://127.0.0.1:$RADICALE_PORT/alice/contacts/" >/dev/null
-}
-
-cpu_seconds() { # pid -> utime+stime in seconds
-    python3 - "$1" <<'EOF'
-import os, sys
-stat = open(f"/proc/{sys.argv[1]}/stat").read()
-fields = stat.rsplit(")", 1)[1].split()
-print((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
-EOF
-}
-
-requests_in() { grep -c " request for " "$1" || true; }
+build_bridge
 
 echo "== generating $N contacts"
 mkdir -p "$WORK/phone/contacts" "$WORK/direct-cards"
@@ -173,17 +102,7 @@ kill -TERM -- "-$direct_PID" 2>/dev/null || true
 
 echo "== SyncEvolution slow sync through the bridge into a fresh Radicale"
 start_radicale viabridge
-UPSTREAM_PORT=$RADICALE_PORT
-BRIDGE_PORT=$(free_port)
-mkdir -p "$WORK/bridge-data"
-SYNCML_BRIDGE_LISTEN="127.0.0.1:$BRIDGE_PORT" \
-SYNCML_BRIDGE_UPSTREAM__URL="http://127.0.0.1:$UPSTREAM_PORT/" \
-SYNCML_BRIDGE_DATA_DIR="$WORK/bridge-data" \
-SYNCML_BRIDGE_LOG__FILTER=warn \
-    setsid "$BRIDGE_BIN" serve >"$WORK/bridge.log" 2>&1 &
-BRIDGE_PID=$!
-PIDS+=($BRIDGE_PID)
-wait_for "http://127.0.0.1:$BRIDGE_PORT/healthz" 30
+start_bridge "http://127.0.0.1:$RADICALE_PORT/"
 
 gcc -shared -fPIC -O2 -o "$WORK/curl_shim.so" "$ROOT/tests/support/curl_shim.c" -ldl
 phone() {
