@@ -41,11 +41,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-need_radicale
-need cargo "a Rust toolchain"
-build_bridge
-LOAD_BIN=$(build_load_client)
-[[ -x $LOAD_BIN ]] || { echo "building benches/load.rs failed" >&2; exit 1; }
+prepare_load_client
 
 # Every device holds a socket in the client and one in the bridge, which also talks upstream.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

@@ -35,11 +35,7 @@ while [[ $# -gt 0 ]]; do
     shift 2
 done
 
-need_radicale
-need cargo "a Rust toolchain"
-build_bridge
-LOAD_BIN=$(build_load_client)
-[[ -x $LOAD_BIN ]] || { echo "building benches/load.rs failed" >&2; exit 1; }
+prepare_load_client
 
 start_radicale upstream alice
 PROXY_PORT=$(free_port)

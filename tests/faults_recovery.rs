@@ -7,7 +7,7 @@ mod support;
 
 use support::e2e::{assert_mode, options, World, PASSWORD, USER};
 use support::items;
-use support::relay::Relay;
+use support::relay::bridge_behind_relay;
 use support::syncevolution::{Datastore, Phone, SyncMode};
 
 const CONTACTS: Datastore = Datastore::Contacts;
@@ -100,10 +100,7 @@ fn a_kill_9_mid_sync_is_followed_by_one_successful_sync() {
 fn an_outage_is_reported_to_the_phone_and_caught_up_by_the_next_sync() {
     let radicale = support::radicale::Radicale::start();
     let collections = radicale.standard_collections(USER);
-    let relay = Relay::start(radicale.port());
-    let bridge = support::bridge::Bridge::builder(&radicale.base_url())
-        .upstream(&format!("http://127.0.0.1:{}/", relay.port))
-        .start();
+    let (relay, bridge) = bridge_behind_relay(&radicale);
     let mut phone = Phone::new();
     phone.configure(
         &bridge.syncml_url(),

@@ -10,7 +10,7 @@ use support::crafted::{
 };
 use support::e2e::{writes_among, World, OTHER_PASSWORD, OTHER_USER, PASSWORD, USER};
 use support::items;
-use support::relay::Relay;
+use support::relay::bridge_behind_relay;
 use support::syncevolution::Datastore;
 
 /// The phone's one Add was matched with the server's one card: 200, nothing sent back to
@@ -303,10 +303,7 @@ fn a_conflict_under_server_wins_keeps_the_server_version() {
 fn an_upstream_failure_mid_sync_keeps_the_anchors_and_the_next_sync_repeats_once() {
     let radicale = support::radicale::Radicale::start();
     let collections = radicale.standard_collections(USER);
-    let relay = Relay::start(radicale.port());
-    let bridge = support::bridge::Bridge::builder(&radicale.base_url())
-        .upstream(&format!("http://127.0.0.1:{}/", relay.port))
-        .start();
+    let (relay, bridge) = bridge_behind_relay(&radicale);
     let card = "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Outage;Otto;;;\r\nFN:Otto Outage\r\nEND:VCARD\r\n";
     let held = || support::e2e::fetch_all(&radicale.client(USER), &collections[0], true);
 

@@ -133,6 +133,15 @@ for line in sys.stdin:
         print(m["executable"])'
 }
 
+# prepare_load_client: checks the tools, builds the bridge and the load client; sets LOAD_BIN.
+prepare_load_client() {
+    need_radicale
+    need cargo "a Rust toolchain"
+    build_bridge
+    LOAD_BIN=$(build_load_client)
+    [[ -x $LOAD_BIN ]] || { echo "building benches/load.rs failed" >&2; exit 1; }
+}
+
 wait_for_port() { # port, seconds: a TCP connect, for servers whose answers are slow
     python3 - "$1" "$2" <<'PY' || { echo "nothing listens on port $1 within $2 s" >&2; exit 1; }
 import socket, sys, time

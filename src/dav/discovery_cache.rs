@@ -7,10 +7,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
-
 use super::discovery::Discovery;
-use super::login::Credentials;
+use super::login::{credentials_digest, Credentials};
 
 /// How long a discovery is reused.
 pub(crate) const DISCOVERY_TTL: Duration = Duration::from_secs(60);
@@ -35,18 +33,9 @@ impl Default for DiscoveryCache {
 }
 
 impl DiscoveryCache {
-    fn key(&self, creds: &Credentials) -> [u8; 32] {
-        let mut h = Sha256::new();
-        h.update(self.salt);
-        h.update((creds.user().len() as u64).to_be_bytes());
-        h.update(creds.user().as_bytes());
-        h.update(creds.password().as_bytes());
-        h.finalize().into()
-    }
-
     /// The slot of these credentials: lock it, use a fresh value or discover and store one.
     pub fn slot(&self, creds: &Credentials) -> Slot {
-        let key = self.key(creds);
+        let key = credentials_digest(&self.salt, creds);
         let mut map = self.by_user.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(s) = map.get(creds.user()).and_then(|m| m.get(&key)) {
             return s.clone();

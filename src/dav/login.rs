@@ -41,6 +41,16 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// A salted hash of user and password: what caches keyed by a log-in keep instead of it.
+pub(crate) fn credentials_digest(salt: &[u8; 32], creds: &Credentials) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update((creds.user().len() as u64).to_be_bytes());
+    h.update(creds.user().as_bytes());
+    h.update(creds.password().as_bytes());
+    h.finalize().into()
+}
+
 pub(crate) struct LoginCache {
     ttl: Duration,
     /// Per process, so the stored hashes are useless anywhere else.
@@ -58,12 +68,7 @@ impl LoginCache {
     }
 
     fn key(&self, creds: &Credentials) -> [u8; 32] {
-        let mut h = Sha256::new();
-        h.update(self.salt);
-        h.update((creds.user().len() as u64).to_be_bytes());
-        h.update(creds.user().as_bytes());
-        h.update(creds.password().as_bytes());
-        h.finalize().into()
+        credentials_digest(&self.salt, creds)
     }
 
     /// True when these exact credentials were accepted less than the TTL ago.

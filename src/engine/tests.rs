@@ -122,6 +122,18 @@ impl World {
         (statuses, out)
     }
 
+    /// One contacts session of `method` in which the phone adds `data` under `luid`.
+    async fn session_adding(
+        &self,
+        method: SyncMethod,
+        luid: &str,
+        data: Vec<u8>,
+    ) -> (Vec<StatusCode>, Vec<ServerChange>) {
+        let mut run = self.contacts(method);
+        self.session(&mut run, vec![add(luid, Format::Vcard21, data)])
+            .await
+    }
+
     /// Another client stores `data` at `href`; the new etag.
     fn edit(&self, href: &str, data: &str) -> String {
         self.dav.put(href, data).expect("put")
@@ -179,12 +191,8 @@ fn assert_replace_and_add(out: &[ServerChange], (luid, text): (&str, &str), adde
 
 /// The first session (slow: no anchors) adds one contact; returns its href.
 async fn first_sync_with_one_contact(w: &World) -> String {
-    let mut run = w.contacts(SyncMethod::Slow);
     let (st, out) = w
-        .session(
-            &mut run,
-            vec![add("1", Format::Vcard21, card("Doe", "+111"))],
-        )
+        .session_adding(SyncMethod::Slow, "1", card("Doe", "+111"))
         .await;
     assert_eq!(st, vec![StatusCode::ItemAdded]);
     assert!(out.is_empty(), "{out:?}");
@@ -518,12 +526,8 @@ async fn an_add_sent_again_after_the_bridge_died_before_its_map_finds_its_item()
     first_sync_with_one_contact(&w).await;
     // A two-way session writes the phone's new card, and the process dies between the
     // PUT and the map entry: only the intent stored before the PUT survives.
-    let mut run = w.contacts(SyncMethod::TwoWay);
     let (st, _) = w
-        .session(
-            &mut run,
-            vec![add("2", Format::Vcard21, card("Roe", "+222"))],
-        )
+        .session_adding(SyncMethod::TwoWay, "2", card("Roe", "+222"))
         .await;
     assert_eq!(st, vec![StatusCode::ItemAdded]);
     let href = w.href_of("contacts", "2").expect("mapped");
@@ -538,12 +542,8 @@ async fn an_add_sent_again_after_the_bridge_died_before_its_map_finds_its_item()
         .expect("intent only");
 
     // The phone never got its status and sends the same Add again.
-    let mut run = w.contacts(SyncMethod::TwoWay);
     let (st, _) = w
-        .session(
-            &mut run,
-            vec![add("2", Format::Vcard21, card("Roe", "+222"))],
-        )
+        .session_adding(SyncMethod::TwoWay, "2", card("Roe", "+222"))
         .await;
     assert_eq!(st, vec![StatusCode::ItemAdded]);
     assert_eq!(w.dav.hrefs(CONTACTS).len(), 2, "no duplicate");
@@ -555,12 +555,8 @@ async fn a_create_refused_upstream_leaves_no_intent_behind() {
     let w = world(ConflictPolicy::Merge);
     first_sync_with_one_contact(&w).await;
     w.dav.refuse(CONTACTS, 403);
-    let mut run = w.contacts(SyncMethod::TwoWay);
     let (st, _) = w
-        .session(
-            &mut run,
-            vec![add("9", Format::Vcard21, card("Poe", "+999"))],
-        )
+        .session_adding(SyncMethod::TwoWay, "9", card("Poe", "+999"))
         .await;
     assert_ne!(st, vec![StatusCode::ItemAdded]);
     assert_eq!(w.href_of("contacts", "9"), None);

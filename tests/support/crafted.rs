@@ -116,15 +116,9 @@ impl Crafted {
     }
 
     pub fn post(&mut self, xml: &str) -> Reply {
-        let resp = self
-            .http
-            .post(&self.url)
-            .header("Content-Type", SYNCML_XML)
-            .body(xml.to_owned())
-            .send()
-            .expect("POST to the bridge");
-        assert_eq!(resp.status().as_u16(), 200, "HTTP status");
-        let reply = parse_reply(resp.text().expect("reply body"));
+        let (status, text) = self.post_raw(xml);
+        assert_eq!(status, 200, "HTTP status");
+        let reply = parse_reply(text);
         if let Some(uri) = &reply.resp_uri {
             self.url = uri.clone();
         }

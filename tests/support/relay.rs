@@ -71,3 +71,12 @@ impl Relay {
         std::thread::sleep(std::time::Duration::from_millis(300));
     }
 }
+
+/// A bridge whose upstream is `radicale` behind a relay that can cut the line.
+pub fn bridge_behind_relay(radicale: &super::radicale::Radicale) -> (Relay, super::bridge::Bridge) {
+    let relay = Relay::start(radicale.port());
+    let bridge = super::bridge::Bridge::builder(&radicale.base_url())
+        .upstream(&format!("http://127.0.0.1:{}/", relay.port))
+        .start();
+    (relay, bridge)
+}
