@@ -100,6 +100,14 @@ pub enum AuthOutcome {
     Unavailable,
 }
 
+/// A message whose credentials logged in.
+pub struct LoggedIn {
+    pub user: String,
+    pub password: String,
+    /// The MD5 nonce the digest was made over (spent now).
+    pub nonce: Option<String>,
+}
+
 /// Checks credentials; holds what that needs.
 pub struct Authenticator {
     pub policy: AuthPolicy,

@@ -7,12 +7,11 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http::StatusCode as HttpStatus;
 
-use super::auth::{challenge, new_nonce};
+use super::auth::{challenge, new_nonce, LoggedIn};
 use super::context::Shared;
 use super::debug_log::{debug_enabled, Recorder};
 use super::ended::{EndedSessions, Owner};
 use super::expiring::ExpiringMap;
-use super::login::LoggedIn;
 use super::nonces::NonceBook;
 use super::state::{Answer, AwaitInit, Phase, SessionCore};
 use super::table::SessionTable;
@@ -497,6 +496,32 @@ enum Entry {
     New(LoggedIn),
 }
 
+impl SessionHandler {
+    /// The whole message, once its sender may be answered; a message past the item,
+    /// command or element bounds gets 413 on its header, one malformed otherwise 400.
+    fn decode_body(&self, head: &DecodedHeader, body: &[u8]) -> Result<Decoded, SyncmlReply> {
+        decode_with(body, &self.shared.decode_limits).map_err(|e| match e.limit_exceeded() {
+            Some(
+                exceeded @ (LimitExceeded::Items { .. }
+                | LimitExceeded::Commands { .. }
+                | LimitExceeded::Elements { .. }),
+            ) => {
+                tracing::warn!(
+                    device = %head.header.source.loc_uri,
+                    %exceeded,
+                    "message refused: larger than limits.max_items_per_message allows"
+                );
+                self.header_only(
+                    &ReplyTo::head(head),
+                    StatusCode::RequestEntityTooLarge,
+                    None,
+                )
+            }
+            _ => malformed(&e),
+        })
+    }
+}
+
 fn malformed(e: &crate::syncml::CodecError) -> SyncmlReply {
     SyncmlReply::Error {
         status: HttpStatus::BAD_REQUEST,
@@ -528,29 +553,9 @@ impl SyncmlHandler for SessionHandler {
                 Err(reply) => return reply,
             },
         };
-        let decoded = match decode_with(&request.body, limits) {
+        let decoded = match self.decode_body(&head, &request.body) {
             Ok(d) => d,
-            Err(e) => {
-                return match e.limit_exceeded() {
-                    Some(
-                        exceeded @ (LimitExceeded::Items { .. }
-                        | LimitExceeded::Commands { .. }
-                        | LimitExceeded::Elements { .. }),
-                    ) => {
-                        tracing::warn!(
-                            device = %head.header.source.loc_uri,
-                            %exceeded,
-                            "message refused: larger than limits.max_items_per_message allows"
-                        );
-                        self.header_only(
-                            &ReplyTo::head(&head),
-                            StatusCode::RequestEntityTooLarge,
-                            None,
-                        )
-                    }
-                    _ => malformed(&e),
-                }
-            }
+            Err(reply) => return reply,
         };
         let header: &SyncHdr = &decoded.message.header;
         let restart = starts_session(&decoded.message);

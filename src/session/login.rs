@@ -6,21 +6,13 @@ use std::sync::Arc;
 
 use http::StatusCode as HttpStatus;
 
-use super::auth::{challenge, new_nonce, AuthOutcome};
+use super::auth::{challenge, new_nonce, AuthOutcome, LoggedIn};
 use super::handler::{lock, ReplyTo, Session, SessionHandler};
 use super::throttle::AddressGate;
 use crate::http::SyncmlReply;
 use crate::syncml::auth::AUTH_MD5;
 use crate::syncml::codes::StatusCode;
 use crate::syncml::model::SyncHdr;
-
-/// A message whose credentials logged in.
-pub(super) struct LoggedIn {
-    pub user: String,
-    pub password: String,
-    /// The MD5 nonce the digest was made over (spent now).
-    pub nonce: Option<String>,
-}
 
 impl SessionHandler {
     /// The open session this message belongs to: the one its RespURI token names, else
