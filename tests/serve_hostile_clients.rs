@@ -208,6 +208,7 @@ fn slow_bodies_are_cut_with_408_while_health_checks_answer() {
             "SYNCML_BRIDGE_LIMITS__MAX_SYNCML_REQUESTS",
             &SYNCML_REQUESTS.to_string(),
         )
+        .env("SYNCML_BRIDGE_LIMITS__SYNCML_QUEUE_SECS", "1")
         .env("SYNCML_BRIDGE_LIMITS__BODY_READ_TIMEOUT_SECS", "4")
         .env("SYNCML_BRIDGE_LIMITS__MIN_BODY_BYTES_PER_SEC", "1000")
         .env("SYNCML_BRIDGE_LIMITS__HEADER_READ_TIMEOUT_SECS", "6")
@@ -219,7 +220,7 @@ fn slow_bodies_are_cut_with_408_while_health_checks_answer() {
         .collect();
     std::thread::sleep(Duration::from_millis(300));
 
-    // Every SyncML permit is taken: another message is turned away at once.
+    // Every SyncML permit is taken: another message waits its turn, then is turned away.
     let refused = answer_of(stall(
         port,
         "POST /syncml HTTP/1.1\r\nHost: bridge\r\nConnection: close\r\n\

@@ -547,6 +547,14 @@ impl Default for LogConfig {
     }
 }
 
+/// An invalid value of `key`.
+fn invalid(key: &str, message: String) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        message,
+    }
+}
+
 impl Config {
     /// Loads the file (when given), applies `SYNCML_BRIDGE_*` variables from `env`,
     /// and validates the result.
@@ -581,11 +589,16 @@ impl Config {
 
     /// Checks what types alone cannot; each error names its key.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key: &str, message: String| ConfigError::Invalid {
-            key: key.to_owned(),
-            message,
-        };
         self.listen_addr()?;
+        self.validate_upstream()?;
+        self.validate_limits()?;
+        self.validate_choices()?;
+        self.tls.validate()?;
+        self.push.validate()?;
+        self.backup.validate(&self.upstream.url)
+    }
+
+    fn validate_upstream(&self) -> Result<(), ConfigError> {
         let upstream = url::Url::parse(&self.upstream.url).map_err(|e| {
             invalid(
                 "upstream.url",
@@ -625,6 +638,10 @@ impl Config {
                 "must start with `/` and name a path, e.g. `/syncml`".into(),
             ));
         }
+        Ok(())
+    }
+
+    fn validate_limits(&self) -> Result<(), ConfigError> {
         let positive: [(&str, u64); 15] = [
             (
                 "upstream.connect_timeout_secs",
@@ -702,6 +719,11 @@ impl Config {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Keys with a fixed set of values, and the log filter.
+    fn validate_choices(&self) -> Result<(), ConfigError> {
         if !matches!(self.log.format.as_str(), "human" | "json") {
             return Err(invalid(
                 "log.format",
@@ -745,9 +767,7 @@ impl Config {
                 format!("`{}` is not an IANA time zone", self.sync.device_timezone),
             ));
         }
-        self.tls.validate()?;
-        self.push.validate()?;
-        self.backup.validate(&self.upstream.url)
+        Ok(())
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {

@@ -69,6 +69,43 @@ impl<H: SyncmlHandler> SyncmlRoute<H> {
         }
     }
 
+    /// The body, read at the minimum pace within the size cap; else the refusal.
+    async fn read_message<B>(
+        &self,
+        body: B,
+        expected: Option<usize>,
+    ) -> Result<Bytes, (StatusCode, String)>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<BoxError>,
+    {
+        match read_body(body, self.max_body_bytes, expected, &self.pace).await {
+            Ok(bytes) => Ok(bytes),
+            Err(BodyReadError::TooLarge { .. }) => {
+                self.metrics.refused("body_too_large");
+                Err((StatusCode::PAYLOAD_TOO_LARGE, self.too_large()))
+            }
+            Err(BodyReadError::TooSlow { received, elapsed }) => {
+                self.metrics.refused("body_too_slow");
+                Err((
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!(
+                        "the message was not received in time: {received} bytes in {} s \
+                         (at least {} bytes/s after the first {} s, {} s at most)",
+                        elapsed.as_secs(),
+                        self.pace.min_bytes_per_sec,
+                        self.pace.grace.as_secs(),
+                        self.timeout.as_secs()
+                    ),
+                ))
+            }
+            Err(e @ BodyReadError::Read(_)) => Err((
+                StatusCode::BAD_REQUEST,
+                format!("the message body could not be read: {e}"),
+            )),
+        }
+    }
+
     /// Whether a request path is the SyncML path. Some clients glue their parameters
     /// onto the path with `&` or `;` instead of `?`; those still belong here.
     pub(crate) fn matches(&self, path: &str) -> bool {
@@ -144,32 +181,9 @@ impl<H: SyncmlHandler> SyncmlRoute<H> {
         };
 
         let expected = announced.and_then(|n| usize::try_from(n).ok());
-        let bytes = match read_body(body, self.max_body_bytes, expected, &self.pace).await {
+        let bytes = match self.read_message(body, expected).await {
             Ok(bytes) => bytes,
-            Err(BodyReadError::TooLarge { .. }) => {
-                self.metrics.refused("body_too_large");
-                return refuse(StatusCode::PAYLOAD_TOO_LARGE, self.too_large());
-            }
-            Err(BodyReadError::TooSlow { received, elapsed }) => {
-                self.metrics.refused("body_too_slow");
-                return refuse(
-                    StatusCode::REQUEST_TIMEOUT,
-                    format!(
-                        "the message was not received in time: {received} bytes in {} s \
-                         (at least {} bytes/s after the first {} s, {} s at most)",
-                        elapsed.as_secs(),
-                        self.pace.min_bytes_per_sec,
-                        self.pace.grace.as_secs(),
-                        self.timeout.as_secs()
-                    ),
-                );
-            }
-            Err(e @ BodyReadError::Read(_)) => {
-                return refuse(
-                    StatusCode::BAD_REQUEST,
-                    format!("the message body could not be read: {e}"),
-                )
-            }
+            Err((status, reason)) => return refuse(status, reason),
         };
         if bytes.is_empty() {
             return refuse(StatusCode::BAD_REQUEST, "empty SyncML message".into());
@@ -213,30 +227,7 @@ impl<H: SyncmlHandler> SyncmlRoute<H> {
                 );
             }
         };
-        match reply {
-            SyncmlReply::Message { body, encoding } => {
-                let length = body.len();
-                let mut response = Response::new(full(body));
-                let headers = response.headers_mut();
-                headers.insert(
-                    CONTENT_TYPE,
-                    HeaderValue::from_static(encoding.media_type()),
-                );
-                headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
-                response
-            }
-            SyncmlReply::Error { status, reason }
-                if status.is_client_error() || status.is_server_error() =>
-            {
-                tracing::warn!(%remote, user_agent = user_agent.as_deref(), %status, %reason, "SyncML message rejected");
-                text(status, reason)
-            }
-            SyncmlReply::Error { status, reason } => {
-                tracing::error!(%status, %reason, "SyncML handler reported an error with a non-error status");
-                text(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-            }
-        }
+        reply_response(reply, remote, user_agent.as_deref())
     }
 
     fn too_large(&self) -> String {
@@ -244,6 +235,38 @@ impl<H: SyncmlHandler> SyncmlRoute<H> {
             "SyncML messages are limited to {} bytes",
             self.max_body_bytes
         )
+    }
+}
+
+/// The HTTP answer carrying the handler's reply.
+fn reply_response(
+    reply: SyncmlReply,
+    remote: SocketAddr,
+    user_agent: Option<&str>,
+) -> Response<ResponseBody> {
+    match reply {
+        SyncmlReply::Message { body, encoding } => {
+            let length = body.len();
+            let mut response = Response::new(full(body));
+            let headers = response.headers_mut();
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static(encoding.media_type()),
+            );
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+            response
+        }
+        SyncmlReply::Error { status, reason }
+            if status.is_client_error() || status.is_server_error() =>
+        {
+            tracing::warn!(%remote, user_agent, %status, %reason, "SyncML message rejected");
+            text(status, reason)
+        }
+        SyncmlReply::Error { status, reason } => {
+            tracing::error!(%status, %reason, "SyncML handler reported an error with a non-error status");
+            text(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
     }
 }
 
