@@ -272,31 +272,7 @@ impl Poller {
         };
         let dav = self.dav.user(Credentials::new(user, password));
 
-        let mut watch: BTreeMap<String, Vec<Watcher>> = BTreeMap::new();
-        for (i, (d, _)) in alertable.iter().enumerate() {
-            for (datastore, state) in self.store.datastores(user, &d.device_id)? {
-                for (collection, json) in state.collections {
-                    let stored = match serde_json::from_str::<StoredTags>(&json) {
-                        Ok(t) => t,
-                        Err(e) => {
-                            tracing::warn!(user, device = %d.device_id, %datastore, error = %e,
-                                "stored change state unreadable; waiting for the next sync");
-                            continue;
-                        }
-                    };
-                    watch.entry(collection).or_default().push(Watcher {
-                        device: i,
-                        datastore: datastore.clone(),
-                        server_uri: state
-                            .server_uri
-                            .clone()
-                            .unwrap_or_else(|| datastore.clone()),
-                        stored_json: json,
-                        stored,
-                    });
-                }
-            }
-        }
+        let watch = self.watchers(user, &alertable)?;
 
         let mut to_alert: BTreeMap<usize, Vec<String>> = BTreeMap::new();
         for (collection, watchers) in watch {
@@ -370,6 +346,41 @@ impl Poller {
             }
         }
         Ok(())
+    }
+
+    /// The collections to check, each with the devices (indexes into `alertable`) and
+    /// datastores that last saw it.
+    fn watchers(
+        &self,
+        user: &str,
+        alertable: &[(DeviceRecord, DevicePush)],
+    ) -> Result<BTreeMap<String, Vec<Watcher>>, PollError> {
+        let mut watch: BTreeMap<String, Vec<Watcher>> = BTreeMap::new();
+        for (i, (d, _)) in alertable.iter().enumerate() {
+            for (datastore, state) in self.store.datastores(user, &d.device_id)? {
+                for (collection, json) in state.collections {
+                    let stored = match serde_json::from_str::<StoredTags>(&json) {
+                        Ok(t) => t,
+                        Err(e) => {
+                            tracing::warn!(user, device = %d.device_id, %datastore, error = %e,
+                                "stored change state unreadable; waiting for the next sync");
+                            continue;
+                        }
+                    };
+                    watch.entry(collection).or_default().push(Watcher {
+                        device: i,
+                        datastore: datastore.clone(),
+                        server_uri: state
+                            .server_uri
+                            .clone()
+                            .unwrap_or_else(|| datastore.clone()),
+                        stored_json: json,
+                        stored,
+                    });
+                }
+            }
+        }
+        Ok(watch)
     }
 
     fn baselines(&self) -> std::sync::MutexGuard<'_, HashMap<WatchKey, Baseline>> {

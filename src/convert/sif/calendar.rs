@@ -602,22 +602,27 @@ pub fn recurrence_out(r: &Recurrence, dtstart: &CalTime, zone: Tz) -> Option<Vec
     out.extend(month.map(|m| leaf("MonthOfYear", m.to_string())));
     out.extend(inst.map(|i| leaf("Instance", i.to_string())));
     out.push(leaf("PatternStartDate", format_naive(start_local)));
-    match &r.end {
-        RecurEnd::Forever => out.push(leaf("NoEndDate", "1".into())),
-        RecurEnd::Count(n) => {
-            out.push(leaf("NoEndDate", "0".into()));
-            out.push(leaf("Occurrences", n.to_string()));
-        }
+    out.extend(pattern_end(&r.end, zone));
+    Some(out)
+}
+
+/// How a SIF pattern ends: never, after a count, or on a date.
+fn pattern_end(end: &RecurEnd, zone: Tz) -> Vec<SifElement> {
+    let leaf = |n: &str, v: String| SifElement::leaf(n, v);
+    match end {
+        RecurEnd::Forever => vec![leaf("NoEndDate", "1".into())],
+        RecurEnd::Count(n) => vec![
+            leaf("NoEndDate", "0".into()),
+            leaf("Occurrences", n.to_string()),
+        ],
         RecurEnd::Until(u) => {
-            out.push(leaf("NoEndDate", "0".into()));
             let end = match u {
                 CalTime::Date(d) => format_naive(d.and_time(NaiveTime::MIN)),
                 t => format_naive(t.local_in(zone)),
             };
-            out.push(leaf("PatternEndDate", end));
+            vec![leaf("NoEndDate", "0".into()), leaf("PatternEndDate", end)]
         }
     }
-    Some(out)
 }
 
 /// `<Exceptions>`: the EXDATE (ExcludeDate) and RDATE (IncludeDate) values, in the form of
