@@ -7,7 +7,7 @@ mod support;
 
 use support::e2e::{assert_mode, options, World, PASSWORD, USER};
 use support::items;
-use support::relay::bridge_behind_relay;
+use support::relay::{bridge_behind_relay, Relay};
 use support::syncevolution::{Datastore, Phone, SyncMode};
 
 const CONTACTS: Datastore = Datastore::Contacts;
@@ -202,4 +202,62 @@ fn a_resume_the_bridge_cannot_honour_turns_into_a_sync_that_works() {
     let reply = stranger_anchors.post(&m);
     assert_eq!(statuses_for(&reply, "Alert")[0].code, 508, "{}", reply.text);
     assert_eq!(alert_code(&reply.text), Some(201), "{}", reply.text);
+}
+
+/// The longest time the bridge took to answer a SyncML message, from its request log.
+fn slowest_answer_ms(log: &str) -> u64 {
+    log.lines()
+        .filter(|l| l.contains("path=/syncml") && l.contains("answered"))
+        .filter_map(|l| {
+            let at = l.rfind("latency_ms=")? + "latency_ms=".len();
+            l[at..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_slow_upstream_never_makes_the_phone_wait_past_the_deadline() {
+    let radicale = support::radicale::Radicale::start();
+    let collections = radicale.standard_collections(USER);
+    let relay = Relay::start(radicale.port());
+    let bridge = support::bridge::Bridge::builder(&radicale.base_url())
+        .upstream(&format!("http://127.0.0.1:{}/", relay.port))
+        .env("SYNCML_BRIDGE_LIMITS__ANSWER_WITHIN_SECS", "4")
+        .start();
+    // Every upstream request takes 3 s; a session makes several of them one after the
+    // other (log-in, discovery, listing, writes).
+    relay.set_delay(std::time::Duration::from_secs(3));
+    let mut phone = Phone::new();
+    phone.configure(
+        &bridge.syncml_url(),
+        USER,
+        PASSWORD,
+        "e2e-slow-upstream",
+        options(&[CONTACTS]),
+    );
+    for i in 0..4 {
+        let c = items::contact(i);
+        phone.put_item(CONTACTS, &c.file, &c.vcard);
+    }
+    assert_mode(&phone.sync(SyncMode::Slow, &[]), CONTACTS, "slow");
+    let c = items::contact(4);
+    phone.put_item(CONTACTS, &c.file, &c.vcard);
+    assert_mode(&phone.sync(SyncMode::TwoWay, &[]), CONTACTS, "two-way");
+    let held = support::e2e::fetch_all(&radicale.client(USER), &collections[0], true);
+    assert_eq!(held.len(), 5, "every contact once");
+    let log = bridge.log_text();
+    assert!(
+        log.contains("answer not ready by the deadline"),
+        "the deadline never came into play"
+    );
+    let slowest = slowest_answer_ms(&log);
+    assert!(
+        slowest < 7_000,
+        "a message waited {slowest} ms with a 4 s deadline"
+    );
 }

@@ -385,6 +385,9 @@ pub struct LimitsConfig {
     pub max_syncml_requests: usize,
     /// Seconds a SyncML request waits for its turn under `max_syncml_requests` (503 after).
     pub syncml_queue_secs: u64,
+    /// Seconds after which a phone gets an answer, whatever the upstream does: what is
+    /// ready, and a request for its next message while the work goes on.
+    pub answer_within_secs: u64,
     /// Seconds a SyncML body may take beyond what `min_body_bytes_per_sec` allows for
     /// the bytes received so far (408 after).
     pub body_read_timeout_secs: u64,
@@ -529,6 +532,7 @@ impl Default for LimitsConfig {
             max_connections_per_ip: 32,
             max_syncml_requests: 64,
             syncml_queue_secs: 15,
+            answer_within_secs: 15,
             body_read_timeout_secs: 15,
             min_body_bytes_per_sec: 512,
             header_read_timeout_secs: 30,
@@ -642,7 +646,7 @@ impl Config {
     }
 
     fn validate_limits(&self) -> Result<(), ConfigError> {
-        let positive: [(&str, u64); 15] = [
+        let positive: [(&str, u64); 16] = [
             (
                 "upstream.connect_timeout_secs",
                 self.upstream.connect_timeout_secs,
@@ -665,6 +669,7 @@ impl Config {
                 self.limits.max_items_per_message as u64,
             ),
             ("limits.max_sessions", self.limits.max_sessions as u64),
+            ("limits.answer_within_secs", self.limits.answer_within_secs),
             (
                 "limits.session_timeout_secs",
                 self.limits.session_timeout_secs,

@@ -45,6 +45,8 @@ pub struct Shared {
     /// Bounds of every decode: depth, nesting, elements, commands and the items of
     /// `limits.max_items_per_message`.
     pub decode_limits: crate::syncml::DecodeLimits,
+    /// How long a phone waits for any answer (`limits.answer_within_secs`).
+    pub answer_within: Duration,
     /// Sessions, items and upstream requests are recorded here (`/metrics`).
     pub metrics: Metrics,
     /// Where backups go, and whether destructive syncs take one first.
@@ -97,6 +99,7 @@ impl Shared {
             max_obj_size: Some(cfg.limits.max_body_bytes as u64 * 4),
             max_msg_size: cfg.limits.max_body_bytes as u64,
             decode_limits: cfg.limits.decode_limits(),
+            answer_within: Duration::from_secs(cfg.limits.answer_within_secs),
             metrics,
             backup: cfg.backup.clone(),
             debug_devices: cfg.log.debug_devices.clone(),

@@ -9,6 +9,9 @@ use http::StatusCode as HttpStatus;
 
 use super::auth::{challenge, new_nonce, LoggedIn};
 use super::context::Shared;
+use super::deadline::{
+    asks_for_more_statuses, merge, only_asks_for_more, Busy, BusySessions, Wire,
+};
 use super::debug_log::{debug_enabled, Recorder};
 use super::ended::{EndedSessions, Owner};
 use super::expiring::ExpiringMap;
@@ -37,14 +40,11 @@ const DEFAULT_MAX_MSG: usize = 1024 * 1024;
 pub struct Session {
     pub(super) core: SessionCore,
     phase: Phase,
-    out_msg_id: u32,
     /// The last message received and the reply it got, for resends.
     last: Option<(String, SyncmlReply)>,
-    resp_uri: String,
     max_msg: usize,
-    /// The header status of the next reply (212 once after log-in, then 200).
-    header_code: u16,
-    chal_nonce: Option<String>,
+    /// Message counter, RespURI and first header status, shared with work in flight.
+    wire: Arc<Mutex<Wire>>,
     /// Counts the session in `/metrics` once its sync type is known.
     tracker: Option<SessionTracker>,
     /// The session was counted in `/metrics` (once, however many messages follow).
@@ -81,6 +81,8 @@ pub struct SessionHandler {
     pub(super) failures: Mutex<ExpiringMap<(String, String), u32>>,
     /// Sessions that ended, for a resend of their last message.
     pub(super) ended: EndedSessions,
+    /// Sessions whose work outlived a reply deadline.
+    pub(super) busy: BusySessions,
 }
 
 /// What an answer needs of the message it answers: its header and its encoding.
@@ -180,6 +182,7 @@ impl SessionHandler {
             nonces: NonceBook::default(),
             failures: Mutex::new(ExpiringMap::new(FAILURE_MEMORY, MAX_FAILURE_ENTRIES)),
             ended: EndedSessions::default(),
+            busy: BusySessions::default(),
         }
     }
 
@@ -326,12 +329,14 @@ impl SessionHandler {
             .insert(&user, &device, &sid, |token| Session {
                 core,
                 phase: Phase::Init(AwaitInit::default()),
-                out_msg_id: 0,
                 last: None,
-                resp_uri: resp_uri(&target, token),
                 max_msg,
-                header_code: 212,
-                chal_nonce,
+                wire: Arc::new(Mutex::new(Wire {
+                    out_msg_id: 0,
+                    resp_uri: resp_uri(&target, token),
+                    header_code: StatusCode::AuthenticationAccepted,
+                    chal_nonce,
+                })),
                 tracker: None,
                 counted: false,
                 awaits_answer: true,
@@ -344,44 +349,63 @@ impl SessionHandler {
             })
     }
 
-    async fn run(&self, decoded: &Decoded, session: &mut Session) -> SyncmlReply {
-        let msg = &decoded.message;
-        let mut answer = Answer::default();
-        let phase = std::mem::replace(&mut session.phase, Phase::Done);
-        session.phase = match phase {
-            Phase::Init(s) => s.handle(&mut session.core, msg, &mut answer).await,
-            Phase::Sync(s) => s.handle(&mut session.core, msg, &mut answer).await,
-            Phase::Sending(s) => Phase::Sending(s.handle(&mut session.core, msg, &mut answer)),
-            Phase::Map(s) => s.handle(&mut session.core, msg, &mut answer),
-            Phase::Done => {
-                answer.final_ = true;
-                Phase::Done
-            }
-        };
-        session.out_msg_id += 1;
-        let mut header = reply_header(
-            &msg.header,
-            session.out_msg_id.to_string(),
-            Some(session.resp_uri.clone()),
-        );
+    /// The header of the next reply to `received`, and its header status.
+    fn reply_start(&self, wire: &Mutex<Wire>, received: &SyncHdr) -> (SyncHdr, Command) {
+        let mut w = lock(wire);
+        w.out_msg_id += 1;
+        let mut header = reply_header(received, w.out_msg_id.to_string(), Some(w.resp_uri.clone()));
         header.meta = Some(Meta {
             max_msg_size: Some(self.shared.max_msg_size),
             ..Meta::default()
         });
-        let mut hs = header_status(&msg.header, "1", StatusCode::from_code(session.header_code));
-        if session.header_code == 212 {
-            if let Some(n) = session.chal_nonce.take() {
+        let mut hs = header_status(received, "1", w.header_code);
+        if w.header_code == StatusCode::AuthenticationAccepted {
+            if let Some(n) = w.chal_nonce.take() {
                 hs.chal = Some(challenge(AUTH_MD5, &n));
             }
         }
-        session.header_code = 200;
+        w.header_code = StatusCode::Ok;
+        (header, Command::Status(hs))
+    }
+
+    /// A reply while the session's work goes on: what `now` holds (statuses for this
+    /// message) and a request for the phone's next message.
+    pub(super) fn still_working(
+        &self,
+        wire: &Mutex<Wire>,
+        decoded: &Decoded,
+        now: Vec<Command>,
+        device: &str,
+    ) -> SyncmlReply {
+        let (header, hs) = self.reply_start(wire, &decoded.message.header);
+        let mut commands = vec![hs];
+        commands.extend(now);
+        commands.push(next_message(device));
+        for (n, c) in commands.iter_mut().enumerate() {
+            set_id(c, n + 1);
+        }
+        let reply = Message {
+            header,
+            body: SyncBody {
+                commands,
+                final_: false,
+            },
+            extra: Vec::new(),
+        };
+        self.encode(&reply, &decoded.reply_options(), decoded.encoding)
+    }
+
+    /// Packs `answer` as the reply to `decoded`, within the phone's MaxMsgSize.
+    fn pack(&self, decoded: &Decoded, session: &mut Session, answer: Answer) -> SyncmlReply {
+        let msg = &decoded.message;
+        let (header, hs) = self.reply_start(&session.wire, &msg.header);
         // Statuses answer the phone's commands and come before the bridge's own, as in
         // the protocol's examples: SyncEvolution aborts on an Alert ahead of its status.
         let (statuses, own): (Vec<_>, Vec<_>) = answer
             .commands
             .into_iter()
             .partition(|c| matches!(c, Command::Status(_)));
-        let mut first = vec![Command::Status(hs)];
+        let mut first = vec![hs];
         first.extend(statuses);
         first.extend(own);
         let opts = decoded.reply_options();
@@ -463,6 +487,38 @@ impl SessionHandler {
     }
 }
 
+/// Runs the session's phase over one message: its answer, not yet packed.
+pub(super) async fn process(session: &mut Session, msg: &Message) -> Answer {
+    let mut answer = Answer::default();
+    let phase = std::mem::replace(&mut session.phase, Phase::Done);
+    session.phase = match phase {
+        Phase::Init(s) => s.handle(&mut session.core, msg, &mut answer).await,
+        Phase::Sync(s) => s.handle(&mut session.core, msg, &mut answer).await,
+        Phase::Sending(s) => Phase::Sending(s.handle(&mut session.core, msg, &mut answer)),
+        Phase::Map(s) => s.handle(&mut session.core, msg, &mut answer),
+        Phase::Done => {
+            answer.final_ = true;
+            Phase::Done
+        }
+    };
+    answer
+}
+
+/// Asks the phone for its next message (Alert 222).
+fn next_message(device: &str) -> Command {
+    Command::Alert(crate::syncml::model::Alert {
+        cmd_id: "0".into(),
+        no_resp: false,
+        cred: None,
+        code: crate::syncml::codes::AlertCode::NextMessage,
+        items: vec![crate::syncml::model::Item {
+            target: Some(crate::syncml::model::Location::new(device.to_owned())),
+            ..crate::syncml::model::Item::default()
+        }],
+        extra: Vec::new(),
+    })
+}
+
 /// The metric label of a sync type.
 fn sync_type_label(m: crate::engine::SyncMethod) -> &'static str {
     use crate::engine::SyncMethod::*;
@@ -531,6 +587,8 @@ fn malformed(e: &crate::syncml::CodecError) -> SyncmlReply {
 
 impl SyncmlHandler for SessionHandler {
     async fn handle(&self, request: SyncmlRequest) -> SyncmlReply {
+        // Counted from arrival: a slow log-in check uses up part of the phone's wait too.
+        let deadline = tokio::time::Instant::now() + self.shared.answer_within;
         let limits = &self.shared.decode_limits;
         // The header alone first: a message from a stranger is refused before anything
         // of its body is built.
@@ -559,7 +617,19 @@ impl SyncmlHandler for SessionHandler {
         };
         let header: &SyncHdr = &decoded.message.header;
         let restart = starts_session(&decoded.message);
+        self.busy.retain(|t| self.table.contains(t));
         let (token, session) = match entry {
+            Entry::Found(tok, _) if self.busy.is_busy(&tok) => {
+                let Some(earlier) = self.busy.take(&tok) else {
+                    return SyncmlReply::Error {
+                        status: HttpStatus::SERVICE_UNAVAILABLE,
+                        reason: "the session is answering another message".into(),
+                    };
+                };
+                return self
+                    .continue_work(tok, earlier, decoded, &request, deadline)
+                    .await;
+            }
             Entry::Found(tok, s) => {
                 let guard = s.lock().await;
                 let resend = guard
@@ -597,15 +667,144 @@ impl SyncmlHandler for SessionHandler {
                 Err(reply) => return reply,
             },
         };
-        let mut guard = session.lock().await;
-        let started = std::time::Instant::now();
+        let decoded = Arc::new(decoded);
+        let mut guard = session.lock_owned().await;
         let recorded = guard.recorder.as_mut().and_then(|r| {
             r.incoming(&request.body)
                 .map_err(|e| tracing::warn!(error = %e, "debug recording stopped"))
                 .ok()
         });
         let was_done = matches!(guard.phase, Phase::Done);
-        let reply = self.run(&decoded, &mut guard).await;
+        let wire = guard.wire.clone();
+        let device = guard.core.device.clone();
+        let message = decoded.clone();
+        let work = tokio::spawn(async move {
+            let answer = process(&mut guard, &message.message).await;
+            Some((guard, answer))
+        });
+        let busy = Busy {
+            work,
+            msg_id: decoded.message.header.msg_id.clone(),
+            wire,
+            was_done,
+        };
+        self.await_work(token, busy, &decoded, &request, deadline, recorded, &device)
+            .await
+    }
+}
+
+impl SessionHandler {
+    /// Waits for a session's work until the deadline: then the reply with its answer, or
+    /// one that asks the phone for its next message while the work goes on.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn await_work(
+        &self,
+        token: String,
+        mut busy: Busy,
+        decoded: &Decoded,
+        request: &SyncmlRequest,
+        deadline: tokio::time::Instant,
+        recorded: Option<u32>,
+        device: &str,
+    ) -> SyncmlReply {
+        let started = std::time::Instant::now();
+        match tokio::time::timeout_at(deadline, &mut busy.work).await {
+            Ok(Ok(Some((mut guard, answer)))) => {
+                let reply = self.pack(decoded, &mut guard, answer);
+                self.finish(
+                    token,
+                    &mut guard,
+                    decoded,
+                    request,
+                    reply,
+                    busy.was_done,
+                    recorded,
+                    started,
+                )
+            }
+            Ok(Ok(None)) | Ok(Err(_)) => {
+                tracing::error!(%device, "the session's work failed; the session is dropped");
+                self.table.remove(&token);
+                SyncmlReply::Error {
+                    status: HttpStatus::INTERNAL_SERVER_ERROR,
+                    reason: "the session failed".into(),
+                }
+            }
+            Err(_) => {
+                tracing::info!(%device, msg = %decoded.message.header.msg_id, "answer not ready by the deadline: the phone is asked for its next message while the work goes on");
+                let reply = self.still_working(&busy.wire, decoded, Vec::new(), device);
+                self.busy.put(token, busy);
+                reply
+            }
+        }
+    }
+
+    /// A message of a session whose earlier work is still running: its own work is
+    /// chained after that, and the phone gets whatever is ready by the deadline.
+    async fn continue_work(
+        &self,
+        token: String,
+        earlier: Busy,
+        decoded: Decoded,
+        request: &SyncmlRequest,
+        deadline: tokio::time::Instant,
+    ) -> SyncmlReply {
+        let decoded = Arc::new(decoded);
+        let message = decoded.clone();
+        let Busy {
+            work,
+            msg_id,
+            wire,
+            was_done,
+        } = earlier;
+        // A resend of the message being worked on, or one that only asks for more,
+        // adds nothing to do.
+        let adds_work =
+            message.message.header.msg_id != msg_id && !only_asks_for_more(&message.message);
+        let chained = tokio::spawn(async move {
+            let (mut guard, answer) = work.await.ok().flatten()?;
+            let msg = &message.message;
+            let answer = if adds_work {
+                let later = process(&mut guard, msg).await;
+                merge(answer, later)
+            } else {
+                for c in &msg.body.commands {
+                    if let Command::Status(st) = c {
+                        guard.core.note_status(st);
+                    }
+                }
+                let mut answer = answer;
+                answer.commands.extend(asks_for_more_statuses(msg));
+                answer
+            };
+            Some((guard, answer))
+        });
+        let device = decoded.message.header.source.loc_uri.clone();
+        let busy = Busy {
+            work: chained,
+            msg_id: decoded.message.header.msg_id.clone(),
+            wire,
+            was_done,
+        };
+        self.await_work(token, busy, &decoded, request, deadline, None, &device)
+            .await
+    }
+
+    /// After a reply is packed: the debug recording, metrics, the resend cache, and a
+    /// completed session's slot.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        token: String,
+        guard: &mut Session,
+        decoded: &Decoded,
+        request: &SyncmlRequest,
+        reply: SyncmlReply,
+        was_done: bool,
+        recorded: Option<u32>,
+        started: std::time::Instant,
+    ) -> SyncmlReply {
+        let header = &decoded.message.header;
         if let (Some(n), Some(r), SyncmlReply::Message { body, .. }) =
             (recorded, guard.recorder.as_mut(), &reply)
         {
@@ -613,7 +812,7 @@ impl SyncmlHandler for SessionHandler {
                 tracing::warn!(error = %e, "debug recording stopped");
             }
         }
-        self.account(&mut guard, was_done);
+        self.account(guard, was_done);
         guard.last = Some((header.msg_id.clone(), reply.clone()));
         // Ended, and the phone has nothing left to answer: the slot is free at once, and
         // only what a resend needs stays behind.

@@ -4,6 +4,7 @@ mod alert;
 pub mod auth;
 pub mod backups;
 pub mod context;
+mod deadline;
 pub mod debug_log;
 pub mod devinf_ours;
 pub mod ended;

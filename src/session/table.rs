@@ -116,6 +116,13 @@ impl<S> SessionTable<S> {
         Ok((token, session))
     }
 
+    /// Whether the session of `token` is still open (not expired or removed).
+    pub fn contains(&self, token: &str) -> bool {
+        let map = self.lock();
+        map.get(token)
+            .is_some_and(|e| e.last_used.elapsed() < self.timeout)
+    }
+
     pub fn remove(&self, token: &str) {
         self.lock().remove(token);
     }

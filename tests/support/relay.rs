@@ -2,10 +2,19 @@
 //! tests.
 
 /// A TCP relay in front of the real Radicale that can cut the line: while it is down, new
-/// connections are closed at once and open ones are dropped.
+/// connections are closed at once and open ones are dropped. It can also hold every
+/// request for a while before passing it on (a slow upstream).
 pub struct Relay {
     pub port: u16,
     up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    delay_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Whether a chunk from the client starts an HTTP request (`METHOD /path HTTP/1.1`).
+fn starts_request(chunk: &[u8]) -> bool {
+    let line = chunk.split(|b| *b == b'\n').next().unwrap_or_default();
+    let method_len = line.iter().take_while(|b| b.is_ascii_uppercase()).count();
+    method_len > 0 && line.get(method_len) == Some(&b' ') && line.windows(5).any(|w| w == b"HTTP/")
 }
 
 impl Relay {
@@ -17,6 +26,8 @@ impl Relay {
         let port = listener.local_addr().expect("relay address").port();
         let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
         let flag = up.clone();
+        let delay_ms = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let delay = delay_ms.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 if !flag.load(Ordering::SeqCst) {
@@ -25,14 +36,17 @@ impl Relay {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else {
                     continue;
                 };
-                for (mut from, mut to) in [
+                for (toward_server, (mut from, mut to)) in [
                     (client.try_clone(), server.try_clone()),
                     (server.try_clone(), client.try_clone()),
                 ]
                 .into_iter()
                 .filter_map(|(a, b)| Some((a.ok()?, b.ok()?)))
+                .enumerate()
+                .map(|(i, pair)| (i == 0, pair))
                 {
                     let flag = flag.clone();
+                    let delay = delay.clone();
                     let _ = from.set_read_timeout(Some(std::time::Duration::from_millis(100)));
                     std::thread::spawn(move || {
                         let mut buf = [0u8; 16384];
@@ -43,6 +57,10 @@ impl Relay {
                             match from.read(&mut buf) {
                                 Ok(0) => break,
                                 Ok(n) => {
+                                    let hold = delay.load(Ordering::SeqCst);
+                                    if toward_server && hold > 0 && starts_request(&buf[..n]) {
+                                        std::thread::sleep(std::time::Duration::from_millis(hold));
+                                    }
                                     if to.write_all(&buf[..n]).is_err() {
                                         break;
                                     }
@@ -62,7 +80,13 @@ impl Relay {
                 }
             }
         });
-        Relay { port, up }
+        Relay { port, up, delay_ms }
+    }
+
+    /// Holds every request for `delay` before passing it on.
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.delay_ms.store(ms, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn set_up(&self, up: bool) {
