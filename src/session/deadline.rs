@@ -5,70 +5,18 @@
 //! the phone's next message collects its answer, or waits its own deadline again. No work
 //! is dropped half-done when a phone or the front door stops waiting.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use tokio::sync::OwnedMutexGuard;
-use tokio::task::JoinHandle;
+use http::StatusCode as HttpStatus;
 
-use super::handler::Session;
+use super::handler::{process, SessionHandler};
+use super::open::Busy;
 use super::session_core::Answer;
+use crate::http::{SyncmlReply, SyncmlRequest};
 use crate::syncml::codes::{AlertCode, StatusCode};
 use crate::syncml::model::{Command, Message};
 use crate::syncml::reply::command_status;
-
-/// What every reply of a session needs before its body: the message counter, the
-/// RespURI, and the header status of the first reply (212, with a challenge nonce).
-pub struct Wire {
-    pub out_msg_id: u32,
-    pub resp_uri: String,
-    pub header_code: StatusCode,
-    pub chal_nonce: Option<String>,
-}
-
-/// The session and the answer so far, once a message's work is done; `None` when the
-/// work failed (a panic in it), which ends the session.
-pub type Done = Option<(OwnedMutexGuard<Session>, Answer)>;
-
-/// A session whose work outlived a deadline.
-pub struct Busy {
-    pub work: JoinHandle<Done>,
-    /// The message the work answers: a resend of it adds no work.
-    pub msg_id: String,
-    pub wire: Arc<Mutex<Wire>>,
-    /// The session had ended before this work began (for the metrics).
-    pub was_done: bool,
-}
-
-/// Sessions with work in flight, by RespURI token; at most one entry per open session.
-#[derive(Default)]
-pub struct BusySessions {
-    by_token: Mutex<HashMap<String, Busy>>,
-}
-
-impl BusySessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Busy>> {
-        self.by_token.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub fn is_busy(&self, token: &str) -> bool {
-        self.lock().contains_key(token)
-    }
-
-    pub fn take(&self, token: &str) -> Option<Busy> {
-        self.lock().remove(token)
-    }
-
-    pub fn put(&self, token: String, busy: Busy) {
-        self.lock().insert(token, busy);
-    }
-
-    /// Drops work whose session is gone from the table (expired): the task finishes on
-    /// its own; only the bookkeeping goes.
-    pub fn retain(&self, alive: impl Fn(&str) -> bool) {
-        self.lock().retain(|t, _| alive(t));
-    }
-}
+use crate::syncml::Decoded;
 
 /// Whether a message carries only what answers the bridge (statuses) or asks for its
 /// next message: such a message adds no work of its own.
@@ -102,5 +50,103 @@ pub fn merge(mut earlier: Answer, later: Answer) -> Answer {
     Answer {
         commands: earlier.commands,
         final_: later.final_,
+    }
+}
+
+impl SessionHandler {
+    /// Waits for a session's work until the deadline: then the reply with its answer, or
+    /// one that asks the phone for its next message while the work goes on.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn await_work(
+        &self,
+        token: String,
+        mut busy: Busy,
+        decoded: &Decoded,
+        request: &SyncmlRequest,
+        deadline: tokio::time::Instant,
+        recorded: Option<u32>,
+        device: &str,
+    ) -> SyncmlReply {
+        let started = std::time::Instant::now();
+        match tokio::time::timeout_at(deadline, &mut busy.work).await {
+            Ok(Ok(Some((mut guard, answer)))) => {
+                let reply = self.pack(decoded, &mut guard, answer);
+                self.finish(
+                    token,
+                    &mut guard,
+                    decoded,
+                    request,
+                    reply,
+                    busy.was_done,
+                    recorded,
+                    started,
+                )
+            }
+            Ok(Ok(None)) | Ok(Err(_)) => {
+                tracing::error!(%device, "the session's work failed; the session is dropped");
+                self.table.remove(&token);
+                SyncmlReply::Error {
+                    status: HttpStatus::INTERNAL_SERVER_ERROR,
+                    reason: "the session failed".into(),
+                }
+            }
+            Err(_) => {
+                tracing::info!(%device, msg = %decoded.message.header.msg_id, "answer not ready by the deadline: the phone is asked for its next message while the work goes on");
+                let reply = self.still_working(&busy.wire, decoded, Vec::new(), device);
+                self.busy.put(token, busy);
+                reply
+            }
+        }
+    }
+
+    /// A message of a session whose earlier work is still running: its own work is
+    /// chained after that, and the phone gets whatever is ready by the deadline.
+    pub(super) async fn continue_work(
+        &self,
+        token: String,
+        earlier: Busy,
+        decoded: Decoded,
+        request: &SyncmlRequest,
+        deadline: tokio::time::Instant,
+    ) -> SyncmlReply {
+        let decoded = Arc::new(decoded);
+        let message = decoded.clone();
+        let Busy {
+            work,
+            msg_id,
+            wire,
+            was_done,
+        } = earlier;
+        // A resend of the message being worked on, or one that only asks for more,
+        // adds nothing to do.
+        let adds_work =
+            message.message.header.msg_id != msg_id && !only_asks_for_more(&message.message);
+        let chained = tokio::spawn(async move {
+            let (mut guard, answer) = work.await.ok().flatten()?;
+            let msg = &message.message;
+            let answer = if adds_work {
+                let later = process(&mut guard, msg).await;
+                merge(answer, later)
+            } else {
+                for c in &msg.body.commands {
+                    if let Command::Status(st) = c {
+                        guard.core.note_status(st);
+                    }
+                }
+                let mut answer = answer;
+                answer.commands.extend(asks_for_more_statuses(msg));
+                answer
+            };
+            Some((guard, answer))
+        });
+        let device = decoded.message.header.source.loc_uri.clone();
+        let busy = Busy {
+            work: chained,
+            msg_id: decoded.message.header.msg_id.clone(),
+            wire,
+            was_done,
+        };
+        self.await_work(token, busy, &decoded, request, deadline, None, &device)
+            .await
     }
 }

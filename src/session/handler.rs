@@ -9,20 +9,18 @@ use http::StatusCode as HttpStatus;
 
 use super::auth::{challenge, new_nonce, LoggedIn};
 use super::context::Shared;
-use super::deadline::{
-    asks_for_more_statuses, merge, only_asks_for_more, Busy, BusySessions, Wire,
-};
 use super::debug_log::{debug_enabled, Recorder};
 use super::ended::{EndedSessions, Owner};
 use super::expiring::ExpiringMap;
 use super::nonces::NonceBook;
+use super::open::{Busy, BusySessions, JoinProof, Session, Wire};
+use super::session_core::next_message;
 use super::state::{Answer, AwaitInit, Phase, SessionCore};
 use super::table::SessionTable;
 use super::url_params::UrlParams;
 use crate::convert::ConvertOptions;
 use crate::engine::EngineDeps;
 use crate::http::{SyncmlHandler, SyncmlReply, SyncmlRequest, WireEncoding};
-use crate::metrics::SessionTracker;
 use crate::store::DeviceRecord;
 use crate::syncml::auth::AUTH_MD5;
 use crate::syncml::codes::StatusCode;
@@ -35,36 +33,6 @@ use crate::syncml::{
 
 /// Largest reply when the phone announces no MaxMsgSize.
 const DEFAULT_MAX_MSG: usize = 1024 * 1024;
-
-/// One open session.
-pub struct Session {
-    pub(super) core: SessionCore,
-    phase: Phase,
-    /// The last message received and the reply it got, for resends.
-    last: Option<(String, SyncmlReply)>,
-    max_msg: usize,
-    /// Message counter, RespURI and first header status, shared with work in flight.
-    wire: Arc<Mutex<Wire>>,
-    /// Counts the session in `/metrics` once its sync type is known.
-    tracker: Option<SessionTracker>,
-    /// The session was counted in `/metrics` (once, however many messages follow).
-    counted: bool,
-    /// The last reply carried commands the phone must answer (with their statuses).
-    awaits_answer: bool,
-    /// Set when the device's messages are recorded (`log.debug_devices`, `debug=on`).
-    recorder: Option<Recorder>,
-    /// What a message without the session's token must prove to join it.
-    pub(super) proof: JoinProof,
-}
-
-/// The credentials a session's user logged in with: a message that finds the session
-/// by device ID and SessionID instead of its token must carry them.
-pub(super) struct JoinProof {
-    pub password: String,
-    /// The MD5 nonces the phone may have made its digest over: the one it logged in
-    /// with, and the one the bridge gave it for next time.
-    pub nonces: Vec<String>,
-}
 
 /// How long a failed log-in of one (device, SessionID) is remembered.
 const FAILURE_MEMORY: std::time::Duration = std::time::Duration::from_secs(600);
@@ -396,7 +364,12 @@ impl SessionHandler {
     }
 
     /// Packs `answer` as the reply to `decoded`, within the phone's MaxMsgSize.
-    fn pack(&self, decoded: &Decoded, session: &mut Session, answer: Answer) -> SyncmlReply {
+    pub(super) fn pack(
+        &self,
+        decoded: &Decoded,
+        session: &mut Session,
+        answer: Answer,
+    ) -> SyncmlReply {
         let msg = &decoded.message;
         let (header, hs) = self.reply_start(&session.wire, &msg.header);
         // Statuses answer the phone's commands and come before the bridge's own, as in
@@ -502,21 +475,6 @@ pub(super) async fn process(session: &mut Session, msg: &Message) -> Answer {
         }
     };
     answer
-}
-
-/// Asks the phone for its next message (Alert 222).
-fn next_message(device: &str) -> Command {
-    Command::Alert(crate::syncml::model::Alert {
-        cmd_id: "0".into(),
-        no_resp: false,
-        cred: None,
-        code: crate::syncml::codes::AlertCode::NextMessage,
-        items: vec![crate::syncml::model::Item {
-            target: Some(crate::syncml::model::Location::new(device.to_owned())),
-            ..crate::syncml::model::Item::default()
-        }],
-        extra: Vec::new(),
-    })
 }
 
 /// The metric label of a sync type.
@@ -694,106 +652,10 @@ impl SyncmlHandler for SessionHandler {
 }
 
 impl SessionHandler {
-    /// Waits for a session's work until the deadline: then the reply with its answer, or
-    /// one that asks the phone for its next message while the work goes on.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn await_work(
-        &self,
-        token: String,
-        mut busy: Busy,
-        decoded: &Decoded,
-        request: &SyncmlRequest,
-        deadline: tokio::time::Instant,
-        recorded: Option<u32>,
-        device: &str,
-    ) -> SyncmlReply {
-        let started = std::time::Instant::now();
-        match tokio::time::timeout_at(deadline, &mut busy.work).await {
-            Ok(Ok(Some((mut guard, answer)))) => {
-                let reply = self.pack(decoded, &mut guard, answer);
-                self.finish(
-                    token,
-                    &mut guard,
-                    decoded,
-                    request,
-                    reply,
-                    busy.was_done,
-                    recorded,
-                    started,
-                )
-            }
-            Ok(Ok(None)) | Ok(Err(_)) => {
-                tracing::error!(%device, "the session's work failed; the session is dropped");
-                self.table.remove(&token);
-                SyncmlReply::Error {
-                    status: HttpStatus::INTERNAL_SERVER_ERROR,
-                    reason: "the session failed".into(),
-                }
-            }
-            Err(_) => {
-                tracing::info!(%device, msg = %decoded.message.header.msg_id, "answer not ready by the deadline: the phone is asked for its next message while the work goes on");
-                let reply = self.still_working(&busy.wire, decoded, Vec::new(), device);
-                self.busy.put(token, busy);
-                reply
-            }
-        }
-    }
-
-    /// A message of a session whose earlier work is still running: its own work is
-    /// chained after that, and the phone gets whatever is ready by the deadline.
-    async fn continue_work(
-        &self,
-        token: String,
-        earlier: Busy,
-        decoded: Decoded,
-        request: &SyncmlRequest,
-        deadline: tokio::time::Instant,
-    ) -> SyncmlReply {
-        let decoded = Arc::new(decoded);
-        let message = decoded.clone();
-        let Busy {
-            work,
-            msg_id,
-            wire,
-            was_done,
-        } = earlier;
-        // A resend of the message being worked on, or one that only asks for more,
-        // adds nothing to do.
-        let adds_work =
-            message.message.header.msg_id != msg_id && !only_asks_for_more(&message.message);
-        let chained = tokio::spawn(async move {
-            let (mut guard, answer) = work.await.ok().flatten()?;
-            let msg = &message.message;
-            let answer = if adds_work {
-                let later = process(&mut guard, msg).await;
-                merge(answer, later)
-            } else {
-                for c in &msg.body.commands {
-                    if let Command::Status(st) = c {
-                        guard.core.note_status(st);
-                    }
-                }
-                let mut answer = answer;
-                answer.commands.extend(asks_for_more_statuses(msg));
-                answer
-            };
-            Some((guard, answer))
-        });
-        let device = decoded.message.header.source.loc_uri.clone();
-        let busy = Busy {
-            work: chained,
-            msg_id: decoded.message.header.msg_id.clone(),
-            wire,
-            was_done,
-        };
-        self.await_work(token, busy, &decoded, request, deadline, None, &device)
-            .await
-    }
-
     /// After a reply is packed: the debug recording, metrics, the resend cache, and a
     /// completed session's slot.
     #[allow(clippy::too_many_arguments)]
-    fn finish(
+    pub(super) fn finish(
         &self,
         token: String,
         guard: &mut Session,

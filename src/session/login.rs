@@ -7,7 +7,8 @@ use std::sync::Arc;
 use http::StatusCode as HttpStatus;
 
 use super::auth::{challenge, new_nonce, AuthOutcome, LoggedIn};
-use super::handler::{lock, ReplyTo, Session, SessionHandler};
+use super::handler::{lock, ReplyTo, SessionHandler};
+use super::open::Session;
 use super::throttle::AddressGate;
 use crate::http::SyncmlReply;
 use crate::syncml::auth::AUTH_MD5;

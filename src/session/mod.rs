@@ -14,6 +14,7 @@ mod incoming;
 mod login;
 mod maps;
 pub mod nonces;
+mod open;
 pub mod outbox;
 mod outgoing;
 mod session_core;

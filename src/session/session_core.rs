@@ -57,6 +57,21 @@ pub(super) fn push_status(answer: &mut Answer, msg_ref: &str, cmd: &Command, cod
         .push(Command::Status(command_status(msg_ref, cmd, "0", code)));
 }
 
+/// Asks the phone for its next message (Alert 222).
+pub(super) fn next_message(device: &str) -> Command {
+    Command::Alert(Alert {
+        cmd_id: "0".into(),
+        no_resp: false,
+        cred: None,
+        code: AlertCode::NextMessage,
+        items: vec![Item {
+            target: Some(Location::new(device.to_owned())),
+            ..Item::default()
+        }],
+        extra: Vec::new(),
+    })
+}
+
 impl SessionCore {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -214,17 +229,7 @@ impl SessionCore {
 
     /// Alert 222: the phone wants the next message of our package.
     pub(super) fn next_message_alert(&self) -> Command {
-        Command::Alert(Alert {
-            cmd_id: "0".into(),
-            no_resp: false,
-            cred: None,
-            code: AlertCode::NextMessage,
-            items: vec![Item {
-                target: Some(Location::new(self.device.clone())),
-                ..Item::default()
-            }],
-            extra: Vec::new(),
-        })
+        next_message(&self.device)
     }
 }
 
