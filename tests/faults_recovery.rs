@@ -225,13 +225,12 @@ fn a_slow_upstream_never_makes_the_phone_wait_past_the_deadline() {
     let radicale = support::radicale::Radicale::start();
     let collections = radicale.standard_collections(USER);
     let relay = Relay::start(radicale.port());
+    // The default deadline (15 s), and 8 s per upstream request: a session makes several
+    // requests one after the other (log-in, discovery, listing, writes).
     let bridge = support::bridge::Bridge::builder(&radicale.base_url())
         .upstream(&format!("http://127.0.0.1:{}/", relay.port))
-        .env("SYNCML_BRIDGE_LIMITS__ANSWER_WITHIN_SECS", "4")
         .start();
-    // Every upstream request takes 3 s; a session makes several of them one after the
-    // other (log-in, discovery, listing, writes).
-    relay.set_delay(std::time::Duration::from_secs(3));
+    relay.set_delay(std::time::Duration::from_secs(8));
     let mut phone = Phone::new();
     phone.configure(
         &bridge.syncml_url(),
@@ -256,8 +255,5 @@ fn a_slow_upstream_never_makes_the_phone_wait_past_the_deadline() {
         "the deadline never came into play"
     );
     let slowest = slowest_answer_ms(&log);
-    assert!(
-        slowest < 7_000,
-        "a message waited {slowest} ms with a 4 s deadline"
-    );
+    assert!(slowest < 20_000, "a phone message waited {slowest} ms");
 }
