@@ -311,6 +311,23 @@ impl Session<'_> {
         out
     }
 
+    /// Posts `m`; while the bridge's answer is not ready yet (it only asks for the next
+    /// message), asks for the rest, as a phone does.
+    async fn post_ready(&mut self, m: String) -> Result<Reply, String> {
+        let mut reply = self.post(m).await?;
+        while reply.still_working() {
+            if self.msg_id >= 40 {
+                return Err("more than 40 messages".into());
+            }
+            let mut cmd = 0;
+            let mut body = self.answer(&reply, &mut cmd);
+            body.push_str(&next_message(cmd + 1));
+            let m = self.message("", &body, false);
+            reply = self.post(m).await?;
+        }
+        Ok(reply)
+    }
+
     async fn run(&mut self, kind: Kind, changes: usize, password: &str) -> Result<(), String> {
         let (code, anchors) = match kind {
             Kind::Slow => (201, "<Next>1</Next>"),
@@ -322,7 +339,7 @@ impl Session<'_> {
         );
         let cred = basic_cred(&self.device.user, password);
         let m = self.message(&cred, &alert, true);
-        let reply = self.post(m).await?;
+        let reply = self.post_ready(m).await?;
         expect_status(&reply, "Alert", "1", &[200], 1)?;
 
         // Package 3: the phone's Sync with its Adds.
@@ -347,7 +364,7 @@ impl Session<'_> {
         ));
         let m = self.message("", &body, true);
         let n = self.msg_id;
-        let mut reply = self.post(m).await?;
+        let mut reply = self.post_ready(m).await?;
         expect_status(&reply, "Sync", &sync_id.to_string(), &[200], n)?;
         for k in 0..changes {
             let id = (sync_id as usize + 1 + k).to_string();
@@ -357,16 +374,13 @@ impl Session<'_> {
         // Package 4 may span messages: answer each (asking for more with Alert 222) until
         // the server's Final, then one last message with the statuses (and Map) ends it.
         loop {
-            if self.msg_id >= 20 {
-                return Err("more than 20 messages".into());
+            if self.msg_id >= 60 {
+                return Err("more than 60 messages".into());
             }
             let mut cmd = 0;
             let mut body = self.answer(&reply, &mut cmd);
             if !reply.is_final {
-                body.push_str(&format!(
-                    "<Alert><CmdID>{}</CmdID><Data>222</Data><Item><Target><LocURI>contacts</LocURI></Target><Source><LocURI>./contacts</LocURI></Source></Item></Alert>",
-                    cmd + 1
-                ));
+                body.push_str(&next_message(cmd + 1));
             }
             let last = reply.is_final;
             let m = self.message("", &body, last);
@@ -375,6 +389,23 @@ impl Session<'_> {
                 return Ok(());
             }
         }
+    }
+}
+
+/// The phone's request for the server's next message (Alert 222).
+fn next_message(cmd_id: u32) -> String {
+    format!(
+        "<Alert><CmdID>{cmd_id}</CmdID><Data>222</Data><Item><Target><LocURI>contacts</LocURI></Target><Source><LocURI>./contacts</LocURI></Source></Item></Alert>"
+    )
+}
+
+impl Reply {
+    /// The bridge's answer is not ready: only its header status and a request for the
+    /// phone's next message.
+    fn still_working(&self) -> bool {
+        !self.is_final
+            && self.statuses.iter().all(|s| s.cmd == "SyncHdr")
+            && matches!(self.commands.as_slice(), [c] if c.name == "Alert")
     }
 }
 

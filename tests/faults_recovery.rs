@@ -257,3 +257,48 @@ fn a_slow_upstream_never_makes_the_phone_wait_past_the_deadline() {
     let slowest = slowest_answer_ms(&log);
     assert!(slowest < 20_000, "a phone message waited {slowest} ms");
 }
+
+#[test]
+fn a_message_for_a_session_whose_work_is_still_running_is_answered_in_time() {
+    use support::crafted::{alert, basic, header_code, Crafted};
+    let radicale = support::radicale::Radicale::start();
+    radicale.standard_collections(USER);
+    let relay = Relay::start(radicale.port());
+    let bridge = support::bridge::Bridge::builder(&radicale.base_url())
+        .upstream(&format!("http://127.0.0.1:{}/", relay.port))
+        .env("SYNCML_BRIDGE_LIMITS__ANSWER_WITHIN_SECS", "2")
+        .start();
+    relay.set_delay(std::time::Duration::from_millis(1500));
+    let url = bridge.syncml_url();
+    let mut phone = Crafted::new(&url, "crafted-busy", "1");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(201, None, "1"), true);
+    let first = phone.post(&init);
+    // Log-in and discovery take longer than the deadline: the phone is asked for more.
+    assert!(!first.text.contains("<Final"), "{}", first.text);
+    assert!(first.text.contains("<Data>222</Data>"), "{}", first.text);
+
+    // The reply is lost; the phone resends message 1 to the URL it started with (no
+    // token, its credentials): answered within the deadline, not held behind the work.
+    let mut again = Crafted::new(&url, "crafted-busy", "1");
+    let started = std::time::Instant::now();
+    let (status, _) = again.post_raw(&init);
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Asking for the rest until the answer is ready brings the server's Alert.
+    let mut reply = first;
+    for _ in 0..20 {
+        if reply.text.contains("<Cmd>Alert</Cmd>") {
+            break;
+        }
+        let more = "<Alert><CmdID>1</CmdID><Data>222</Data></Alert>";
+        let m = phone.message("", more, false);
+        reply = phone.post(&m);
+        assert_eq!(header_code(&reply), 200, "{}", reply.text);
+    }
+    assert!(reply.text.contains("<Cmd>Alert</Cmd>"), "{}", reply.text);
+}

@@ -116,6 +116,8 @@ impl SessionHandler {
             msg_id,
             wire,
             was_done,
+            user,
+            proof,
         } = earlier;
         // A resend of the message being worked on, or one that only asks for more,
         // adds nothing to do.
@@ -145,6 +147,8 @@ impl SessionHandler {
             msg_id: decoded.message.header.msg_id.clone(),
             wire,
             was_done,
+            user,
+            proof,
         };
         self.await_work(token, busy, &decoded, request, deadline, None, &device)
             .await

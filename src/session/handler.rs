@@ -635,6 +635,7 @@ impl SyncmlHandler for SessionHandler {
         let was_done = matches!(guard.phase, Phase::Done);
         let wire = guard.wire.clone();
         let device = guard.core.device.clone();
+        let (user, proof) = (guard.core.user.clone(), guard.proof.clone());
         let message = decoded.clone();
         let work = tokio::spawn(async move {
             let answer = process(&mut guard, &message.message).await;
@@ -645,6 +646,8 @@ impl SyncmlHandler for SessionHandler {
             msg_id: decoded.message.header.msg_id.clone(),
             wire,
             was_done,
+            user,
+            proof,
         };
         self.await_work(token, busy, &decoded, &request, deadline, recorded, &device)
             .await

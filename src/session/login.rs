@@ -8,7 +8,7 @@ use http::StatusCode as HttpStatus;
 
 use super::auth::{challenge, new_nonce, AuthOutcome, LoggedIn};
 use super::handler::{lock, ReplyTo, SessionHandler};
-use super::open::Session;
+use super::open::{JoinProof, Session};
 use super::throttle::AddressGate;
 use crate::http::SyncmlReply;
 use crate::syncml::auth::AUTH_MD5;
@@ -31,14 +31,19 @@ impl SessionHandler {
             .table
             .candidates(&header.source.loc_uri, &header.session_id)
         {
-            let guard = session.lock().await;
-            let proven = self.shared.auth.proves(
-                header,
-                &guard.core.user,
-                &guard.proof.password,
-                &guard.proof.nonces,
-            );
-            drop(guard);
+            let proves = |user: &str, proof: &JoinProof| {
+                self.shared
+                    .auth
+                    .proves(header, user, &proof.password, &proof.nonces)
+            };
+            // A session whose work is in flight is not locked to check: its log-in is
+            // kept beside the work.
+            let proven = if self.busy.is_busy(&key) {
+                self.busy.proven(&key, proves)
+            } else {
+                let guard = session.lock().await;
+                proves(&guard.core.user, &guard.proof)
+            };
             if proven {
                 self.table.touch(&key);
                 return Some((key, session));

@@ -37,6 +37,7 @@ pub struct Session {
 
 /// The credentials a session's user logged in with: a message that finds the session
 /// by device ID and SessionID instead of its token must carry them.
+#[derive(Clone)]
 pub struct JoinProof {
     pub password: String,
     /// The MD5 nonces the phone may have made its digest over: the one it logged in
@@ -65,6 +66,9 @@ pub struct Busy {
     pub wire: Arc<Mutex<Wire>>,
     /// The session had ended before this work began (for the metrics).
     pub was_done: bool,
+    /// The session's user and log-in, readable while the work holds the session.
+    pub user: String,
+    pub proof: JoinProof,
 }
 
 /// Sessions with work in flight, by RespURI token; at most one entry per open session.
@@ -80,6 +84,13 @@ impl BusySessions {
 
     pub fn is_busy(&self, token: &str) -> bool {
         self.lock().contains_key(token)
+    }
+
+    /// Whether the busy session of `token` belongs to whoever `proves` accepts.
+    pub fn proven(&self, token: &str, proves: impl Fn(&str, &JoinProof) -> bool) -> bool {
+        self.lock()
+            .get(token)
+            .is_some_and(|b| proves(&b.user, &b.proof))
     }
 
     pub fn take(&self, token: &str) -> Option<Busy> {
