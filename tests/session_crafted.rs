@@ -635,3 +635,50 @@ fn a_change_the_upstream_refuses_is_undone_on_the_phone_and_the_anchors_move_on(
     assert!(again.contains("+4917011111"), "{again}");
     assert!(book.join("ro-1.vcf").exists());
 }
+
+#[test]
+fn two_identical_todos_without_uid_are_both_stored_and_the_session_completes() {
+    let world = World::start();
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), "crafted-twins", "50");
+    let tasks_alert = alert(201, None, "1")
+        .replace("<LocURI>contacts</LocURI>", "<LocURI>tasks</LocURI>")
+        .replace("./contacts", "./tasks");
+    let m = phone.message(&basic(USER, PASSWORD), &tasks_alert, true);
+    assert_eq!(header_code(&phone.post(&m)), 212);
+    // A phone sends two to-dos with the same text and no UID in one message: converted in
+    // the same second, they would get the same UID and name.
+    let todo = "BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VTODO\r\nSUMMARY:client1\r\nEND:VTODO\r\nEND:VCALENDAR\r\n";
+    let add = |cmd: u32, luid: &str| {
+        format!(
+            "<Add><CmdID>{cmd}</CmdID><Meta><Type xmlns=\"syncml:metinf\">text/x-vcalendar</Type></Meta>\
+             <Item><Source><LocURI>{luid}</LocURI></Source><Data><![CDATA[{todo}]]></Data></Item></Add>"
+        )
+    };
+    let sync = format!(
+        "<Sync><CmdID>2</CmdID><Target><LocURI>tasks</LocURI></Target><Source><LocURI>./tasks</LocURI></Source>{}{}</Sync>",
+        add(3, "t-1"),
+        add(4, "t-2")
+    );
+    let m = phone.message("", &sync, true);
+    let reply = phone.post(&m);
+    let adds: Vec<u16> = statuses_for(&reply, "Add").iter().map(|s| s.code).collect();
+    assert_eq!(adds, vec![201, 201], "{}", reply.text);
+    let status = "<Status><CmdID>1</CmdID><MsgRef>2</MsgRef><CmdRef>3</CmdRef><Cmd>Sync</Cmd><Data>200</Data></Status>";
+    let m = phone.message("", status, true);
+    phone.post(&m);
+    assert_eq!(world.server_items(Datastore::Tasks).len(), 2);
+
+    // The session completed: the next one is an ordinary two-way sync.
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), "crafted-twins", "51");
+    let next = alert(200, Some("1"), "2")
+        .replace("<LocURI>contacts</LocURI>", "<LocURI>tasks</LocURI>")
+        .replace("./contacts", "./tasks");
+    let m = phone.message(&basic(USER, PASSWORD), &next, true);
+    let answer = phone.post(&m);
+    assert_eq!(
+        statuses_for(&answer, "Alert")[0].code,
+        200,
+        "{}",
+        answer.text
+    );
+}

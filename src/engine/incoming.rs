@@ -29,6 +29,9 @@ pub(super) enum Plan {
         name: String,
         body: Vec<u8>,
         status: StatusCode,
+        /// The item, when its UID was made by the bridge: if its name is taken upstream
+        /// (412), it is written again under a fresh UID and name.
+        renameable: Option<Component>,
     },
     Update {
         luid: String,
@@ -266,12 +269,14 @@ impl DatastoreRun {
     /// A new upstream item in the collection for its component, named by its UID.
     fn plan_create(&self, luid: String, mut incoming: Component, status: StatusCode) -> Plan {
         let uid = items::ensure_uid(&mut incoming);
+        let body = convert::dav_bytes(&incoming);
         Plan::Create {
             luid,
             collection: self.collection_for_item(&incoming),
             name: items::resource_name(&uid, self.is_card()),
-            body: convert::dav_bytes(&incoming),
+            body,
             status,
+            renameable: items::uid_is_ours(&uid).then_some(incoming),
         }
     }
 
@@ -497,14 +502,11 @@ async fn execute<D: DavItems>(
             collection,
             name,
             body,
+            renameable,
             ..
-        } => {
-            let ct = content_type_of(body);
-            deps.dav
-                .create(collection, name, ct, body.clone())
-                .await
-                .map(Some)
-        }
+        } => create(deps, collection, name, body, renameable.clone())
+            .await
+            .map(Some),
         Plan::Update { body, .. } if body.is_empty() => Ok(None),
         Plan::Update {
             href, etag, body, ..
@@ -518,6 +520,39 @@ async fn execute<D: DavItems>(
         Plan::Delete { href, etag, .. } => deps.dav.delete(href, etag).await.map(|()| None),
     };
     (plan, result)
+}
+
+/// Tries to rename a new item whose name is taken, before giving up.
+const RENAME_ATTEMPTS: usize = 3;
+
+/// Creates a new item; one whose UID the bridge made is written again under a fresh
+/// UID and name when its name is taken (two identical UID-less items from a phone).
+async fn create<D: DavItems>(
+    deps: &EngineDeps<D>,
+    collection: &str,
+    name: &str,
+    body: &[u8],
+    renameable: Option<Component>,
+) -> Result<Written, DavError> {
+    let ct = content_type_of(body);
+    let first = deps.dav.create(collection, name, ct, body.to_vec()).await;
+    let (Err(DavError::Conflict { .. }), Some(mut item)) = (&first, renameable) else {
+        return first;
+    };
+    let mut last = first;
+    for _ in 0..RENAME_ATTEMPTS {
+        let uid = items::fresh_uid(&mut item);
+        let name = items::resource_name(&uid, item.name == "VCARD");
+        tracing::info!(%collection, %name, "new item's name taken upstream, written under a fresh one");
+        last = deps
+            .dav
+            .create(collection, &name, ct, convert::dav_bytes(&item))
+            .await;
+        if !matches!(last, Err(DavError::Conflict { .. })) {
+            break;
+        }
+    }
+    last
 }
 
 fn content_type_of(body: &[u8]) -> &'static str {

@@ -61,14 +61,40 @@ pub fn ensure_uid(item: &mut Component) -> String {
     if let Some(uid) = holder.value("UID").map(str::trim).filter(|u| !u.is_empty()) {
         return uid.to_owned();
     }
+    let uid = random_uid();
+    holder.set(Property::new("UID", uid.clone()));
+    uid
+}
+
+fn random_uid() -> String {
     let mut raw = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut raw);
-    let uid = format!(
+    format!(
         "sb-{}-{}",
         Utc::now().format("%Y%m%d"),
         raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
-    holder.set(Property::new("UID", uid.clone()));
+    )
+}
+
+/// Whether `uid` was made by the bridge (a phone item without one), not by its author:
+/// such an item may take another UID when its name is taken upstream.
+pub fn uid_is_ours(uid: &str) -> bool {
+    uid.starts_with("sb-") || uid.ends_with("@syncml-bridge")
+}
+
+/// Gives `item` a new random UID, in every component that carried the old one (the
+/// exceptions of a recurring event with it); returns the new UID.
+pub fn fresh_uid(item: &mut Component) -> String {
+    let old = uid_holder(item).value("UID").map(str::to_owned);
+    let uid = random_uid();
+    let same = |c: &Component| old.is_some() && c.value("UID").map(str::to_owned) == old;
+    if same(item) || item.name != "VCALENDAR" {
+        item.set(Property::new("UID", uid.clone()));
+    }
+    for c in item.components.iter_mut().filter(|c| same(c)) {
+        c.set(Property::new("UID", uid.clone()));
+    }
+    uid_holder(item).set(Property::new("UID", uid.clone()));
     uid
 }
 

@@ -561,3 +561,35 @@ async fn a_create_refused_upstream_leaves_no_intent_behind() {
     assert_ne!(st, vec![StatusCode::ItemAdded]);
     assert_eq!(w.href_of("contacts", "9"), None);
 }
+
+#[tokio::test]
+async fn two_identical_items_without_uid_are_both_created() {
+    let w = world(ConflictPolicy::Merge);
+    let mut run = w.run(SyncMethod::Slow, "tasks", TASKS, ItemKind::Tasks, None);
+    // The same bytes converted in the same second get the same derived UID and name:
+    // the second create meets a 412 and is written under a fresh UID instead.
+    let todo = vcal("VTODO", "client1");
+    let (st, _) = w
+        .session(
+            &mut run,
+            vec![
+                add("1", Format::Vcal10, todo.clone()),
+                add("2", Format::Vcal10, todo),
+            ],
+        )
+        .await;
+    assert_eq!(st, vec![StatusCode::ItemAdded, StatusCode::ItemAdded]);
+    assert!(!run.failed(), "the session did not fail");
+    let hrefs = w.dav.hrefs(TASKS);
+    assert_eq!(hrefs.len(), 2, "{hrefs:?}");
+    let uids: std::collections::BTreeSet<String> = hrefs
+        .iter()
+        .filter_map(|h| w.dav.get(h))
+        .filter_map(|(_, data)| {
+            data.lines()
+                .find_map(|l| l.strip_prefix("UID:").map(str::to_owned))
+        })
+        .collect();
+    assert_eq!(uids.len(), 2, "two UIDs: {uids:?}");
+    assert_ne!(w.href_of("tasks", "1"), w.href_of("tasks", "2"));
+}
