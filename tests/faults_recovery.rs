@@ -7,7 +7,7 @@ mod support;
 
 use support::e2e::{assert_mode, options, World, PASSWORD, USER};
 use support::items;
-use support::relay::{bridge_behind_relay, Relay};
+use support::relay::{bridge_behind_relay, bridge_behind_relay_with};
 use support::syncevolution::{Datastore, Phone, SyncMode};
 
 const CONTACTS: Datastore = Datastore::Contacts;
@@ -224,12 +224,9 @@ fn slowest_answer_ms(log: &str) -> u64 {
 fn a_slow_upstream_never_makes_the_phone_wait_past_the_deadline() {
     let radicale = support::radicale::Radicale::start();
     let collections = radicale.standard_collections(USER);
-    let relay = Relay::start(radicale.port());
     // The default deadline (15 s), and 8 s per upstream request: a session makes several
     // requests one after the other (log-in, discovery, listing, writes).
-    let bridge = support::bridge::Bridge::builder(&radicale.base_url())
-        .upstream(&format!("http://127.0.0.1:{}/", relay.port))
-        .start();
+    let (relay, bridge) = bridge_behind_relay(&radicale);
     relay.set_delay(std::time::Duration::from_secs(8));
     let mut phone = Phone::new();
     phone.configure(
@@ -263,11 +260,9 @@ fn a_message_for_a_session_whose_work_is_still_running_is_answered_in_time() {
     use support::crafted::{alert, basic, header_code, Crafted};
     let radicale = support::radicale::Radicale::start();
     radicale.standard_collections(USER);
-    let relay = Relay::start(radicale.port());
-    let bridge = support::bridge::Bridge::builder(&radicale.base_url())
-        .upstream(&format!("http://127.0.0.1:{}/", relay.port))
-        .env("SYNCML_BRIDGE_LIMITS__ANSWER_WITHIN_SECS", "2")
-        .start();
+    let (relay, bridge) = bridge_behind_relay_with(&radicale, |b| {
+        b.env("SYNCML_BRIDGE_LIMITS__ANSWER_WITHIN_SECS", "2")
+    });
     relay.set_delay(std::time::Duration::from_millis(1500));
     let url = bridge.syncml_url();
     let mut phone = Crafted::new(&url, "crafted-busy", "1");

@@ -12,10 +12,10 @@ use http::StatusCode as HttpStatus;
 use super::handler::{process, SessionHandler};
 use super::open::Busy;
 use super::session_core::Answer;
+use super::state::common;
 use crate::http::{SyncmlReply, SyncmlRequest};
-use crate::syncml::codes::{AlertCode, StatusCode};
+use crate::syncml::codes::AlertCode;
 use crate::syncml::model::{Command, Message};
-use crate::syncml::reply::command_status;
 use crate::syncml::Decoded;
 
 /// Whether a message carries only what answers the bridge (statuses) or asks for its
@@ -26,18 +26,6 @@ pub fn only_asks_for_more(msg: &Message) -> bool {
         Command::Alert(a) => a.code == AlertCode::NextMessage,
         _ => false,
     })
-}
-
-/// The statuses for a message that only asks for more: its next-message alerts are
-/// answered 200, statuses need no answer.
-pub fn asks_for_more_statuses(msg: &Message) -> Vec<Command> {
-    let msg_ref = &msg.header.msg_id;
-    msg.body
-        .commands
-        .iter()
-        .filter(|c| matches!(c, Command::Alert(a) if a.code == AlertCode::NextMessage))
-        .map(|c| Command::Status(command_status(msg_ref, c, "0", StatusCode::Ok)))
-        .collect()
 }
 
 /// Joins the answer of earlier work with the answer to a later message. The earlier
@@ -92,7 +80,7 @@ impl SessionHandler {
             }
             Err(_) => {
                 tracing::info!(%device, msg = %decoded.message.header.msg_id, "answer not ready by the deadline: the phone is asked for its next message while the work goes on");
-                let reply = self.still_working(&busy.wire, decoded, Vec::new(), device);
+                let reply = self.still_working(&busy.wire, decoded, device);
                 self.busy.put(token, busy);
                 reply
             }
@@ -130,13 +118,11 @@ impl SessionHandler {
                 let later = process(&mut guard, msg).await;
                 merge(answer, later)
             } else {
-                for c in &msg.body.commands {
-                    if let Command::Status(st) = c {
-                        guard.core.note_status(st);
-                    }
-                }
+                // Statuses noted, next-message alerts answered, as in any phase.
                 let mut answer = answer;
-                answer.commands.extend(asks_for_more_statuses(msg));
+                for c in &msg.body.commands {
+                    common(&guard.core, &msg.header.msg_id, c, &mut answer);
+                }
                 answer
             };
             Some((guard, answer))

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::expiring::ExpiringMap;
+use super::expiring::{lock, ExpiringMap};
+use super::open::JoinProof;
 use crate::http::SyncmlReply;
 
 /// How long the last reply of an ended session is kept for a resend.
@@ -16,12 +17,7 @@ const MAX_ENDED: usize = 10_000;
 
 /// The last exchange of an ended session.
 pub struct Ended {
-    pub user: String,
-    pub device: String,
-    pub session_id: String,
-    /// What a message without the token must prove (see `JoinProof`).
-    pub password: String,
-    pub nonces: Vec<String>,
+    pub owner: Owner,
     /// The hash of the message that ended the session: only that very message is a resend.
     request: [u8; 32],
     reply: SyncmlReply,
@@ -44,28 +40,20 @@ impl Default for EndedSessions {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// Who a session belonged to and how its user logged in.
 pub struct Owner {
     pub user: String,
     pub device: String,
     pub session_id: String,
-    pub password: String,
-    pub nonces: Vec<String>,
+    /// What a message without the token must prove.
+    pub proof: JoinProof,
 }
 
 impl EndedSessions {
     /// Remembers the reply to `request`, the message that ended the session `token`.
     pub fn remember(&self, token: String, owner: Owner, request: &[u8], reply: SyncmlReply) {
         let ended = Ended {
-            user: owner.user,
-            device: owner.device,
-            session_id: owner.session_id,
-            password: owner.password,
-            nonces: owner.nonces,
+            owner,
             request: digest(request),
             reply,
         };
@@ -86,14 +74,17 @@ impl EndedSessions {
         device: &str,
         session_id: &str,
         request: &[u8],
-        proves: impl Fn(&Ended) -> bool,
+        proves: impl Fn(&Owner) -> bool,
     ) -> Option<SyncmlReply> {
         let hash = digest(request);
         let map = lock(&self.by_token);
         let reply = map
             .values()
             .find(|e| {
-                e.device == device && e.session_id == session_id && e.request == hash && proves(e)
+                e.owner.device == device
+                    && e.owner.session_id == session_id
+                    && e.request == hash
+                    && proves(&e.owner)
             })
             .map(|e| e.reply.clone());
         reply

@@ -4,7 +4,14 @@
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+/// Locks the bookkeeping a session keeps behind a mutex. A panic while holding it leaves
+/// plain data behind, so a poisoned lock is taken over rather than failing every session.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 struct Slot<V> {
     value: V,

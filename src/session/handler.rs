@@ -11,7 +11,7 @@ use super::auth::{challenge, new_nonce, LoggedIn};
 use super::context::Shared;
 use super::debug_log::{debug_enabled, Recorder};
 use super::ended::{EndedSessions, Owner};
-use super::expiring::ExpiringMap;
+use super::expiring::{lock, ExpiringMap};
 use super::nonces::NonceBook;
 use super::open::{Busy, BusySessions, JoinProof, Session, Wire};
 use super::session_core::next_message;
@@ -83,10 +83,6 @@ fn wire(e: Encoding) -> WireEncoding {
         Encoding::Xml => WireEncoding::Xml,
         Encoding::Wbxml => WireEncoding::Wbxml,
     }
-}
-
-pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The `sid` query parameter of the request path.
@@ -336,19 +332,16 @@ impl SessionHandler {
         (header, Command::Status(hs))
     }
 
-    /// A reply while the session's work goes on: what `now` holds (statuses for this
-    /// message) and a request for the phone's next message.
+    /// A reply while the session's work goes on: the header status and a request for
+    /// the phone's next message; the statuses come with the work's answer.
     pub(super) fn still_working(
         &self,
         wire: &Mutex<Wire>,
         decoded: &Decoded,
-        now: Vec<Command>,
         device: &str,
     ) -> SyncmlReply {
         let (header, hs) = self.reply_start(wire, &decoded.message.header);
-        let mut commands = vec![hs];
-        commands.extend(now);
-        commands.push(next_message(device));
+        let mut commands = vec![hs, next_message(device)];
         for (n, c) in commands.iter_mut().enumerate() {
             set_id(c, n + 1);
         }
@@ -577,18 +570,12 @@ impl SyncmlHandler for SessionHandler {
         let restart = starts_session(&decoded.message);
         self.busy.retain(|t| self.table.contains(t));
         let (token, session) = match entry {
-            Entry::Found(tok, _) if self.busy.is_busy(&tok) => {
-                let Some(earlier) = self.busy.take(&tok) else {
-                    return SyncmlReply::Error {
-                        status: HttpStatus::SERVICE_UNAVAILABLE,
-                        reason: "the session is answering another message".into(),
-                    };
-                };
-                return self
-                    .continue_work(tok, earlier, decoded, &request, deadline)
-                    .await;
-            }
             Entry::Found(tok, s) => {
+                if let Some(earlier) = self.busy.take(&tok) {
+                    return self
+                        .continue_work(tok, earlier, decoded, &request, deadline)
+                        .await;
+                }
                 let guard = s.lock().await;
                 let resend = guard
                     .last
@@ -687,8 +674,7 @@ impl SessionHandler {
                 user: guard.core.user.clone(),
                 device: guard.core.device.clone(),
                 session_id: header.session_id.clone(),
-                password: guard.proof.password.clone(),
-                nonces: guard.proof.nonces.clone(),
+                proof: guard.proof.clone(),
             };
             self.ended
                 .remember(token, owner, &request.body, reply.clone());

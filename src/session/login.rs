@@ -7,7 +7,8 @@ use std::sync::Arc;
 use http::StatusCode as HttpStatus;
 
 use super::auth::{challenge, new_nonce, AuthOutcome, LoggedIn};
-use super::handler::{lock, ReplyTo, SessionHandler};
+use super::expiring::lock;
+use super::handler::{ReplyTo, SessionHandler};
 use super::open::{JoinProof, Session};
 use super::throttle::AddressGate;
 use crate::http::SyncmlReply;
@@ -64,10 +65,10 @@ impl SessionHandler {
         }
         header.cred.as_ref()?;
         self.ended
-            .resend_by_ids(&header.source.loc_uri, &header.session_id, body, |e| {
+            .resend_by_ids(&header.source.loc_uri, &header.session_id, body, |o| {
                 self.shared
                     .auth
-                    .proves(header, &e.user, &e.password, &e.nonces)
+                    .proves(header, &o.user, &o.proof.password, &o.proof.nonces)
             })
     }
 

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::auth::new_nonce;
-use super::expiring::ExpiringMap;
+use super::expiring::{lock, ExpiringMap};
 
 /// How long a challenge nonce stays answerable.
 const NONCE_TTL: Duration = Duration::from_secs(600);
@@ -23,10 +23,6 @@ const MAX_SPENT: usize = 100_000;
 pub struct NonceBook {
     pending: Mutex<ExpiringMap<String, Vec<String>>>,
     spent: Mutex<ExpiringMap<(String, String), ()>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Default for NonceBook {

@@ -8,6 +8,7 @@ use tokio::sync::OwnedMutexGuard;
 use tokio::task::JoinHandle;
 
 use super::debug_log::Recorder;
+use super::expiring::lock;
 use super::session_core::Answer;
 use super::state::{Phase, SessionCore};
 use crate::http::SyncmlReply;
@@ -79,7 +80,7 @@ pub struct BusySessions {
 
 impl BusySessions {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Busy>> {
-        self.by_token.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.by_token)
     }
 
     pub fn is_busy(&self, token: &str) -> bool {

@@ -76,7 +76,12 @@ fn refuse_unexpected(
 }
 
 /// Statuses and Alert 222 of a message need no answer beyond acknowledging them.
-fn common(core: &SessionCore, msg_ref: &str, cmd: &Command, answer: &mut Answer) -> bool {
+pub(super) fn common(
+    core: &SessionCore,
+    msg_ref: &str,
+    cmd: &Command,
+    answer: &mut Answer,
+) -> bool {
     match cmd {
         Command::Status(s) => {
             core.note_status(s);

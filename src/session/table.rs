@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use rand::RngCore;
 
+use super::expiring::lock;
+
 struct Entry<S> {
     session: Arc<tokio::sync::Mutex<S>>,
     user: String,
@@ -46,8 +48,7 @@ impl<S> SessionTable<S> {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry<S>>> {
-        // A panic while holding this lock leaves plain data behind; keep serving.
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.entries)
     }
 
     fn sweep(map: &mut HashMap<String, Entry<S>>, timeout: Duration) {

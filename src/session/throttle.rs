@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::expiring::ExpiringMap;
+use super::expiring::{lock, ExpiringMap};
 use crate::metrics::Metrics;
 
 /// Addresses and users tracked at once; the oldest are forgotten first under a flood.
@@ -78,10 +78,6 @@ pub struct LoginThrottle {
     addresses: Mutex<ExpiringMap<IpAddr, AddressState>>,
     users: Mutex<ExpiringMap<String, UserState>>,
     metrics: Metrics,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// User names compare without case, as the access lists do.

@@ -98,9 +98,17 @@ impl Relay {
 
 /// A bridge whose upstream is `radicale` behind a relay that can cut the line.
 pub fn bridge_behind_relay(radicale: &super::radicale::Radicale) -> (Relay, super::bridge::Bridge) {
+    bridge_behind_relay_with(radicale, |b| b)
+}
+
+/// The same, with settings added by `configure`.
+pub fn bridge_behind_relay_with(
+    radicale: &super::radicale::Radicale,
+    configure: impl FnOnce(super::bridge::BridgeBuilder) -> super::bridge::BridgeBuilder,
+) -> (Relay, super::bridge::Bridge) {
     let relay = Relay::start(radicale.port());
-    let bridge = super::bridge::Bridge::builder(&radicale.base_url())
-        .upstream(&format!("http://127.0.0.1:{}/", relay.port))
-        .start();
+    let builder = super::bridge::Bridge::builder(&radicale.base_url())
+        .upstream(&format!("http://127.0.0.1:{}/", relay.port));
+    let bridge = configure(builder).start();
     (relay, bridge)
 }
