@@ -1,6 +1,7 @@
-//! Match keys for slow-sync duplicate detection: "is this device item already on the
-//! server?". UID first; then normalised name plus phone digits for contacts, start plus
-//! summary for events, summary plus due for tasks, the text for notes.
+//! Identity keys for slow-sync matching: "which server items could this device item be?".
+//! UID first; then normalised name plus phone digits for contacts, start plus summary for
+//! events, the summary for tasks, the text for notes. Whether a candidate really is the
+//! same item is [`super::matching::same_item`]'s to say.
 
 use chrono_tz::Tz;
 
@@ -132,7 +133,8 @@ fn calendar_key(c: &Component, zone: Tz) -> MatchKey {
     let summary = normalize(c.value("SUMMARY").unwrap_or_default());
     let content = match c.name.as_str() {
         "VEVENT" => format!("E|{}|{}", time_key(c, "DTSTART", zone), summary),
-        "VTODO" => format!("T|{}|{}", summary, time_key(c, "DUE", zone)),
+        // The due date is compared by `matching`: a phone may hold a task without one.
+        "VTODO" => format!("T|{summary}"),
         "VJOURNAL" => {
             let body = normalize(c.value("DESCRIPTION").unwrap_or_default());
             format!("N|{summary}|{body}")
@@ -196,8 +198,10 @@ mod tests {
     #[test]
     fn tasks_and_notes() {
         let t1 = item("BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nSUMMARY:Buy milk\r\nDUE;VALUE=DATE:20240105\r\nEND:VTODO\r\nEND:VCALENDAR\r\n");
-        let t2 = item("BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nSUMMARY:buy milk\r\nDUE;VALUE=DATE:20240106\r\nEND:VTODO\r\nEND:VCALENDAR\r\n");
-        assert!(!match_key(&t1, chrono_tz::UTC).matches(&match_key(&t2, chrono_tz::UTC)));
+        let t2 = item(
+            "BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nSUMMARY:buy milk\r\nEND:VTODO\r\nEND:VCALENDAR\r\n",
+        );
+        assert!(match_key(&t1, chrono_tz::UTC).matches(&match_key(&t2, chrono_tz::UTC)));
         let n1 = item("BEGIN:VCALENDAR\r\nBEGIN:VJOURNAL\r\nSUMMARY:Idea\r\nDESCRIPTION:Idea\\nmore\r\nEND:VJOURNAL\r\nEND:VCALENDAR\r\n");
         let n2 = item("BEGIN:VCALENDAR\r\nBEGIN:VJOURNAL\r\nSUMMARY:Idea\r\nDESCRIPTION:Idea more\r\nEND:VJOURNAL\r\nEND:VCALENDAR\r\n");
         assert!(match_key(&n1, chrono_tz::UTC).matches(&match_key(&n2, chrono_tz::UTC)));

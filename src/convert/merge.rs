@@ -9,7 +9,8 @@
 //! the server's version, so a round trip does not cause an update.
 
 use super::capability::{significant_types, Capability};
-use super::vobject::{split_structured, Component, Dialect, Property};
+use super::spelling;
+use super::vobject::{split_structured, unescape_text, Component, Dialect, Property};
 use super::ConvertError;
 
 /// Properties the server owns whatever the device sends.
@@ -25,6 +26,8 @@ const SERVER_OWNED: &[&str] = &[
     "CALSCALE",
     "METHOD",
 ];
+/// Properties whose TYPE names a slot (home, work, cell) rather than the value's form.
+const SLOT_TYPED: &[&str] = &["TEL", "EMAIL", "ADR", "URL", "IMPP", "LABEL"];
 /// Properties that always repeat by slot.
 const REPEATED: &[&str] = &[
     "TEL", "EMAIL", "ADR", "URL", "IMPP", "LABEL", "EXDATE", "RDATE", "ATTENDEE",
@@ -75,10 +78,17 @@ fn merge_inner(
         });
     }
     if existing.name == "VCALENDAR" {
-        return merge_calendar(existing, incoming, cap, sent);
+        return merge_calendar(existing, incoming, sent, &|e, i, s| {
+            merge_component(e, i, cap, s)
+        });
     }
     Ok(merge_component(existing, incoming, cap, sent))
 }
+
+/// The component-level merge a calendar merge applies to the main item: the server's
+/// version, the device's and what the device was last sent of it.
+pub(super) type MergeItem<'a> =
+    dyn Fn(&Component, &Component, Option<&Component>) -> Component + 'a;
 
 fn is_override(c: &Component) -> bool {
     c.property("RECURRENCE-ID").is_some()
@@ -90,11 +100,13 @@ fn master(cal: &Component) -> Option<&Component> {
         .find(|c| c.name != "VTIMEZONE" && !is_override(c))
 }
 
-fn merge_calendar(
+/// Merges the main items of two calendars with `merge_item`; the server's time zones and
+/// recurrence overrides stay, zones only the device's version refers to are added.
+pub(super) fn merge_calendar(
     existing: &Component,
     incoming: &Component,
-    cap: &Capability,
     sent: Option<&Component>,
+    merge_item: &MergeItem<'_>,
 ) -> Result<Component, ConvertError> {
     let mut out = existing.clone();
     let master_idx = out
@@ -111,7 +123,7 @@ fn merge_calendar(
                 });
             }
             let sent_master = sent.and_then(master);
-            out.components[i] = merge_component(&out.components[i], inc, cap, sent_master);
+            out.components[i] = merge_item(&out.components[i], inc, sent_master);
         }
         (None, Some(inc)) => out.components.push(inc.clone()),
         // The device item holds no item component: nothing of the server's is touched.
@@ -307,10 +319,8 @@ fn merge_slots(
 
 /// One server instance and the device's replacement for it.
 fn merge_one(name: &str, existing: &Property, incoming: &Property, cap: &Capability) -> Property {
-    if same_value(name, existing, incoming)
-        && significant_types(existing.types().iter()) == significant_types(incoming.types().iter())
-    {
-        return existing.clone();
+    if same_value(name, existing, incoming) {
+        return kept_as_the_server_has_it(name, existing, incoming);
     }
     if is_cut_off(name, existing, incoming, cap) {
         return existing.clone();
@@ -328,6 +338,24 @@ fn merge_one(name: &str, existing: &Property, incoming: &Property, cap: &Capabil
     if is_in(STRUCTURED, name) {
         out.value = fill_missing_fields(&existing.value, &incoming.value);
     }
+    out
+}
+
+/// A value the device sent back unchanged keeps the server's property: its parameters
+/// (a photo's media type, X-ABLABEL, LANGUAGE...), its group and its spelling. Only a slot
+/// type the device really changed (a number moved from HOME to WORK) is taken from the
+/// device; a device that knows fewer types than the server holds changes nothing.
+fn kept_as_the_server_has_it(name: &str, existing: &Property, incoming: &Property) -> Property {
+    let server = significant_types(existing.types().iter());
+    let phone = significant_types(incoming.types().iter());
+    let moved = phone.iter().any(|t| !server.contains(t));
+    if !is_in(SLOT_TYPED, name) || !moved {
+        return existing.clone();
+    }
+    let mut out = existing.clone();
+    out.remove_param("TYPE");
+    let types = incoming.params.iter().filter(|p| p.name == "TYPE").cloned();
+    out.params.splice(0..0, types);
     out
 }
 
@@ -368,11 +396,17 @@ fn split_raw(value: &str) -> Vec<&str> {
 }
 
 /// Whether two values say the same thing despite spelling (phone number formatting,
-/// e-mail case, trailing empty structured fields, line-end style).
+/// e-mail case, trailing empty structured fields, line-end style, escapes, binary data
+/// however it is encoded, dates and times however they are written).
 pub fn same_value(name: &str, a: &Property, b: &Property) -> bool {
     let upper = name.to_ascii_uppercase();
+    if let (Some(x), Some(y)) = (spelling::binary_payload(a), spelling::binary_payload(b)) {
+        return x == y;
+    }
     match upper.as_str() {
-        "TEL" => phone_digits(&a.value) == phone_digits(&b.value),
+        "TEL" => spelling::same_number(&phone_digits(&a.value), &phone_digits(&b.value)),
+        "BDAY" | "ANNIVERSARY" | "X-ANNIVERSARY" => spelling::same_date(&a.value, &b.value),
+        _ if is_in(spelling::TIMES, &upper) => spelling::same_time(a, b),
         "EMAIL" => a.value.trim().eq_ignore_ascii_case(b.value.trim()),
         _ if is_in(STRUCTURED, &upper) => {
             let fa = split_structured(&a.value, Dialect::Standard);
@@ -397,7 +431,7 @@ pub fn phone_digits(value: &str) -> String {
 }
 
 fn normalize_text(v: &str) -> String {
-    v.trim().replace("\r\n", "\n").replace("\\N", "\\n")
+    unescape_text(v.trim(), Dialect::Standard).replace("\r\n", "\n")
 }
 
 /// The device kept only the start of the server's value (limited field lengths).
@@ -662,6 +696,93 @@ mod tests {
         assert_eq!(twice, once);
         // Without the snapshot the window moves up: the documented limit of `merge`.
         assert_eq!(values(&merge(&once, &phone, &cap).unwrap()), ["3"]);
+    }
+
+    #[test]
+    fn a_value_sent_back_unchanged_keeps_the_servers_parameters() {
+        let server = card(concat!(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Doe;John;;;\r\n",
+            "PHOTO;ENCODING=b;TYPE=JPEG:AAECAwQ=\r\n",
+            "item1.TEL;TYPE=home;X-ABLABEL=Landline:+41 44 222 22 22\r\n",
+            "TEL;TYPE=cell,pref:+41 79 111 11 11\r\n",
+            "BDAY:19800102\r\nEMAIL:old@example.com\r\nEND:VCARD\r\n",
+        ));
+        // What a vCard 2.1 phone sends back after an e-mail edit, converted: the photo's
+        // type dropped, base64 wrapped its own way, numbers and date in its spelling.
+        let phone = card(concat!(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Doe;John\r\n",
+            "PHOTO;ENCODING=b:AAEC\r\n AwQ\r\n",
+            "TEL;TYPE=HOME:044 222 22 22\r\nTEL;TYPE=CELL:+41791111111\r\n",
+            "BDAY:1980-01-02\r\nEMAIL:new@example.com\r\nEND:VCARD\r\n",
+        ));
+        let cap = Capability::from_format(Format::Vcard30);
+        let out = merge(&server, &phone, &cap).unwrap();
+        for kept in [
+            "PHOTO;ENCODING=b;TYPE=JPEG:AAECAwQ=",
+            "item1.TEL;TYPE=home;X-ABLABEL=Landline:+41 44 222 22 22",
+            "TEL;TYPE=cell,pref:+41 79 111 11 11",
+            "BDAY:19800102",
+            "EMAIL:new@example.com",
+        ] {
+            assert!(out.to_string().contains(kept), "{kept} in\n{out}");
+        }
+        // A number the phone moved to another slot takes the phone's type, keeps the rest.
+        let moved = card(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Doe;John\r\nTEL;TYPE=WORK:044 222 22 22\r\nEND:VCARD\r\n",
+        );
+        let out = merge(&server, &moved, &Capability::unknown()).unwrap();
+        assert!(
+            out.to_string()
+                .contains("item1.TEL;TYPE=WORK;X-ABLABEL=Landline:+41 44 222 22 22"),
+            "{out}"
+        );
+        // An event's start in another zone's spelling keeps the server's TZID.
+        let ev = |start: &str| {
+            card(&format!("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:e\r\nSUMMARY:x\r\n{start}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
+        };
+        let server = ev("DTSTART;TZID=Europe/Berlin:20240704T100000");
+        let out = merge(
+            &server,
+            &ev("DTSTART:20240704T080000Z"),
+            &Capability::from_format(Format::Vcal10),
+        )
+        .unwrap();
+        assert_eq!(out, server);
+    }
+
+    #[test]
+    fn an_empty_property_clears_only_what_the_ctcap_holds() {
+        let opts = super::super::ConvertOptions::new(chrono::DateTime::UNIX_EPOCH);
+        let server = card(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:u\r\nN:Doe;John;;;\r\nBDAY:1980-01-02\r\nROLE:Chief\r\nEND:VCARD\r\n",
+        );
+        for version in ["2.1", "3.0"] {
+            let phone = super::super::to_dav(
+                Format::Vcard30,
+                format!("BEGIN:VCARD\r\nVERSION:{version}\r\nN:Doe;John;;;\r\nBDAY:\r\nROLE:\r\nEND:VCARD\r\n").as_bytes(),
+                &opts,
+            )
+            .unwrap();
+            assert!(phone.property("BDAY").is_none() && phone.property("ROLE").is_none());
+            let holds_bday = ctcap(&[("N", None, &[]), ("BDAY", None, &[])]);
+            let out = merge(&server, &phone, &holds_bday).unwrap();
+            assert_eq!(out.value("BDAY"), None, "{version}: BDAY listed, cleared");
+            assert_eq!(
+                out.value("ROLE"),
+                Some("Chief"),
+                "{version}: ROLE not listed"
+            );
+            let lacks_bday = ctcap(&[("N", None, &[])]);
+            let out = merge(&server, &phone, &lacks_bday).unwrap();
+            assert_eq!(out.value("BDAY"), Some("1980-01-02"), "{version}");
+            let out = merge(&server, &phone, &Capability::unknown()).unwrap();
+            assert_eq!(
+                out.value("BDAY"),
+                Some("1980-01-02"),
+                "{version}: nothing known"
+            );
+            assert_eq!(out.value("ROLE"), Some("Chief"), "{version}: nothing known");
+        }
     }
 
     #[test]

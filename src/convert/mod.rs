@@ -8,12 +8,16 @@
 pub mod alarm;
 pub mod aliases;
 pub mod capability;
+pub mod empty;
+pub mod matching;
 pub mod matchkey;
 pub mod merge;
 pub mod note;
 pub mod rrule;
 pub mod sif;
+pub mod spelling;
 pub mod timezone;
+pub mod union;
 pub mod vcal;
 pub mod vcard;
 pub mod vobject;
@@ -293,8 +297,19 @@ impl ConvertOptions {
 }
 
 /// Reads one item in `format` into its DAV form: a VCARD (3.0 or 4.0 per
-/// `opts.dav_vcard`) for contacts, a VCALENDAR for events, tasks and notes.
+/// `opts.dav_vcard`) for contacts, a VCALENDAR for events, tasks and notes. Empty
+/// properties are left out: they mean "no value" ([`empty`]).
 pub fn to_dav(
+    format: Format,
+    input: &[u8],
+    opts: &ConvertOptions,
+) -> Result<Component, ConvertError> {
+    let mut item = to_dav_as_sent(format, input, opts)?;
+    empty::drop_empty(&mut item);
+    Ok(item)
+}
+
+fn to_dav_as_sent(
     format: Format,
     input: &[u8],
     opts: &ConvertOptions,
@@ -420,6 +435,37 @@ mod tests {
         assert!(String::from_utf8(sif)
             .unwrap()
             .contains("<LastName>Müller</LastName>"));
+    }
+
+    #[test]
+    fn an_added_item_holds_no_empty_property_in_any_format() {
+        let card = b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Doe;John;;;\r\nBDAY:\r\nPHOTO:\r\n\
+                     PHOTO;ENCODING=b;TYPE=JPEG:\r\nURL:\r\nROLE:\r\nGEO:;\r\nX-GENDER:\r\n\
+                     ORG:;;\r\nADR;TYPE=home:;;;;;;\r\nTEL;TYPE=cell:+41 79 1\r\nEND:VCARD\r\n";
+        let v21 = b"BEGIN:VCARD\r\nVERSION:2.1\r\nN:Doe;John\r\nBDAY:\r\n\
+                    PHOTO;ENCODING=BASE64;TYPE=JPEG:\r\n\r\nORG:;\r\nTEL;CELL:+41 79 1\r\nEND:VCARD\r\n";
+        for (format, input) in [(Format::Vcard30, &card[..]), (Format::Vcard21, &v21[..])] {
+            let out = to_dav(format, input, &opts()).unwrap();
+            let mut names: Vec<&str> = out.properties.iter().map(|p| p.name.as_str()).collect();
+            names.sort_unstable();
+            assert_eq!(names, ["FN", "N", "TEL", "VERSION"], "{format}: {out}");
+        }
+        let vcal = b"BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nSUMMARY:Meet\r\n\
+                     DTSTART:20240101T100000Z\r\nDTEND:20240101T110000Z\r\nLOCATION:\r\n\
+                     DESCRIPTION:\r\nCATEGORIES:\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let cal = to_dav(Format::Vcal10, vcal, &opts()).unwrap();
+        let ev = cal.components_named("VEVENT").next().unwrap();
+        for gone in ["LOCATION", "DESCRIPTION", "CATEGORIES"] {
+            assert!(ev.property(gone).is_none(), "{gone}: {cal}");
+        }
+        let sif = b"<?xml version=\"1.0\"?><contact><FirstName>John</FirstName>\
+                    <LastName>Doe</LastName><Birthday></Birthday><JobTitle/><Body></Body>\
+                    <CompanyName></CompanyName><MobileTelephoneNumber>+41 79 1</MobileTelephoneNumber></contact>";
+        let out = to_dav(Format::Sifc, sif, &opts()).unwrap();
+        for gone in ["BDAY", "TITLE", "NOTE", "ORG"] {
+            assert!(out.property(gone).is_none(), "{gone}: {out}");
+        }
+        assert_eq!(out.value("TEL"), Some("+41 79 1"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::convert::capability::Capability;
 use crate::convert::matchkey::match_key;
-use crate::convert::{self, merge, Component};
+use crate::convert::{self, merge, union, Component};
 use crate::dav::{href, DavError, Written};
 use crate::store::{MapChange, MapEntry};
 use crate::syncml::codes::StatusCode;
@@ -176,8 +176,8 @@ impl DatastoreRun {
             ) = (&c, self.index.as_ref())
             {
                 if let Ok(tree) = items::phone_to_dav(*format, data, &deps.opts) {
-                    let key = match_key(&tree, deps.opts.device_tz);
-                    if let Some(i) = index.find(&key, &self.taken) {
+                    let (key, zone) = (match_key(&tree, deps.opts.device_tz), deps.opts.device_tz);
+                    if let Some(i) = index.find(&tree, &key, zone, &self.taken) {
                         let it = &index.items[i];
                         self.taken.insert(it.href.clone());
                         // The server's version wins: it goes back to the phone.
@@ -232,22 +232,26 @@ impl DatastoreRun {
                 .as_ref()
                 .and_then(|h| index.by_href.get(h).copied())
                 .or_else(|| {
-                    let key = match_key(&incoming, deps.opts.device_tz);
-                    index.find(&key, &self.taken)
+                    let zone = deps.opts.device_tz;
+                    index.find(&incoming, &match_key(&incoming, zone), zone, &self.taken)
                 });
             if let Some(i) = hit {
                 let it = &index.items[i];
-                self.taken.insert(it.href.clone());
-                return self.plan_merge(
-                    luid,
-                    it.href.clone(),
-                    it.etag.clone(),
-                    &it.tree.clone(),
-                    &incoming,
-                    // Matched, not added: a phone counts a 201 as a new server item.
-                    StatusCode::Ok,
-                    false,
-                );
+                let (href, etag, tree) = (it.href.clone(), it.etag.clone(), it.tree.clone());
+                self.taken.insert(href.clone());
+                // Matched, not added: a phone counts a 201 as a new server item.
+                if self.method == SyncMethod::RefreshFromClient {
+                    return self.plan_merge(
+                        luid,
+                        href,
+                        etag,
+                        &tree,
+                        &incoming,
+                        StatusCode::Ok,
+                        false,
+                    );
+                }
+                return self.plan_union(luid, i, href, etag, &tree, &incoming);
             }
         } else if let Some(href) = known {
             if let Some((etag, tree)) = current.get(&href) {
@@ -301,6 +305,47 @@ impl DatastoreRun {
         if send_back {
             self.send_back.insert(href.clone());
         }
+        self.plan_write(luid, href, etag, existing, merged, status)
+    }
+
+    /// A slow sync's pair: neither version is known to be newer, so their union is
+    /// written and, when the phone lacks part of it, sent back to the phone.
+    fn plan_union(
+        &mut self,
+        luid: String,
+        at: usize,
+        href: String,
+        etag: String,
+        existing: &Component,
+        incoming: &Component,
+    ) -> Plan {
+        let united = match union::unite(existing, incoming) {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::info!(datastore = %self.key.datastore, %luid, error = %e, "cannot unite");
+                return Plan::Done(convert_status(&e));
+            }
+        };
+        if union::phone_lacks(&united, incoming, &self.cap) {
+            self.send_back.insert(href.clone());
+            if let Some(it) = self.index.as_mut().and_then(|x| x.items.get_mut(at)) {
+                it.tree = united.clone();
+            }
+        }
+        self.plan_write(luid, href, etag, existing, united, StatusCode::Ok)
+    }
+
+    /// The update that writes `merged` over `existing`, or only maps the LUID when the
+    /// server already holds all of it.
+    fn plan_write(
+        &mut self,
+        luid: String,
+        href: String,
+        etag: String,
+        existing: &Component,
+        merged: Component,
+        status: StatusCode,
+    ) -> Plan {
         if merged == *existing {
             // Nothing new for the server: map only.
             self.luid_to_href.insert(luid.clone(), href.clone());

@@ -4,6 +4,9 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{dav_err, items, DatastoreRun, DavItems, EngineDeps, EngineError};
+use chrono_tz::Tz;
+
+use crate::convert::matching::same_item_keyed;
 use crate::convert::matchkey::{match_key, MatchKey};
 use crate::convert::Component;
 use crate::dav::ChangeState;
@@ -30,7 +33,15 @@ pub(super) struct ServerIndex {
 }
 
 impl ServerIndex {
-    pub(super) fn find(&self, key: &MatchKey, taken: &HashSet<String>) -> Option<usize> {
+    /// The server item that is the same item as the phone's `item` (with its `key`), of
+    /// those not yet paired: by UID, else by identity key and fields that agree.
+    pub(super) fn find(
+        &self,
+        item: &Component,
+        key: &MatchKey,
+        zone: Tz,
+        taken: &HashSet<String>,
+    ) -> Option<usize> {
         if let Some(&i) = key.uid.as_ref().and_then(|u| self.by_uid.get(u)) {
             if !taken.contains(&self.items[i].href) {
                 return Some(i);
@@ -40,7 +51,10 @@ impl ServerIndex {
             .get(&key.content)?
             .iter()
             .copied()
-            .find(|&i| !taken.contains(&self.items[i].href) && self.items[i].key.matches(key))
+            .find(|&i| {
+                let it = &self.items[i];
+                !taken.contains(&it.href) && same_item_keyed(&it.tree, &it.key, item, key, zone)
+            })
     }
 }
 
