@@ -1,6 +1,8 @@
 //! The engine's rules against the in-memory DAV server: writes planned and settled,
 //! conflicts and 412s, refused items, slow-sync matching, combined datastores.
 
+mod slow_sync;
+
 use std::sync::Arc;
 
 use super::memory_dav::MemoryDav;
