@@ -325,3 +325,48 @@ fn empty_properties_from_a_phone_are_never_stored_upstream() {
         assert!(after.contains("+491707770000"), "{after}");
     }
 }
+
+#[test]
+fn a_slow_sync_never_removes_a_server_value_the_phone_lacks() {
+    let world = World::start();
+    let mut phone = world.phone("e2e-slow-union", options(&[CONTACTS]));
+    phone.put_item(
+        CONTACTS,
+        "karl.vcf",
+        &phone_card(&["N:Weber;Karl", "TEL;CELL:+491708880000", "TITLE:Koch"]),
+    );
+    assert_mode(&phone.sync(SyncMode::Slow, &[]), CONTACTS, "slow");
+    let server = world.server_items(CONTACTS);
+    assert_eq!(server.len(), 1, "{server:?}");
+
+    // Someone adds a number and an address on the server; the phone then has to start
+    // over with a slow sync, not knowing about that change.
+    let (href, body) = &server[0];
+    let edited = body.replace(
+        "END:VCARD",
+        "TEL;TYPE=HOME:+4930123456\r\nEMAIL;TYPE=INTERNET:karl@example.org\r\nEND:VCARD",
+    );
+    assert!(world.dav().put(href, "text/vcard", &edited).is_success());
+    let sync = phone.sync(SyncMode::Slow, &[]);
+    assert_mode(&sync, CONTACTS, "slow");
+
+    let server = world.server_items(CONTACTS);
+    assert_eq!(server.len(), 1, "joined, not duplicated: {server:?}");
+    let body = items::unfold(&server[0].1);
+    for kept in [
+        "+491708880000",
+        "+4930123456",
+        "karl@example.org",
+        "TITLE:Koch",
+    ] {
+        assert!(body.contains(kept), "{kept} lost upstream:\n{body}");
+    }
+    // The phone got what it lacked.
+    let on_phone = phone.items(CONTACTS);
+    assert_eq!(on_phone.len(), 1, "{on_phone:?}");
+    let card = items::unfold(&on_phone[0].1);
+    assert!(
+        card.contains("+4930123456") && card.contains("karl@example.org"),
+        "{card}"
+    );
+}
