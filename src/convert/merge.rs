@@ -14,7 +14,7 @@ use super::vobject::{split_structured, unescape_text, Component, Dialect, Proper
 use super::ConvertError;
 
 /// Properties the server owns whatever the device sends.
-const SERVER_OWNED: &[&str] = &[
+pub(super) const SERVER_OWNED: &[&str] = &[
     "UID",
     "VERSION",
     "PRODID",
@@ -33,11 +33,11 @@ const REPEATED: &[&str] = &[
     "TEL", "EMAIL", "ADR", "URL", "IMPP", "LABEL", "EXDATE", "RDATE", "ATTENDEE",
 ];
 /// Structured values whose missing trailing fields mean "unchanged" (T39m, Nokia S40).
-const STRUCTURED: &[&str] = &["N", "ADR", "ORG"];
+pub(super) const STRUCTURED: &[&str] = &["N", "ADR", "ORG"];
 /// Parameters that describe the value itself and come from the device's version.
 const VALUE_PARAMS: &[&str] = &["TYPE", "ENCODING", "VALUE", "PREF", "TZID"];
 
-fn is_in(list: &[&str], name: &str) -> bool {
+pub(super) fn is_in(list: &[&str], name: &str) -> bool {
     list.iter().any(|n| n.eq_ignore_ascii_case(name))
 }
 

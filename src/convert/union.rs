@@ -6,50 +6,21 @@
 //! organisation or address are filled from the device's.
 
 use super::capability::{Capability, CapabilitySource};
-use super::merge::{merge_calendar, same_value};
+use super::matching::main_of;
+use super::merge::{is_in, merge_calendar, same_value, SERVER_OWNED, STRUCTURED};
 use super::vobject::{
     escape_text, join_structured, split_escaped, split_structured, unescape_text, Component,
     Dialect, Property,
 };
 use super::ConvertError;
 
-/// Properties the server owns whatever the device sends.
-const SERVER_OWNED: &[&str] = &[
-    "UID",
-    "VERSION",
-    "PRODID",
-    "REV",
-    "DTSTAMP",
-    "CREATED",
-    "LAST-MODIFIED",
-    "SEQUENCE",
-    "CALSCALE",
-    "METHOD",
-];
 /// Properties that hold many values, one per instance.
 const MULTI: &[&str] = &[
-    "TEL",
-    "EMAIL",
-    "ADR",
-    "URL",
-    "IMPP",
-    "LABEL",
-    "RELATED",
-    "MEMBER",
-    "ATTENDEE",
-    "EXDATE",
-    "RDATE",
-    "ATTACH",
-    "X-SIF-CATEGORIES",
+    "TEL", "EMAIL", "ADR", "URL", "IMPP", "LABEL", "RELATED", "MEMBER", "ATTENDEE", "EXDATE",
+    "RDATE", "ATTACH",
 ];
 /// Properties whose one instance holds a list of values.
 const LISTS: &[&str] = &["CATEGORIES", "NICKNAME", "RESOURCES"];
-/// Structured values whose empty fields the device's version may fill.
-const STRUCTURED: &[&str] = &["N", "ADR", "ORG"];
-
-fn is_in(list: &[&str], name: &str) -> bool {
-    list.iter().any(|n| n.eq_ignore_ascii_case(name))
-}
 
 /// The union of `server` and `phone` (DAV trees of the same item, the device's already
 /// converted): a VCARD, or a VCALENDAR whose main item is united and whose zones and
@@ -81,16 +52,6 @@ pub fn phone_lacks(united: &Component, phone: &Component, cap: &Capability) -> b
     });
     let alarms = |c: &Component| c.components_named("VALARM").count();
     property_missing || (cap.can_store_component("VALARM") && alarms(u) > alarms(p))
-}
-
-fn main_of(item: &Component) -> &Component {
-    if item.name != "VCALENDAR" {
-        return item;
-    }
-    item.components
-        .iter()
-        .find(|c| c.name != "VTIMEZONE" && c.property("RECURRENCE-ID").is_none())
-        .unwrap_or(item)
 }
 
 fn unite_component(server: &Component, phone: &Component) -> Component {

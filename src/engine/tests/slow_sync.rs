@@ -32,7 +32,11 @@ async fn a_joined_pair_keeps_every_value_of_both_and_goes_back_to_the_phone() {
         .session(&mut run, adds(Format::Vcard21, [("1", phone)]))
         .await;
     assert_eq!(st, vec![StatusCode::Ok]);
-    assert_eq!(w.dav.hrefs(CONTACTS), vec![href.clone()], "joined, not added");
+    assert_eq!(
+        w.dav.hrefs(CONTACTS),
+        vec![href.clone()],
+        "joined, not added"
+    );
     let (_, stored) = w.dav.get(&href).expect("stored");
     for kept in [
         "UID:s1",
