@@ -96,8 +96,15 @@ fn slow_sync_keeps_two_different_people_with_the_same_name_and_family_email() {
     let munich = containing(&server, "Leopoldstrasse");
     assert_eq!(munich.len(), 1, "{server:?}");
     assert!(munich[0].contains("Brauerei GmbH"), "{}", munich[0]);
-    // Phone B now holds both.
+    // Phone B now holds both, and the log says why its card was not joined.
     assert_eq!(b.items(CONTACTS).len(), 2, "{:?}", b.items(CONTACTS));
+    let log = world.bridge.log_text();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("kept apart") && l.contains("ORG")),
+        "{}",
+        world.log_tail(30)
+    );
 
     // Phone A's next sync brings it the other Anna and leaves its own alone.
     let next = a.sync(SyncMode::TwoWay, &[]);

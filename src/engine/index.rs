@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use super::{dav_err, items, DatastoreRun, DavItems, EngineDeps, EngineError};
 use chrono_tz::Tz;
 
-use crate::convert::matching::same_item_keyed;
+use crate::convert::matching::{disagreement, same_item_keyed};
 use crate::convert::matchkey::{match_key, MatchKey};
 use crate::convert::Component;
 use crate::dav::ChangeState;
@@ -53,7 +53,16 @@ impl ServerIndex {
             .copied()
             .find(|&i| {
                 let it = &self.items[i];
-                !taken.contains(&it.href) && same_item_keyed(&it.tree, &it.key, item, key, zone)
+                if taken.contains(&it.href) {
+                    return false;
+                }
+                let same = same_item_keyed(&it.tree, &it.key, item, key, zone);
+                if !same && it.key.matches(key) {
+                    // Worth a line: the user may wonder why a namesake became a second item.
+                    let field = disagreement(&it.tree, item, zone).unwrap_or("UID");
+                    tracing::info!(href = %it.href, field, "same identity, but a field disagrees: kept apart");
+                }
+                same
             })
     }
 }
