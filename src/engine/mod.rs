@@ -16,6 +16,7 @@ mod index;
 pub mod items;
 pub mod memory_dav;
 mod outgoing;
+mod stale_write;
 pub mod sync_method;
 #[cfg(test)]
 mod tests;
@@ -33,6 +34,7 @@ use crate::syncml::codes::StatusCode;
 
 pub use conflict::ConflictPolicy;
 pub use dav_items::DavItems;
+pub use stale_write::STALE_WRITE_RETRIES;
 pub use sync_method::SyncMethod;
 
 use index::ServerIndex;
