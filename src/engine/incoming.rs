@@ -55,11 +55,16 @@ impl DatastoreRun {
         deps: &EngineDeps<D>,
         changes: Vec<PhoneChange>,
     ) -> Result<Vec<StatusCode>, EngineError> {
-        let result = self.apply_inner(deps, changes).await;
-        self.noting_failure(deps, result)
+        let result = self.apply_resumable(deps, changes).await;
+        let statuses = self.noting_failure(deps, result)?;
+        if let Err(e) = self.save_resumable(deps) {
+            // Only a resume is lost: the statuses stand, their writes and maps are stored.
+            tracing::warn!(datastore = %self.key.datastore, error = %e, "cannot keep the session for a resume");
+        }
+        Ok(statuses)
     }
 
-    async fn apply_inner<D: DavItems>(
+    pub(super) async fn apply_inner<D: DavItems>(
         &mut self,
         deps: &EngineDeps<D>,
         changes: Vec<PhoneChange>,
