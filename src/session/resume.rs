@@ -40,6 +40,8 @@ impl SessionCore {
         let age = Duration::from_secs(u64::try_from(age).unwrap_or(0));
         let refused = if self.version != Version::V1_2 {
             Some("resume needs SyncML 1.2")
+        } else if self.shared.resume_within.is_zero() {
+            Some("resuming is switched off (sync.resume_within_hours = 0)")
         } else if age > self.shared.resume_within {
             Some("the interrupted session is too old (sync.resume_within_hours)")
         } else if record.phone_last.as_deref() != phone_last || prior.state.force_slow {
