@@ -163,7 +163,8 @@ fn a_broken_session_resumes_with_alert_225_without_duplicates() {
     let m = phone.message(&basic(USER, PASSWORD), &alert(225, Some("1"), "2"), true);
     let answer = phone.post(&m);
     assert_eq!(codes(&answer, "Alert"), vec![200], "{}", answer.text);
-    assert_eq!(our_alert(&answer), Some(225), "{}", answer.text);
+    // Answered with the code of the sync it continues, as libsynthesis servers do.
+    assert_eq!(our_alert(&answer), Some(200), "{}", answer.text);
     let rest = adds(&[("luid-1", 1), ("luid-2", 2), ("luid-3", 3)], 3);
     let m = phone.message("", &sync(&rest), true);
     let package4 = phone.post(&m);
@@ -327,4 +328,91 @@ fn a_resume_whose_anchors_differ_from_the_kept_session_is_refused() {
     let package4 = phone.post(&m);
     assert_eq!(codes(&package4, "Add"), vec![200], "{}", package4.text);
     assert_each_once(&world, &[full_name(0).as_str()]);
+}
+
+/// PUTs Radicale received so far.
+fn puts(world: &World) -> usize {
+    world
+        .upstream_requests()
+        .iter()
+        .filter(|(m, _)| m == "PUT")
+        .count()
+}
+
+#[test]
+fn syncevolution_resumes_after_a_lost_answer() {
+    use support::syncevolution::SyncMode;
+    let world = World::start();
+    let relay = support::relay::Relay::start(world.bridge.port());
+    let mut opts = support::e2e::options(&[CONTACTS]);
+    opts.max_msg_size = Some(10240);
+    opts.extra.push(("RetryDuration".into(), "10".into()));
+    opts.extra.push(("RetryInterval".into(), "8".into()));
+    let mut phone = support::syncevolution::Phone::new();
+    phone.configure(
+        &format!("http://127.0.0.1:{}/syncml", relay.port),
+        USER,
+        PASSWORD,
+        "e2e-resume",
+        opts,
+    );
+    let first = items::contact(0);
+    phone.put_item(CONTACTS, &first.file, &first.vcard);
+    support::e2e::assert_mode(&phone.sync(SyncMode::Slow, &[]), CONTACTS, "slow");
+    let n = 40;
+    for i in 1..n {
+        let c = items::contact(i);
+        phone.put_item(CONTACTS, &c.file, &c.vcard);
+    }
+    let before = puts(&world);
+    let world_ref = &world;
+    let relay_ref = &relay;
+    let broken = std::thread::scope(|s| {
+        let run = s.spawn(|| phone.sync(SyncMode::TwoWay, &[]));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while puts(world_ref) < before + 5 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        relay_ref.set_up(false);
+        run.join().expect("sync thread")
+    });
+    assert!(
+        !broken.succeeded(),
+        "the broken session cannot have succeeded"
+    );
+    relay.set_up(true);
+
+    // The client alerts a resume (225) and the bridge continues the broken session: what
+    // it applied is answered again without a second write, the rest is written once.
+    let next = phone.sync(SyncMode::TwoWay, &[]);
+    next.assert_success();
+    let log = world.bridge.log_text();
+    assert!(
+        log.contains("resuming the interrupted session"),
+        "no resume:\n{}\n{log}",
+        next.output
+    );
+    assert!(next.output.contains("resum"), "{}", next.output);
+    assert_eq!(puts(&world) - before, n - 1, "a contact was written twice");
+    let names: Vec<String> = (0..n).map(full_name).collect();
+    assert_each_once(
+        &world,
+        &names.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+
+    // Completed: the next sync is an ordinary quiet two-way one.
+    let quiet = phone.sync(SyncMode::TwoWay, &[]);
+    quiet.assert_success();
+    support::e2e::assert_mode(&quiet, CONTACTS, "two-way");
+    let report = quiet.source(CONTACTS);
+    assert_eq!(
+        [
+            report.local_added(),
+            report.local_updated(),
+            report.remote_added(),
+            report.remote_updated()
+        ],
+        [0; 4],
+        "{report:?}"
+    );
 }

@@ -63,11 +63,9 @@ impl SessionCore {
             phone_next,
             resumed,
         } = started;
-        let answer_code = if resumed {
-            AlertCode::Resume
-        } else {
-            AlertCode::from_code(method.alert_code())
-        };
+        // A resumed sync is answered with the code of the sync it continues (as
+        // libsynthesis servers do; its clients take that as the resume accepted).
+        let answer_code = AlertCode::from_code(method.alert_code());
         // 508 tells the phone its anchors are stale; a slow sync the URL asks for is
         // carried by our Alert code alone (SyncEvolution fails a session on 508 otherwise).
         let asked_two_way = matches!(

@@ -14,7 +14,7 @@ use crate::syncml::Version;
 
 impl SessionCore {
     /// The suspended session a phone's Alert 225 may continue: kept, recent, for the same
-    /// anchors, and in a SyncML 1.2 session. When there is none, the reason is logged,
+    /// anchors (a resume may leave its Last anchor out), and in a SyncML 1.2 session. When there is none, the reason is logged,
     /// any stale record goes, and the caller runs the sync the anchors allow.
     pub(super) fn resumable(
         &self,
@@ -44,7 +44,9 @@ impl SessionCore {
             Some("resuming is switched off (sync.resume_within_hours = 0)")
         } else if age > self.shared.resume_within {
             Some("the interrupted session is too old (sync.resume_within_hours)")
-        } else if record.phone_last.as_deref() != phone_last || prior.state.force_slow {
+        } else if phone_last.is_some_and(|l| record.phone_last.as_deref() != Some(l))
+            || prior.state.force_slow
+        {
             Some("the anchors differ from the interrupted session's")
         } else if !SyncMethod::from_number(record.method).is_some_and(resumes) {
             Some("the kept sync type restarts instead (a refresh, or unknown)")
