@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::session_core::SessionCore;
 use crate::engine::{Prior, SyncMethod};
 use crate::store::{DatastoreKey, SuspendedRun};
+use crate::syncml::codes::StatusCode;
 use crate::syncml::model::Status;
 use crate::syncml::Version;
 
@@ -73,7 +74,8 @@ impl SessionCore {
     /// again should the session be resumed. An acknowledgement that two datastores could
     /// claim (the same LUID in both) is left out: resending is safe, skipping is not.
     pub(super) fn acknowledge(&mut self, s: &Status) {
-        if !s.code.is_success() {
+        // A chunk's 213 only says the item is on its way.
+        if !s.code.is_success() || s.code == StatusCode::ChunkedItemAccepted {
             return;
         }
         let reference = match s.cmd.as_str() {

@@ -102,3 +102,44 @@ async fn a_changed_item_sent_again_is_applied_again() {
     let (_, data) = w.dav.get(&href).expect("kept");
     assert!(data.contains("+202"), "{data}");
 }
+
+#[tokio::test]
+async fn an_acknowledged_replace_is_not_sent_again_and_an_unacknowledged_one_is() {
+    let w = world(ConflictPolicy::Merge);
+    let one = first_sync_with_one_contact(&w).await;
+    let (st, _) = w
+        .session_adding(SyncMethod::TwoWay, "2", card("Two", "+202"))
+        .await;
+    assert_eq!(st, vec![StatusCode::ItemAdded]);
+    let two = w.href_of("contacts", "2").expect("mapped");
+    w.edit(&one, &server_card("u1", "Doe", "+901"));
+    w.edit(&two, &server_card("u2", "Two", "+902"));
+
+    let mut first = w.contacts(SyncMethod::TwoWay);
+    first
+        .apply_phone_changes(&w.deps, Vec::new())
+        .await
+        .expect("apply");
+    let out = first.server_changes(&w.deps).await.expect("server changes");
+    first.note_sent(&w.deps, &out);
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert!(!first.acknowledge("Put", "1"), "not an item command");
+    assert!(first.acknowledge("Replace", "1"));
+    assert!(!first.acknowledge("Replace", "1"), "acknowledged once");
+    first.save_resumable(&w.deps).expect("kept");
+
+    let record = w
+        .deps
+        .store
+        .suspended_run(&key("contacts"))
+        .expect("read")
+        .expect("kept");
+    let mut second = w.contacts(SyncMethod::TwoWay);
+    second.resume_from(record);
+    let (_, out) = w.session(&mut second, Vec::new()).await;
+    assert!(
+        matches!(&out[..], [ServerChange::Replace { luid, data }]
+            if luid == "2" && String::from_utf8_lossy(data).contains("+902")),
+        "{out:?}"
+    );
+}
