@@ -760,6 +760,33 @@ mod tests {
     }
 
     #[test]
+    fn a_suspended_run_is_kept_per_datastore_and_goes_with_its_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let k = DatastoreKey::new("u", "d", "contacts");
+        let other = DatastoreKey::new("u", "d", "calendar");
+        assert_eq!(s.suspended_run(&k).unwrap(), None);
+        let run = SuspendedRun {
+            method: 1,
+            phone_last: Some("1".into()),
+            applied: vec![AppliedChange {
+                luid: "7".into(),
+                digest: "ab".into(),
+                status: 201,
+            }],
+            ..SuspendedRun::default()
+        };
+        s.put_suspended_run(&k, &run).unwrap();
+        assert_eq!(s.suspended_run(&k).unwrap(), Some(run.clone()));
+        assert_eq!(s.suspended_run(&other).unwrap(), None);
+        s.remove_suspended_run(&k).unwrap();
+        assert_eq!(s.suspended_run(&k).unwrap(), None);
+        s.put_suspended_run(&k, &run).unwrap();
+        s.remove_device("u", "d").unwrap();
+        assert_eq!(s.suspended_run(&k).unwrap(), None);
+    }
+
+    #[test]
     fn alerts_are_recorded_and_removed_with_the_device() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(dir.path()).unwrap();
