@@ -145,8 +145,11 @@ impl DatastoreRun {
             for it in &index.items {
                 if !self.taken.contains(&it.href) || self.send_back.contains(&it.href) {
                     o.to_send.push(it.href.clone());
-                    o.bodies
-                        .insert(it.href.clone(), (it.etag.clone(), it.tree.clone()));
+                    // One this session wrote is read again: the index has its old version.
+                    if !self.written.contains_key(&it.href) {
+                        o.bodies
+                            .insert(it.href.clone(), (it.etag.clone(), it.tree.clone()));
+                    }
                 }
             }
             let states = index.states.clone();

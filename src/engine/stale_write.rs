@@ -153,7 +153,8 @@ impl DatastoreRun {
             }
         }
         if self.index.is_some() {
-            // A slow sync merges what it matched; the new version is merged the same way.
+            // A slow sync merges what it matched; the new version is merged the same way,
+            // and the merge goes back to the phone: it holds what the other editor added.
             return Some(self.plan_merge(
                 luid,
                 target.to_owned(),
@@ -161,7 +162,7 @@ impl DatastoreRun {
                 &existing,
                 &incoming,
                 StatusCode::Ok,
-                false,
+                true,
             ));
         }
         Some(self.plan_conflict(deps, luid, target.to_owned(), etag, &existing, incoming))

@@ -227,3 +227,29 @@ async fn a_create_meeting_another_uid_under_its_name_is_not_an_overwrite() {
     assert!(data.contains("someone-else"), "{data}");
     assert_eq!(w.href_of("contacts", "2"), None);
 }
+
+#[tokio::test]
+async fn a_412_during_a_slow_sync_merges_the_new_version_and_sends_it_back() {
+    let w = world(ConflictPolicy::Merge);
+    let href = first_sync_with_one_contact(&w).await;
+    w.dav.race_next_writes(&href, &with_email(&w, &href), 1);
+    let mut run = w.contacts(SyncMethod::Slow);
+    // The phone sends its card again with a note added: matched, merged, written.
+    let phone = "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Doe;John\r\nFN:John Doe\r\nTEL;CELL:+111\r\nNOTE:from the phone\r\nEND:VCARD\r\n";
+    let (st, out) = w
+        .session(&mut run, vec![add("1", Format::Vcard21, phone.into())])
+        .await;
+    assert_eq!(st, vec![StatusCode::Ok]);
+    assert!(!run.failed());
+    assert_eq!(w.dav.hrefs(CONTACTS).len(), 1);
+    let (_, data) = w.dav.get(&href).expect("kept");
+    assert!(
+        data.contains("upstream@example.org") && data.contains("from the phone"),
+        "{data}"
+    );
+    assert!(
+        matches!(&out[..], [ServerChange::Replace { luid, data }]
+            if luid == "1" && String::from_utf8_lossy(data).contains("upstream@example.org")),
+        "{out:?}"
+    );
+}
