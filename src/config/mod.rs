@@ -158,6 +158,8 @@ pub struct SyncConfig {
     pub conflict_policy: String,
     /// Time zone assumed for phones that send floating local times (IANA name).
     pub device_timezone: String,
+    /// How long an interrupted session stays resumable (SyncML 1.2 Alert 225); 0: never.
+    pub resume_within_hours: u64,
 }
 
 impl Default for AuthConfig {
@@ -322,6 +324,7 @@ impl Default for SyncConfig {
         SyncConfig {
             conflict_policy: "merge".into(),
             device_timezone: "UTC".into(),
+            resume_within_hours: 24,
         }
     }
 }

@@ -55,11 +55,16 @@ impl DatastoreRun {
         deps: &EngineDeps<D>,
         changes: Vec<PhoneChange>,
     ) -> Result<Vec<StatusCode>, EngineError> {
-        let result = self.apply_inner(deps, changes).await;
-        self.noting_failure(deps, result)
+        let result = self.apply_resumable(deps, changes).await;
+        let statuses = self.noting_failure(deps, result)?;
+        if let Err(e) = self.save_resumable(deps) {
+            // Only a resume is lost: the statuses stand, their writes and maps are stored.
+            tracing::warn!(datastore = %self.key.datastore, error = %e, "cannot keep the session for a resume");
+        }
+        Ok(statuses)
     }
 
-    async fn apply_inner<D: DavItems>(
+    pub(super) async fn apply_inner<D: DavItems>(
         &mut self,
         deps: &EngineDeps<D>,
         changes: Vec<PhoneChange>,
@@ -101,6 +106,8 @@ impl DatastoreRun {
                 }
             }
         }
+        // Kept to resolve a write again should it meet a 412.
+        let originals = changes.clone();
         let plans: Vec<Plan> = changes
             .into_iter()
             .map(|c| self.plan(deps, c, &current))
@@ -113,8 +120,16 @@ impl DatastoreRun {
                 .await;
         let mut statuses = Vec::with_capacity(n);
         let mut map_changes = Vec::new();
-        for (plan, result) in results {
-            statuses.push(self.settle(plan, result, &mut map_changes));
+        for ((plan, result), change) in results.into_iter().zip(&originals) {
+            let (plan, result, resolved) = self.retry_stale_write(deps, change, plan, result).await;
+            let deleted = matches!(plan, Plan::Delete { .. });
+            let status = self.settle(plan, result, &mut map_changes);
+            statuses.push(if resolved && deleted && status == StatusCode::Ok {
+                // The phone's delete won over an edit made upstream meanwhile.
+                StatusCode::ConflictResolvedClientWins
+            } else {
+                status
+            });
         }
         if !map_changes.is_empty() {
             deps.store
@@ -127,7 +142,7 @@ impl DatastoreRun {
     /// Stores, before any create is sent, which LUID each new item will be and where.
     /// Should the bridge die after the PUT but before the map entry, the phone sends the
     /// Add again and finds the item it names instead of making a duplicate.
-    fn record_intents<D>(
+    pub(super) fn record_intents<D>(
         &mut self,
         deps: &EngineDeps<D>,
         plans: &[Plan],
@@ -271,7 +286,12 @@ impl DatastoreRun {
     }
 
     /// A new upstream item in the collection for its component, named by its UID.
-    fn plan_create(&self, luid: String, mut incoming: Component, status: StatusCode) -> Plan {
+    pub(super) fn plan_create(
+        &self,
+        luid: String,
+        mut incoming: Component,
+        status: StatusCode,
+    ) -> Plan {
         let uid = items::ensure_uid(&mut incoming);
         let body = convert::dav_bytes(&incoming);
         Plan::Create {
@@ -285,7 +305,7 @@ impl DatastoreRun {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn plan_merge(
+    pub(super) fn plan_merge(
         &mut self,
         luid: String,
         href: String,
@@ -367,7 +387,7 @@ impl DatastoreRun {
         }
     }
 
-    fn plan_conflict<D>(
+    pub(super) fn plan_conflict<D>(
         &mut self,
         deps: &EngineDeps<D>,
         luid: String,
@@ -495,8 +515,12 @@ impl DatastoreRun {
                 self.send_back.insert(href);
                 StatusCode::ConflictResolvedServerWins
             }
-            (Plan::Delete { href, .. }, Err(DavError::NotFound { .. })) => {
-                self.written.insert(href, None);
+            (Plan::Delete { luid, href, .. }, Err(DavError::NotFound { .. })) => {
+                // Gone already: the phone is not sent a delete of what it deleted.
+                self.written.insert(href.clone(), None);
+                self.map.remove(&href);
+                self.luid_to_href.remove(&luid);
+                map_changes.push(MapChange::RemoveLuid(luid));
                 StatusCode::Ok
             }
             (Plan::Create { luid, .. }, Err(e @ DavError::Conflict { .. })) => {
@@ -537,7 +561,7 @@ impl DatastoreRun {
 }
 
 /// Runs one planned upstream operation.
-async fn execute<D: DavItems>(
+pub(super) async fn execute<D: DavItems>(
     deps: &EngineDeps<D>,
     plan: Plan,
 ) -> (Plan, Result<Option<Written>, DavError>) {

@@ -38,6 +38,9 @@ struct Server {
     next_etag: u64,
     /// Write requests received (create, update, delete), refused or not.
     writes: usize,
+    /// hrefs another client edits just before the bridge's next writes to them land:
+    /// the data it stores and how many more writes it races.
+    races: HashMap<String, (String, usize)>,
 }
 
 impl Server {
@@ -107,6 +110,20 @@ impl Server {
         })
     }
 
+    /// Another client's edit landing between the bridge's read and its write.
+    fn race(&mut self, href: &str) {
+        let Some((data, left)) = self.races.get_mut(href) else {
+            return;
+        };
+        *left -= 1;
+        let data = data.clone();
+        if *left == 0 {
+            self.races.remove(href);
+        }
+        // The href is an item of a known collection: storing cannot fail here.
+        let _ = self.store(href, data);
+    }
+
     fn current_etag(&self, href: &str) -> Option<String> {
         let c = self.collections.get(&self.collection_of(href)?)?;
         c.items.get(href).map(|r| r.etag.clone())
@@ -126,6 +143,7 @@ impl Server {
             return Err(e);
         }
         self.collection_mut(&dir(collection))?;
+        self.race(&path);
         if self.current_etag(&path).is_some() {
             return Err(self.conflict(&path));
         }
@@ -137,6 +155,7 @@ impl Server {
         if let Some(e) = self.refusal("PUT", href) {
             return Err(e);
         }
+        self.race(href);
         if self.current_etag(href).as_deref() != Some(etag) {
             return Err(self.conflict(href));
         }
@@ -148,6 +167,7 @@ impl Server {
         if let Some(e) = self.refusal("DELETE", href) {
             return Err(e);
         }
+        self.race(href);
         match self.current_etag(href) {
             None => Err(DavError::NotFound {
                 url: href.to_owned(),
@@ -285,6 +305,17 @@ impl MemoryDav {
     /// with `status`: 403 for a read-only calendar, 400 or 415 for rejected data.
     pub fn refuse(&self, href: &str, status: u16) {
         self.lock().refusals.insert(href.to_owned(), status);
+    }
+
+    /// Another client stores `data` at `href` just before each of the bridge's next
+    /// `times` writes to it lands, so each meets a failed precondition (412) as with a
+    /// real edit between the bridge's read and its write.
+    pub fn race_next_writes(&self, href: &str, data: &str, times: usize) {
+        if times > 0 {
+            self.lock()
+                .races
+                .insert(href.to_owned(), (data.to_owned(), times));
+        }
     }
 
     /// Write requests received so far (create, update and delete).

@@ -16,6 +16,8 @@ mod index;
 pub mod items;
 pub mod memory_dav;
 mod outgoing;
+mod resume;
+mod stale_write;
 pub mod sync_method;
 #[cfg(test)]
 mod tests;
@@ -33,6 +35,8 @@ use crate::syncml::codes::StatusCode;
 
 pub use conflict::ConflictPolicy;
 pub use dav_items::DavItems;
+pub use resume::RESUME_MAX_ENTRIES;
+pub use stale_write::STALE_WRITE_RETRIES;
 pub use sync_method::SyncMethod;
 
 use index::ServerIndex;
@@ -159,6 +163,8 @@ pub struct DatastoreRun {
     /// Whether anything failed upstream (anchors then stay where they were). Set by
     /// the engine alone; the session reads it through [`DatastoreRun::failed`].
     failed: bool,
+    /// What is kept for a resume should the session not complete.
+    resume: resume::ResumeBook,
 }
 
 fn store_err(k: &DatastoreKey) -> impl FnOnce(StoreError) -> EngineError + '_ {
@@ -322,6 +328,7 @@ impl DatastoreRun {
             send_back: HashSet::new(),
             forget_luids: Vec::new(),
             failed: false,
+            resume: resume::ResumeBook::default(),
             key,
         };
         if matches!(
@@ -477,6 +484,10 @@ impl DatastoreRun {
     /// Stores the anchors and change state: the session completed. Nothing moves when
     /// something failed upstream, so the next session repeats the work.
     pub fn commit<D>(&mut self, deps: &EngineDeps<D>) -> Result<(), EngineError> {
+        // The session completed: there is nothing left to resume.
+        deps.store
+            .remove_suspended_run(&self.key)
+            .map_err(store_err(&self.key))?;
         if self.failed {
             tracing::warn!(datastore = %self.key.datastore, "upstream errors: anchors kept, next session repeats");
             return Ok(());

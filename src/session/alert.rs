@@ -29,6 +29,8 @@ struct Started {
     method: SyncMethod,
     anchors_match: bool,
     phone_next: String,
+    /// An interrupted session is continued (Alert 225 honoured).
+    resumed: bool,
 }
 
 impl SessionCore {
@@ -59,7 +61,10 @@ impl SessionCore {
             method,
             anchors_match,
             phone_next,
+            resumed,
         } = started;
+        // A resumed sync is answered with the code of the sync it continues (as
+        // libsynthesis servers do; its clients take that as the resume accepted).
         let answer_code = AlertCode::from_code(method.alert_code());
         // 508 tells the phone its anchors are stale; a slow sync the URL asks for is
         // carried by our Alert code alone (SyncEvolution fails a session on 508 otherwise).
@@ -69,7 +74,7 @@ impl SessionCore {
         );
         if asked_two_way && answer_code == AlertCode::SlowSync && !anchors_match {
             st.code = StatusCode::RefreshRequired;
-        } else if alert.code == AlertCode::Resume {
+        } else if alert.code == AlertCode::Resume && !resumed {
             st.code = StatusCode::ResumeRefused;
         }
         st.items = vec![Item {
@@ -118,8 +123,8 @@ impl SessionCore {
         max_obj: &mut Option<u64>,
     ) -> Result<Started, StatusCode> {
         let asked = if alert.code == AlertCode::Resume {
-            // Nothing of an interrupted session is kept: a two-way sync (or a slow one,
-            // when the anchors say so) takes its place, and repeating the work is safe.
+            // Unless the interrupted session can be continued, a two-way sync (or a slow
+            // one, when the anchors say so) takes its place; repeating the work is safe.
             SyncMethod::TwoWay
         } else {
             SyncMethod::from_alert(alert.code.code())
@@ -131,6 +136,18 @@ impl SessionCore {
             tracing::error!(error = %e, "cannot read the datastore state");
             StatusCode::CommandFailed
         })?;
+        let phone_last = item
+            .meta
+            .as_ref()
+            .and_then(|m| m.anchor.as_ref())
+            .and_then(|a| a.last.clone());
+        let kept = if alert.code == AlertCode::Resume {
+            self.resumable(&key, &prior, phone_last.as_deref())
+        } else {
+            // A new session supersedes whatever an interrupted one kept.
+            self.forget_suspended(&key);
+            None
+        };
         let collection = self.own_collection(&named, &prior, target).await?;
         let task_collection = match named.also {
             Some(other) => self.combined_collection(&prior, other, target).await,
@@ -145,14 +162,23 @@ impl SessionCore {
             *max_obj = Some(m);
         }
         let anchors_match = prior.anchors_match(anchor.last.as_deref());
-        let method = resolve(asked, self.url.sync, anchors_match);
+        let method = match kept
+            .as_ref()
+            .and_then(|k| SyncMethod::from_number(k.method))
+        {
+            Some(m) => m,
+            None => resolve(asked, self.url.sync, anchors_match),
+        };
         let mut backed_up = vec![(named.kind, collection.clone())];
         if let Some(tasks) = task_collection.as_ref().filter(|t| **t != collection) {
             backed_up.push((ItemKind::Tasks, tasks.clone()));
         }
-        for (k, href) in &backed_up {
-            self.backup_before_destructive(method, *k, href, target)
-                .await?;
+        // A resumed destructive sync took its backup when it started.
+        if kept.is_none() {
+            for (k, href) in &backed_up {
+                self.backup_before_destructive(method, *k, href, target)
+                    .await?;
+            }
         }
         let phone_format = self.phone_format(source, named.kind);
         let max_guid = self
@@ -174,16 +200,22 @@ impl SessionCore {
             task_collection,
             server_uri: target.to_owned(),
         };
-        let run = DatastoreRun::new(&self.deps, prior, setup).map_err(|e| {
+        let mut run = DatastoreRun::new(&self.deps, prior, setup).map_err(|e| {
             tracing::error!(error = %e, "cannot start the datastore");
             StatusCode::CommandFailed
         })?;
+        run.set_phone_last(phone_last);
+        let resumed = kept.is_some();
+        if let Some(record) = kept {
+            run.resume_from(record);
+        }
         tracing::info!(device = %self.device, user = %self.user, datastore = %target, asked = asked.number(), performed = method.number(), anchors_match, "sync alerted");
         Ok(Started {
             run,
             method,
             anchors_match,
             phone_next: anchor.next,
+            resumed,
         })
     }
 

@@ -33,6 +33,8 @@ pub struct Shared {
     pub aliases: AliasTable,
     pub profiles: Profiles,
     pub policy: ConflictPolicy,
+    /// How long an interrupted session stays resumable (`sync.resume_within_hours`).
+    pub resume_within: Duration,
     pub device_tz: chrono_tz::Tz,
     /// How long a silent session stays open (`limits.session_timeout_secs`).
     pub session_timeout: Duration,
@@ -93,6 +95,7 @@ impl Shared {
             aliases: AliasTable::builtin().map_err(|e| SetupError::Mappings(e.to_string()))?,
             profiles: Profiles::builtin().map_err(|e| SetupError::Mappings(e.to_string()))?,
             policy: ConflictPolicy::from_config(&cfg.sync.conflict_policy),
+            resume_within: Duration::from_secs(cfg.sync.resume_within_hours.saturating_mul(3600)),
             device_tz: cfg.sync.device_timezone.parse().unwrap_or(chrono_tz::UTC),
             session_timeout: Duration::from_secs(cfg.limits.session_timeout_secs),
             max_sessions: cfg.limits.max_sessions,

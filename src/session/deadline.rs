@@ -121,7 +121,7 @@ impl SessionHandler {
                 // Statuses noted, next-message alerts answered, as in any phase.
                 let mut answer = answer;
                 for c in &msg.body.commands {
-                    common(&guard.core, &msg.header.msg_id, c, &mut answer);
+                    common(&mut guard.core, &msg.header.msg_id, c, &mut answer);
                 }
                 answer
             };

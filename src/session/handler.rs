@@ -437,7 +437,8 @@ impl SessionHandler {
             .core
             .slots
             .iter()
-            .any(|s| s.run.as_ref().is_some_and(|r| r.failed()));
+            .any(|s| s.run.as_ref().is_some_and(|r| r.failed()))
+            || session.core.suspended;
         if let Some(t) = session.tracker.take() {
             if failed {
                 t.failed();
@@ -467,6 +468,12 @@ pub(super) async fn process(session: &mut Session, msg: &Message) -> Answer {
             Phase::Done
         }
     };
+    if session.core.suspended {
+        // Suspended: the session ends here; what it finished stays resumable.
+        session.phase = Phase::Done;
+        answer.final_ = true;
+    }
+    session.core.save_resumable();
     answer
 }
 

@@ -17,6 +17,7 @@ pub mod nonces;
 mod open;
 pub mod outbox;
 mod outgoing;
+mod resume;
 mod session_core;
 pub mod state;
 pub mod sync_type;

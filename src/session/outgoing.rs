@@ -31,6 +31,7 @@ impl SessionCore {
                     continue;
                 }
             };
+            run.note_sent(&self.deps, &changes);
             let mime = run.phone_format.mime_type();
             let datastore = run.kind.key();
             let mut cmds = Vec::with_capacity(changes.len());

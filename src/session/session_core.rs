@@ -40,6 +40,8 @@ pub struct SessionCore {
     pub profile: DeviceProfile,
     pub slots: Vec<Slot>,
     pub outbox: Outbox,
+    /// The phone suspended the session (Alert 224): it ends without its commit.
+    pub suspended: bool,
 }
 
 /// The statuses and commands answering one message, before packing.
@@ -107,6 +109,7 @@ impl SessionCore {
             profile,
             slots: Vec::new(),
             outbox: Outbox::default(),
+            suspended: false,
         };
         core.set_devinf(devinf);
         core

@@ -77,7 +77,7 @@ fn refuse_unexpected(
 
 /// Statuses and Alert 222 of a message need no answer beyond acknowledging them.
 pub(super) fn common(
-    core: &SessionCore,
+    core: &mut SessionCore,
     msg_ref: &str,
     cmd: &Command,
     answer: &mut Answer,
@@ -85,6 +85,12 @@ pub(super) fn common(
     match cmd {
         Command::Status(s) => {
             core.note_status(s);
+            core.acknowledge(s);
+            true
+        }
+        Command::Alert(a) if a.code == AlertCode::Suspend => {
+            push_status(answer, msg_ref, cmd, StatusCode::Ok);
+            core.suspend();
             true
         }
         Command::Alert(a) if a.code == AlertCode::NextMessage => {

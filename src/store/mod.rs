@@ -7,6 +7,7 @@
 
 pub mod alerts;
 mod records;
+pub mod suspended;
 pub mod vault;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ pub use records::{
     DatastoreKey, DatastoreState, DeviceRecord, MapChange, MapEntry, PendingMap, SETTING_TIMEZONE,
     SETTING_WIPE,
 };
+pub use suspended::{AppliedChange, DeliveredChange, SuspendedRun};
 pub use vault::{VaultError, VaultKey, VaultLoadError};
 
 const DEVICES: TableDefinition<&str, &[u8]> = TableDefinition::new("devices");
@@ -34,6 +36,8 @@ const PENDING_MAPS: TableDefinition<&str, &[u8]> = TableDefinition::new("pending
 const VAULT: TableDefinition<&str, &[u8]> = TableDefinition::new("vault");
 /// key: user\0device -> AlertRecord
 const PUSH_ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("push_alerts");
+/// key: user\0device\0datastore -> SuspendedRun
+const SUSPENDED: TableDefinition<&str, &[u8]> = TableDefinition::new("suspended_runs");
 
 const SEP: char = '\0';
 
@@ -145,6 +149,7 @@ impl Store {
             tx.open_table(PENDING_MAPS).map_err(db_err("create"))?;
             tx.open_table(VAULT).map_err(db_err("create"))?;
             tx.open_table(PUSH_ALERTS).map_err(db_err("create"))?;
+            tx.open_table(SUSPENDED).map_err(db_err("create"))?;
         }
         tx.commit().map_err(db_err("commit"))?;
         Ok(store)
@@ -230,7 +235,7 @@ impl Store {
         {
             let mut t = tx.open_table(DEVICES).map_err(db_err("open table"))?;
             existed = t.remove(dk.as_str()).map_err(db_err("remove"))?.is_some();
-            for table in [DATASTORES, MAP_BY_LUID, PENDING_MAPS] {
+            for table in [DATASTORES, MAP_BY_LUID, PENDING_MAPS, SUSPENDED] {
                 let mut t = tx.open_table(table).map_err(db_err("open table"))?;
                 t.retain_in(lo.as_str()..hi.as_str(), |_, _| false)
                     .map_err(db_err("clear"))?;
@@ -341,6 +346,32 @@ impl Store {
         state: &DatastoreState,
     ) -> Result<(), StoreError> {
         self.put_json(DATASTORES, &ds_prefix(k)?, state)
+    }
+
+    // ---- suspended sessions ---------------------------------------------------------
+
+    /// The resumable state an interrupted session left for a datastore.
+    pub fn suspended_run(&self, k: &DatastoreKey) -> Result<Option<SuspendedRun>, StoreError> {
+        self.get_json(SUSPENDED, &ds_prefix(k)?)
+    }
+
+    pub fn put_suspended_run(
+        &self,
+        k: &DatastoreKey,
+        run: &SuspendedRun,
+    ) -> Result<(), StoreError> {
+        self.put_json(SUSPENDED, &ds_prefix(k)?, run)
+    }
+
+    /// Forgets a datastore's resumable state (the session completed, or was not resumed).
+    pub fn remove_suspended_run(&self, k: &DatastoreKey) -> Result<(), StoreError> {
+        let k = ds_prefix(k)?;
+        let tx = self.db.begin_write().map_err(db_err("begin write"))?;
+        {
+            let mut t = tx.open_table(SUSPENDED).map_err(db_err("open table"))?;
+            t.remove(k.as_str()).map_err(db_err("remove"))?;
+        }
+        tx.commit().map_err(db_err("commit"))
     }
 
     // ---- LUID <-> href map ---------------------------------------------------------
@@ -587,6 +618,7 @@ impl Store {
                 PENDING_MAPS,
                 VAULT,
                 PUSH_ALERTS,
+                SUSPENDED,
             ] {
                 let mut t = tx.open_table(table).map_err(db_err("open table"))?;
                 t.retain_in(lo.as_str()..hi.as_str(), |_, _| false)
@@ -725,6 +757,33 @@ mod tests {
         assert_eq!(s.datastore_state(&k).unwrap(), None);
         assert_eq!(s.credential(&vk, "alice").unwrap(), None);
         assert!(s.device("alicia", "x").unwrap().is_some());
+    }
+
+    #[test]
+    fn a_suspended_run_is_kept_per_datastore_and_goes_with_its_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let k = DatastoreKey::new("u", "d", "contacts");
+        let other = DatastoreKey::new("u", "d", "calendar");
+        assert_eq!(s.suspended_run(&k).unwrap(), None);
+        let run = SuspendedRun {
+            method: 1,
+            phone_last: Some("1".into()),
+            applied: vec![AppliedChange {
+                luid: "7".into(),
+                digest: "ab".into(),
+                status: 201,
+            }],
+            ..SuspendedRun::default()
+        };
+        s.put_suspended_run(&k, &run).unwrap();
+        assert_eq!(s.suspended_run(&k).unwrap(), Some(run.clone()));
+        assert_eq!(s.suspended_run(&other).unwrap(), None);
+        s.remove_suspended_run(&k).unwrap();
+        assert_eq!(s.suspended_run(&k).unwrap(), None);
+        s.put_suspended_run(&k, &run).unwrap();
+        s.remove_device("u", "d").unwrap();
+        assert_eq!(s.suspended_run(&k).unwrap(), None);
     }
 
     #[test]

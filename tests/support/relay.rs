@@ -8,6 +8,26 @@ pub struct Relay {
     pub port: u16,
     up: std::sync::Arc<std::sync::atomic::AtomicBool>,
     delay_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    hooks: Hooks,
+}
+
+/// Work run once, just before the first request with a given request line start
+/// (`PUT /alice/contacts/x.vcf`) is passed on: another client acting upstream between
+/// the bridge's read and its write.
+type Hooks = std::sync::Arc<std::sync::Mutex<Vec<(String, Box<dyn FnOnce() + Send>)>>>;
+
+/// Runs (and drops) the hook whose request line start `chunk` begins with.
+fn run_hook(hooks: &Hooks, chunk: &[u8]) {
+    let found = {
+        let mut all = hooks.lock().unwrap_or_else(|p| p.into_inner());
+        let at = all.iter().position(|(start, _)| {
+            chunk.starts_with(start.as_bytes()) && chunk.get(start.len()) == Some(&b' ')
+        });
+        at.map(|i| all.remove(i).1)
+    };
+    if let Some(hook) = found {
+        hook();
+    }
 }
 
 /// Whether a chunk from the client starts an HTTP request (`METHOD /path HTTP/1.1`).
@@ -28,6 +48,8 @@ impl Relay {
         let flag = up.clone();
         let delay_ms = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let delay = delay_ms.clone();
+        let hooks: Hooks = Default::default();
+        let armed = hooks.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 if !flag.load(Ordering::SeqCst) {
@@ -47,6 +69,7 @@ impl Relay {
                 {
                     let flag = flag.clone();
                     let delay = delay.clone();
+                    let armed = armed.clone();
                     let _ = from.set_read_timeout(Some(std::time::Duration::from_millis(100)));
                     std::thread::spawn(move || {
                         let mut buf = [0u8; 16384];
@@ -60,6 +83,9 @@ impl Relay {
                                     let hold = delay.load(Ordering::SeqCst);
                                     if toward_server && hold > 0 && starts_request(&buf[..n]) {
                                         std::thread::sleep(std::time::Duration::from_millis(hold));
+                                    }
+                                    if toward_server && starts_request(&buf[..n]) {
+                                        run_hook(&armed, &buf[..n]);
                                     }
                                     if to.write_all(&buf[..n]).is_err() {
                                         break;
@@ -80,7 +106,21 @@ impl Relay {
                 }
             }
         });
-        Relay { port, up, delay_ms }
+        Relay {
+            port,
+            up,
+            delay_ms,
+            hooks,
+        }
+    }
+
+    /// Runs `hook` once, just before the first `method` request for `path` (as the bridge
+    /// spells it, e.g. `/alice/contacts/x.vcf`) is passed on.
+    pub fn before_first(&self, method: &str, path: &str, hook: impl FnOnce() + Send + 'static) {
+        self.hooks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((format!("{method} {path}"), Box::new(hook)));
     }
 
     /// Holds every request for `delay` before passing it on.
