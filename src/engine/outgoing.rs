@@ -111,6 +111,15 @@ impl DatastoreRun {
             }
             for href in &changes.deleted {
                 if let Some(entry) = self.map.get(href) {
+                    if self
+                        .luid_to_href
+                        .get(&entry.luid)
+                        .is_some_and(|now| now != href)
+                    {
+                        // The phone's change re-created its item under a new href this
+                        // session: the item lives on, on both sides.
+                        continue;
+                    }
                     o.out.push(ServerChange::Delete {
                         luid: entry.luid.clone(),
                     });
