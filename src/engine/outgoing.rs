@@ -233,7 +233,13 @@ impl DatastoreRun {
                 }
             };
             let etag = (!etag.is_empty()).then(|| etag.clone());
-            match self.map.get(&href) {
+            // A pairing a slow sync found stale names a LUID the phone no longer has:
+            // the item goes as new.
+            let paired = self
+                .map
+                .get(&href)
+                .filter(|e| !self.forget_luids.contains(&e.luid));
+            match paired {
                 Some(entry) => {
                     out.push(ServerChange::Replace {
                         luid: entry.luid.clone(),

@@ -156,6 +156,10 @@ impl Phone {
             return;
         };
         let deletion = model.delete(it.card.k, it.card.tags(), Author::Phone(self.index));
+        // The user's delete supersedes their own changes not yet sent.
+        for t in &it.pending {
+            model.abandon_write(*t);
+        }
         // The bridge learns which LUID a server item has from the Map alone: a delete
         // of an item whose Map never arrived names a LUID the bridge cannot know.
         if self.pending_map.values().any(|l| *l == luid) {
