@@ -124,7 +124,15 @@ pub struct Model {
     /// By tag.
     pub writes: BTreeMap<u32, Write>,
     pub deletions: Vec<Deletion>,
+    /// (person, e-mail tag, last tag then): a copy a phone sent again in a slow sync.
+    pub slow_resends: Vec<(u32, Option<u32>, u32)>,
+    /// People a phone changed while the bridge had not yet had their Map.
+    pub unmapped_changes: BTreeSet<u32>,
 }
+
+/// Failures of rules the bridge does not keep yet, reported apart (docs/testing.md
+/// lists them); every other failure fails the run.
+pub const KNOWN_ISSUE: &str = "known issue";
 
 impl Model {
     pub fn new_person(&mut self) -> u32 {
@@ -164,6 +172,15 @@ impl Model {
             abandoned: false,
         });
         self.deletions.len() - 1
+    }
+
+    /// A phone's slow sync sends `card` again: the deletions of it it did not see are
+    /// answered by keeping the item (nothing is deleted because of a slow sync).
+    pub fn slow_resend(&mut self, card: &Card) {
+        self.slow_resends.push((card.k, card.email, self.next_tag));
+        for d in self.deletions.iter_mut().filter(|d| d.k == card.k) {
+            d.abandoned = true;
+        }
     }
 
     pub fn abandon_write(&mut self, tag: u32) {
@@ -220,8 +237,9 @@ impl Model {
             .iter()
             .filter(|d| d.k == k && !d.abandoned)
             .collect();
+        let deleted_ever = self.deletions.iter().any(|d| d.k == k);
         let Some(card) = fin else {
-            if deletions.is_empty() && !writes.is_empty() {
+            if !deleted_ever && !writes.is_empty() {
                 return Err(format!(
                     "person {k} is gone from the server though nobody deleted it"
                 ));
@@ -260,7 +278,15 @@ impl Model {
             }
         }
         let kept = fin.map(|f| self.ancestry(&BTreeSet::from([f])));
-        for (t, w) in writes.iter().filter(|(_, w)| sets(w)) {
+        // A delete supersedes what its author had seen, whoever re-created the item.
+        let mut deleted = BTreeSet::new();
+        for d in self.deletions.iter().filter(|d| d.k == k) {
+            deleted.extend(self.ancestry(&d.parents));
+        }
+        for (t, w) in writes
+            .iter()
+            .filter(|(t, w)| sets(w) && !deleted.contains(t))
+        {
             let Some(kept) = &kept else {
                 return Err(format!(
                     "person {k}'s {field} from write {t} ({:?}) is gone and nothing replaced it",
@@ -274,6 +300,15 @@ impl Model {
                 self.writes.get(o).is_some_and(|ow| ow.k == k && sets(ow))
                     && self.concurrent(*t, *o)
             });
+            let stale_copy = self
+                .slow_resends
+                .iter()
+                .any(|(rk, tag, then)| *rk == k && *tag == fin && *t <= *then);
+            if !outvoted && stale_copy {
+                return Err(format!(
+                    "{KNOWN_ISSUE} (slow sync: an unchanged copy overwrites a newer change): person {k}'s {field} from write {t} lost to the phone's copy {fin:?}"
+                ));
+            }
             if !outvoted {
                 return Err(format!(
                     "person {k}'s {field} from write {t} ({:?}) was lost: the server holds the older tag {:?}",

@@ -17,7 +17,7 @@ use syncml_bridge::syncml::codes::{AlertCode, StatusCode};
 use syncml_bridge::syncml::model::Command;
 use syncml_bridge::syncml::{decode, encode, Encoding, Message};
 
-use crate::model::{Card, Model};
+use crate::model::{Card, Model, KNOWN_ISSUE};
 use crate::phone::{message, number, status_for, sync_of, Phone};
 use crate::script::{Faults, Op, Scenario, SyncKind};
 use crate::upstream::SimUpstream;
@@ -257,7 +257,11 @@ impl World {
         let slow = match mode {
             AlertCode::TwoWay => false,
             AlertCode::SlowSync => {
-                self.phones[p].drop_deletes(&mut lock(&self.model));
+                let mut model = lock(&self.model);
+                self.phones[p].drop_deletes(&mut model);
+                for it in self.phones[p].items.values() {
+                    model.slow_resend(&it.card);
+                }
                 true
             }
             AlertCode::RefreshFromServer => {
@@ -271,6 +275,17 @@ impl World {
         } else {
             self.phones[p].changes(slow)
         };
+        {
+            let phone = &self.phones[p];
+            let mut model = lock(&self.model);
+            for (_, luid, _) in &changes {
+                if phone.pending_map.values().any(|l| l == luid) {
+                    if let Some(it) = phone.items.get(luid) {
+                        model.unmapped_changes.insert(it.card.k);
+                    }
+                }
+            }
+        }
         // Package 3, a few item commands per message.
         let per = self.phones[p].kind.per_message.max(1);
         let chunks: Vec<Vec<(Command, String, u64)>> = if changes.is_empty() {
@@ -376,7 +391,17 @@ impl World {
         for (href, card) in self.upstream.cards() {
             let card = card.map_err(|e| format!("server item {href} unreadable: {e}"))?;
             if server.insert(card.k, card).is_some() {
-                return Err(format!("person {} is on the server twice", card.k));
+                let model = lock(&self.model);
+                let deleted = model.deletions.iter().any(|d| d.k == card.k);
+                let unmapped = model.unmapped_changes.contains(&card.k);
+                let known = if deleted {
+                    format!("{KNOWN_ISSUE} (a deleted item re-created by two phones): ")
+                } else if unmapped {
+                    format!("{KNOWN_ISSUE} (a change to an item whose Map was lost): ")
+                } else {
+                    String::new()
+                };
+                return Err(format!("{known}person {} is on the server twice", card.k));
             }
         }
         let model = lock(&self.model);
