@@ -161,8 +161,9 @@ impl DatastoreRun {
             let states = index.states.clone();
             self.settle_states(states);
         }
-        if self.method == SyncMethod::Slow {
-            // Pairings for items the phone no longer holds are stale.
+        if self.method == SyncMethod::Slow && !self.failed {
+            // Pairings for items the phone no longer holds are stale; after a failure
+            // an untaken pairing may be a phone item the upstream did not take.
             let stale: Vec<String> = self
                 .map
                 .values()
