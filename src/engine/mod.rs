@@ -21,6 +21,7 @@ mod stale_write;
 pub mod sync_method;
 #[cfg(test)]
 mod tests;
+pub mod upstream;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub use dav_items::DavItems;
 pub use resume::RESUME_MAX_ENTRIES;
 pub use stale_write::STALE_WRITE_RETRIES;
 pub use sync_method::SyncMethod;
+pub use upstream::{UpstreamSource, UserDav, UserUpstream};
 
 use index::ServerIndex;
 
@@ -315,7 +317,8 @@ impl DatastoreRun {
             cap: setup.cap,
             max_guid: setup.max_guid,
             phone_next: setup.phone_next,
-            server_next: Utc::now().format("%Y%m%dT%H%M%SZ").to_string(),
+            // The session's clock, so a simulated session is the same at every run.
+            server_next: deps.opts.now.format("%Y%m%dT%H%M%SZ").to_string(),
             previous: prior.state,
             upstreams,
             task_collection: setup.task_collection,

@@ -111,6 +111,15 @@ impl DatastoreRun {
             }
             for href in &changes.deleted {
                 if let Some(entry) = self.map.get(href) {
+                    if self
+                        .luid_to_href
+                        .get(&entry.luid)
+                        .is_some_and(|now| now != href)
+                    {
+                        // The phone's change re-created its item under a new href this
+                        // session: the item lives on, on both sides.
+                        continue;
+                    }
                     o.out.push(ServerChange::Delete {
                         luid: entry.luid.clone(),
                     });
@@ -155,8 +164,9 @@ impl DatastoreRun {
             let states = index.states.clone();
             self.settle_states(states);
         }
-        if self.method == SyncMethod::Slow {
-            // Pairings for items the phone no longer holds are stale.
+        if self.method == SyncMethod::Slow && !self.failed {
+            // Pairings for items the phone no longer holds are stale; after a failure
+            // an untaken pairing may be a phone item the upstream did not take.
             let stale: Vec<String> = self
                 .map
                 .values()
@@ -227,7 +237,13 @@ impl DatastoreRun {
                 }
             };
             let etag = (!etag.is_empty()).then(|| etag.clone());
-            match self.map.get(&href) {
+            // A pairing a slow sync found stale names a LUID the phone no longer has:
+            // the item goes as new.
+            let paired = self
+                .map
+                .get(&href)
+                .filter(|e| !self.forget_luids.contains(&e.luid));
+            match paired {
                 Some(entry) => {
                     out.push(ServerChange::Replace {
                         luid: entry.luid.clone(),

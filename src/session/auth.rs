@@ -6,7 +6,8 @@ use base64::Engine;
 use rand::RngCore;
 
 use super::throttle::LoginThrottle;
-use crate::dav::{Credentials, DavClient, Login};
+use crate::dav::{Credentials, Login};
+use crate::engine::UpstreamSource;
 use crate::store::{Store, VaultKey};
 use crate::syncml::auth::{self, AUTH_BASIC, AUTH_MD5};
 use crate::syncml::model::{Chal, Data, Meta, SyncHdr};
@@ -211,7 +212,7 @@ impl Authenticator {
         nonces: &[String],
         throttle: &LoginThrottle,
         store: &Store,
-        dav: &DavClient,
+        upstream: &dyn UpstreamSource,
     ) -> AuthOutcome {
         let Some(cred) = &header.cred else {
             return AuthOutcome::Missing;
@@ -233,9 +234,7 @@ impl Authenticator {
             };
             // A remembered log-in costs the upstream nothing and is exempt from the
             // throttle, so an attack on the account does not lock its phones out.
-            let remembered = dav
-                .user(Credentials::new(&user, &password))
-                .login_is_remembered();
+            let remembered = upstream.login_is_remembered(&Credentials::new(&user, &password));
             if !remembered && !throttle.user_check_allowed(&user) {
                 return AuthOutcome::Throttled { user };
             }
@@ -276,9 +275,8 @@ impl Authenticator {
         if !self.access.permits(&user) {
             return AuthOutcome::Forbidden { user };
         }
-        match dav
-            .user(Credentials::new(&user, &password))
-            .check_login()
+        match upstream
+            .check_login(&Credentials::new(&user, &password))
             .await
         {
             Ok(Login::Accepted) => AuthOutcome::Accepted {

@@ -85,10 +85,14 @@ impl SessionCore {
             return Ok(());
         }
         let prefix = prefix_of(&self.shared, self.url.backup.as_deref());
-        let result = match BackupTarget::for_user(cfg, &self.deps.dav) {
+        let Some(user) = self.deps.dav.dav_user() else {
+            tracing::error!(device = %self.device, %datastore, "the upstream takes no backup files: destructive sync refused");
+            return Err(BACKUP_FAILED_STATUS);
+        };
+        let result = match BackupTarget::for_user(cfg, user) {
             Ok(target) => {
                 let c = collection(collection_href);
-                backup_collection(&self.deps.dav, kind, &c, &target, &prefix, today()).await
+                backup_collection(user, kind, &c, &target, &prefix, today()).await
             }
             Err(e) => Err(e),
         };
@@ -125,7 +129,7 @@ impl SessionCore {
         }
         Some(SessionBackup {
             shared: self.shared.clone(),
-            user: self.deps.dav.clone(),
+            user: self.deps.dav.dav_user()?.clone(),
             device: self.device.clone(),
             prefix: prefix_of(&self.shared, Some(url_prefix)),
             sources,

@@ -3,12 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use super::auth::{AccessList, AuthPolicy, Authenticator};
 use super::throttle::{LoginThrottle, ThrottleSettings};
 use crate::catalog::{AliasTable, Profiles};
 use crate::config::{BackupConfig, Config};
 use crate::dav::DavClient;
-use crate::engine::ConflictPolicy;
+use crate::engine::{ConflictPolicy, UpstreamSource};
 use crate::metrics::Metrics;
 use crate::store::{Store, VaultKey};
 
@@ -27,6 +29,11 @@ pub enum SetupError {
 pub struct Shared {
     pub store: Arc<Store>,
     pub dav: DavClient,
+    /// Where sessions log in and read and write: `dav` itself in the server; the sync
+    /// simulator's in-memory server in its runs ([`Shared::with_upstream`]).
+    pub upstream: Arc<dyn UpstreamSource>,
+    /// The time a session starts at (its anchors, the stamps of converted items).
+    pub clock: Clock,
     pub auth: Authenticator,
     /// Failed log-ins, per client address and per user.
     pub throttle: LoginThrottle,
@@ -71,7 +78,33 @@ fn throttle_settings(auth: &crate::config::AuthConfig) -> ThrottleSettings {
     }
 }
 
+/// A source of the current time: the system's in the server, a scripted one in the
+/// simulator so a run is the same every time.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
+
+impl Clock {
+    pub fn system() -> Clock {
+        Clock(Arc::new(Utc::now))
+    }
+
+    pub fn from_fn(now: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Clock {
+        Clock(Arc::new(now))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.0)()
+    }
+}
+
 impl Shared {
+    /// Sessions log in and sync against `upstream` and read the time from `clock`.
+    pub fn with_upstream(mut self, upstream: Arc<dyn UpstreamSource>, clock: Clock) -> Shared {
+        self.upstream = upstream;
+        self.clock = clock;
+        self
+    }
+
     pub fn new(cfg: &Config, store: Arc<Store>) -> Result<Shared, SetupError> {
         let vault = VaultKey::load(&cfg.auth.vault_key, &cfg.auth.vault_key_file)?;
         if vault.is_none() {
@@ -82,6 +115,8 @@ impl Shared {
         dav.record_into(metrics.clone());
         Ok(Shared {
             store,
+            upstream: Arc::new(dav.clone()),
+            clock: Clock::system(),
             dav,
             auth: Authenticator {
                 policy: AuthPolicy::from_config(&cfg.auth.policy),

@@ -257,10 +257,10 @@ impl SessionHandler {
             store: self.shared.store.clone(),
             dav: self
                 .shared
-                .dav
-                .user(crate::dav::Credentials::new(&user, &password)),
+                .upstream
+                .user(&crate::dav::Credentials::new(&user, &password)),
             policy: self.shared.policy,
-            opts: ConvertOptions::new(chrono::Utc::now())
+            opts: ConvertOptions::new(self.shared.clock.now())
                 .with_device_tz(device_zone(&record, self.shared.device_tz)),
         };
         let max_msg = header

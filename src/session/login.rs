@@ -176,7 +176,7 @@ impl SessionHandler {
                 &nonces,
                 &self.shared.throttle,
                 &self.shared.store,
-                &self.shared.dav,
+                self.shared.upstream.as_ref(),
             )
             .await;
         match outcome {

@@ -10,7 +10,7 @@ use super::outbox::Outbox;
 use super::url_params::UrlParams;
 use crate::catalog::{DatastoreUri, DeviceProfile};
 use crate::convert::Charset;
-use crate::engine::{DatastoreRun, EngineDeps};
+use crate::engine::{DatastoreRun, EngineDeps, UserDav};
 use crate::store::DeviceRecord;
 use crate::syncml::codes::{AlertCode, StatusCode};
 use crate::syncml::devinf::DevInf;
@@ -34,7 +34,7 @@ pub struct SessionCore {
     pub user: String,
     pub version: Version,
     pub url: UrlParams,
-    pub deps: EngineDeps,
+    pub deps: EngineDeps<UserDav>,
     pub record: DeviceRecord,
     pub devinf: Option<DevInf>,
     pub profile: DeviceProfile,
@@ -82,7 +82,7 @@ impl SessionCore {
         user: String,
         version: Version,
         url: UrlParams,
-        deps: EngineDeps,
+        deps: EngineDeps<UserDav>,
         record: DeviceRecord,
     ) -> Self {
         let devinf = record

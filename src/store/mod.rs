@@ -138,6 +138,22 @@ impl Store {
                 path: path.clone(),
                 source: Box::new(e),
             })?;
+        Store::with_tables(db)
+    }
+
+    /// A store held in memory alone, for the sync simulator: the same tables and
+    /// transactions as the file, none of the disk's cost.
+    pub fn in_memory() -> Result<Store, StoreError> {
+        let db = redb::Builder::new()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(|e| StoreError::Open {
+                path: "(memory)".into(),
+                source: Box::new(e),
+            })?;
+        Store::with_tables(db)
+    }
+
+    fn with_tables(db: redb::Database) -> Result<Store, StoreError> {
         let store = Store { db };
         // Create every table up front so readers never meet a missing one.
         let tx = store.db.begin_write().map_err(db_err("begin"))?;

@@ -24,7 +24,7 @@ fn session(dir: &std::path::Path) -> SessionCore {
     let shared = Arc::new(Shared::new(&cfg, store.clone()).expect("shared"));
     let deps = EngineDeps {
         store,
-        dav: shared.dav.user(Credentials::new("alice", "pw")),
+        dav: shared.upstream.user(&Credentials::new("alice", "pw")),
         policy: ConflictPolicy::Merge,
         opts: ConvertOptions::new(chrono::Utc::now()),
     };
