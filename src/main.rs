@@ -142,7 +142,11 @@ fn replay(
     anyhow::ensure!(
         report.passed(),
         "{} of the replayed answers failed a check",
-        report.exchanges.iter().filter(|e| !e.problems.is_empty()).count()
+        report
+            .exchanges
+            .iter()
+            .filter(|e| !e.problems.is_empty())
+            .count()
     );
     Ok(())
 }

@@ -13,6 +13,7 @@ pub mod merge;
 pub mod note;
 pub mod rrule;
 pub mod sif;
+pub mod sniff;
 pub mod timezone;
 pub mod vcal;
 pub mod vcard;

@@ -88,11 +88,7 @@ fn line_of(s: &Status) -> StatusLine {
         cmd: s.cmd.clone(),
         cmd_ref: s.cmd_ref.clone(),
         code: s.code.code(),
-        item: s
-            .source_refs
-            .first()
-            .or(s.target_refs.first())
-            .cloned(),
+        item: s.source_refs.first().or(s.target_refs.first()).cloned(),
     }
     .with_msg_ref(&s.msg_ref)
 }
@@ -164,9 +160,19 @@ mod tests {
 
     #[test]
     fn only_the_protocols_own_refusals_pass() {
-        let ok = [line("SyncHdr", 212), line("Alert", 508), line("Delete", 404), line("Delete", 211)];
+        let ok = [
+            line("SyncHdr", 212),
+            line("Alert", 508),
+            line("Delete", 404),
+            line("Delete", 211),
+        ];
         assert!(problems(&ok, "1").is_empty());
-        let bad = [line("SyncHdr", 200), line("Add", 400), line("Replace", 500), line("Alert", 406)];
+        let bad = [
+            line("SyncHdr", 200),
+            line("Add", 400),
+            line("Replace", 500),
+            line("Alert", 406),
+        ];
         assert_eq!(problems(&bad, "1").len(), 3);
         assert_eq!(problems(&[line("SyncHdr", 401)], "1").len(), 1);
     }

@@ -78,7 +78,11 @@ impl Report {
     pub fn problems(&self) -> Vec<String> {
         self.exchanges
             .iter()
-            .flat_map(|e| e.problems.iter().map(move |p| format!("{}: {p}", e.message)))
+            .flat_map(|e| {
+                e.problems
+                    .iter()
+                    .map(move |p| format!("{}: {p}", e.message))
+            })
             .collect()
     }
 }
@@ -86,17 +90,31 @@ impl Report {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for e in &self.exchanges {
-            let http = e.http.map_or("no answer".to_owned(), |h| format!("HTTP {h}"));
-            writeln!(f, "{} (session {}) -> {} {http}", e.message, e.session, e.url)?;
+            let http = e
+                .http
+                .map_or("no answer".to_owned(), |h| format!("HTTP {h}"));
+            writeln!(
+                f,
+                "{} (session {}) -> {} {http}",
+                e.message, e.session, e.url
+            )?;
             for s in &e.statuses {
-                let item = s.item.as_deref().map(|i| format!(" {i}")).unwrap_or_default();
+                let item = s
+                    .item
+                    .as_deref()
+                    .map(|i| format!(" {i}"))
+                    .unwrap_or_default();
                 writeln!(f, "    {} {}{item}: {}", s.cmd, s.cmd_ref, s.code)?;
             }
             for p in &e.problems {
                 writeln!(f, "    FAILED: {p}")?;
             }
         }
-        let failed = self.exchanges.iter().filter(|e| !e.problems.is_empty()).count();
+        let failed = self
+            .exchanges
+            .iter()
+            .filter(|e| !e.problems.is_empty())
+            .count();
         writeln!(
             f,
             "{} messages replayed, {} with a failed check: {}",
@@ -174,7 +192,9 @@ pub async fn replay(recording: &Recording, options: &ReplayOptions) -> Result<Re
                 match r.bytes().await {
                     Ok(b) if ok => Some(b),
                     Ok(_) => {
-                        exchange.problems.push("the HTTP status is not a success".into());
+                        exchange
+                            .problems
+                            .push("the HTTP status is not a success".into());
                         None
                     }
                     Err(e) => {
@@ -222,7 +242,9 @@ fn prepare(
     }
     if recorded.latin1 {
         // Every char came from one byte, and what was put in is ASCII.
-        xml.chars().map(|c| u8::try_from(c).unwrap_or(b'?')).collect()
+        xml.chars()
+            .map(|c| u8::try_from(c).unwrap_or(b'?'))
+            .collect()
     } else {
         xml.into_bytes()
     }

@@ -34,7 +34,10 @@ impl Recording {
             .map_err(read_dir)?
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().ends_with("-in.xml")))
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().ends_with("-in.xml"))
+            })
             .collect();
         files.sort();
         if files.is_empty() {
@@ -75,6 +78,9 @@ fn read_text(path: &Path) -> Result<(String, bool), ReplayError> {
     })?;
     Ok(match String::from_utf8(bytes) {
         Ok(s) => (s, false),
-        Err(e) => (e.into_bytes().iter().map(|&b| char::from(b)).collect(), true),
+        Err(e) => (
+            e.into_bytes().iter().map(|&b| char::from(b)).collect(),
+            true,
+        ),
     })
 }

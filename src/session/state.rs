@@ -109,6 +109,17 @@ fn take_maps(core: &mut SessionCore, msg: &Message, answer: &mut Answer, waiting
     }
 }
 
+/// A message after the session's end: the phone's statuses and Map for the last package
+/// (a Sync4j client first asks for the next message, then sends them). Whether it asked
+/// for the next message, so the session waits for what follows.
+pub(super) fn after_end(core: &mut SessionCore, msg: &Message, answer: &mut Answer) -> bool {
+    take_maps(core, msg, answer, "nothing: the session has ended");
+    msg.body
+        .commands
+        .iter()
+        .any(|c| matches!(c, Command::Alert(a) if a.code == AlertCode::NextMessage))
+}
+
 impl AwaitInit {
     /// Package 1: stays here until its final message, then waits for package 3.
     pub async fn handle(
