@@ -60,6 +60,8 @@ pub struct Exchange {
     pub http: Option<u16>,
     pub statuses: Vec<StatusLine>,
     pub problems: Vec<String>,
+    /// The reply as it came (empty when none came).
+    pub reply: Vec<u8>,
 }
 
 /// Every exchange of a replay.
@@ -178,6 +180,7 @@ pub async fn replay(recording: &Recording, options: &ReplayOptions) -> Result<Re
             http: None,
             statuses: Vec::new(),
             problems: Vec::new(),
+            reply: Vec::new(),
         };
         let answer = client
             .post(&conv.url)
@@ -220,6 +223,7 @@ pub async fn replay(recording: &Recording, options: &ReplayOptions) -> Result<Re
             conv.learn_ids();
             exchange.statuses = facts.statuses;
             exchange.problems.extend(facts.problems);
+            exchange.reply = reply.to_vec();
         }
         report.exchanges.push(exchange);
     }
