@@ -113,8 +113,14 @@ fn a_p900_all_day_event_ending_at_hour_24_is_stored() {
         .iter()
         .find(|e| e.contains("christmas all day"))
         .unwrap_or_else(|| panic!("the all-day event is missing: {events:?}"));
-    assert!(christmas.contains("DTSTART;VALUE=DATE:20061225"), "{christmas}");
-    assert!(christmas.contains("DTEND;VALUE=DATE:20061226"), "{christmas}");
+    assert!(
+        christmas.contains("DTSTART;VALUE=DATE:20061225"),
+        "{christmas}"
+    );
+    assert!(
+        christmas.contains("DTEND;VALUE=DATE:20061226"),
+        "{christmas}"
+    );
     assert!(!christmas.contains("T240000"), "{christmas}");
     assert!(christmas.contains("VERSION:2.0"), "{christmas}");
 }
@@ -131,8 +137,14 @@ fn every_recording_has_its_test_and_its_expectations() {
         }
         let name = entry.file_name().to_string_lossy().into_owned();
         assert!(this.contains(&format!("\"{name}\"")), "{name} has no test");
-        assert!(entry.path().join("SOURCE.md").exists(), "{name} has no SOURCE.md");
-        assert!(!support::devices::expected(&name).is_empty(), "{name}: empty expect.toml");
+        assert!(
+            entry.path().join("SOURCE.md").exists(),
+            "{name} has no SOURCE.md"
+        );
+        assert!(
+            !support::devices::expected(&name).is_empty(),
+            "{name}: empty expect.toml"
+        );
         n += 1;
     }
     assert!(n >= 10, "only {n} recordings");
