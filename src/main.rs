@@ -78,8 +78,8 @@ enum Command {
         /// The user to log in as (Basic); without it the recorded credentials are sent.
         #[arg(long, requires = "password")]
         user: Option<String>,
-        /// The user's password.
-        #[arg(long, env = "SYNCML_BRIDGE_REPLAY_PASSWORD", hide_env_values = true)]
+        /// The user's password (a test account's: it shows in the process list).
+        #[arg(long)]
         password: Option<String>,
         /// Seconds one answer may take.
         #[arg(long, default_value_t = 120)]

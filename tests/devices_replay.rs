@@ -61,7 +61,7 @@ fn replay_siemens_s65_latin1_contacts() {
 
 /// A Sync4j PocketPC client sends no DevInf, puts `text/x-s4j-sifc` on the command and
 /// `b64` on the item: its contacts are read as SIF, and the server's own contacts go to it
-/// in SIF in the next session.
+/// in SIF, in the same session and in a later one where it sends no item at all.
 #[test]
 fn sif_items_are_parsed_by_their_declared_type_without_devinf() {
     let world = World::start();
@@ -71,27 +71,43 @@ fn sif_items_are_parsed_by_their_declared_type_without_devinf() {
     let report = replay_recording(&world, &first);
     assert!(report.passed(), "{report}");
     let cards = world.server_items(Datastore::Contacts);
-    assert_eq!(cards.len(), 1, "{cards:?}");
-    assert!(cards[0].1.contains("FN:Client1"), "{}", cards[0].1);
-    assert!(!cards[0].1.contains("<?xml"), "{}", cards[0].1);
+    assert!(
+        cards.iter().any(|(_, c)| c.contains("FN:Client1")),
+        "the phone's SIF contact is not upstream: {cards:?}"
+    );
+    assert!(!cards.iter().any(|(_, c)| c.contains("<?xml")), "{cards:?}");
+    // The server's own contact went to the phone in SIF in the same session, and the
+    // phone's Map for it (its recorded id rewritten to the bridge's) was accepted.
+    let replies = |r: &support::devices::Report| -> String {
+        r.exchanges
+            .iter()
+            .map(|e| String::from_utf8_lossy(&e.reply).into_owned())
+            .collect()
+    };
+    assert!(replies(&report).contains("text/x-s4j-sifc"), "{report}");
+    let map = report
+        .exchanges
+        .iter()
+        .flat_map(|e| &e.statuses)
+        .find(|s| s.cmd == "Map")
+        .unwrap_or_else(|| panic!("the phone's Map got no status:\n{report}"));
+    assert_eq!(map.code, 200, "{report}");
 
     world.dav().put(
         &format!("{}server-card.vcf", world.collection(Datastore::Contacts)),
         "text/vcard",
         "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:server-card\r\nFN:Server Card\r\nN:Card;Server;;;\r\nEND:VCARD\r\n",
     );
-    second.messages.drain(..4);
-    second.messages.truncate(2);
+    // The third recorded session: the phone sends no item of its own, so only what the
+    // bridge remembered from the first session can tell it to answer in SIF.
+    second.messages.drain(..8);
+    second.messages.truncate(4);
     let report = replay_recording(&world, &second);
     assert!(report.passed(), "{report}");
-    let replies: String = report
-        .exchanges
-        .iter()
-        .map(|e| String::from_utf8_lossy(&e.reply).into_owned())
-        .collect();
+    let replies = replies(&report);
     assert!(
-        replies.contains("text/x-s4j-sifc"),
-        "the server's card did not go out as SIF:\n{replies}"
+        replies.contains("text/x-s4j-sifc") && !replies.contains("text/x-vcard"),
+        "the server's cards did not go out as SIF:\n{replies}"
     );
 }
 
@@ -148,4 +164,74 @@ fn every_recording_has_its_test_and_its_expectations() {
         n += 1;
     }
     assert!(n >= 10, "only {n} recordings");
+}
+
+/// `syncml-bridge replay` against a running bridge: each exchange printed with its
+/// statuses, exit 0 when every check passed, and a non-zero exit naming what failed.
+#[test]
+fn the_replay_command_prints_every_exchange_and_fails_on_a_failed_check() {
+    let world = World::start();
+    let run = |password: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_syncml-bridge"))
+            .arg("replay")
+            .arg(support::devices::dir("motorola-v3-calendar"))
+            .args(["--url", &world.bridge.syncml_url()])
+            .args(["--user", support::e2e::USER, "--password", password])
+            .output()
+            .expect("run syncml-bridge replay")
+    };
+    let ok = run(support::e2e::PASSWORD);
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        ok.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(out.contains("02-in.xml"), "{out}");
+    assert!(out.contains("Add 2/4 4097: 201"), "{out}");
+    assert!(
+        out.contains("3 messages replayed, 0 with a failed check: PASS"),
+        "{out}"
+    );
+    assert_eq!(world.server_items(Datastore::Calendar).len(), 2);
+
+    let bad = run("not-the-password");
+    let out = String::from_utf8_lossy(&bad.stdout);
+    assert_eq!(bad.status.code(), Some(2), "{out}");
+    assert!(out.contains("FAILED: the header status is 401"), "{out}");
+    assert!(out.contains(": FAIL"), "{out}");
+    assert!(!out.contains("not-the-password"), "{out}");
+}
+
+/// Funambol and Sync4j clients ask for the next message (Alert 222) after the server's
+/// last package and only then send their statuses and Map: the session stays open for
+/// them, with the server's items sent (and mapped) or not.
+#[test]
+fn a_phone_asking_for_more_after_the_last_package_still_gets_its_map_answered() {
+    for seeded in [true, false] {
+        let world = World::start();
+        let mut first = load("funambol-outlook-3.0.15-calendar");
+        first.messages.truncate(4);
+        if !seeded {
+            // Without the recorded server's replies nothing is put upstream first.
+            for m in &mut first.messages {
+                m.server = None;
+            }
+        }
+        let report = replay_recording(&world, &first);
+        assert!(report.passed(), "seeded={seeded}:\n{report}");
+        let last = &report.exchanges[3];
+        assert!(
+            last.statuses
+                .iter()
+                .any(|s| s.cmd == "SyncHdr" && s.code == 200),
+            "seeded={seeded}:\n{report}"
+        );
+        assert!(
+            last.statuses
+                .iter()
+                .any(|s| s.cmd == "Map" && s.code == 200),
+            "seeded={seeded}:\n{report}"
+        );
+    }
 }

@@ -148,6 +148,17 @@ impl Conversation {
 
 /// Replays `recording` against the bridge `options` names.
 pub async fn replay(recording: &Recording, options: &ReplayOptions) -> Result<Report, ReplayError> {
+    replay_with(recording, options, |_| {}).await
+}
+
+/// Replays `recording`, calling `before_session` with each session's recorded messages
+/// before its first one is sent (a test puts the recorded server's own items upstream
+/// there).
+pub async fn replay_with(
+    recording: &Recording,
+    options: &ReplayOptions,
+    mut before_session: impl FnMut(&[Recorded]),
+) -> Result<Report, ReplayError> {
     let client = reqwest::Client::builder()
         .timeout(options.timeout)
         .build()
@@ -163,9 +174,15 @@ pub async fn replay(recording: &Recording, options: &ReplayOptions) -> Result<Re
         live_adds: Vec::new(),
     };
     let mut report = Report::default();
-    for recorded in &recording.messages {
+    for (index, recorded) in recording.messages.iter().enumerate() {
         let session = rewrite::session_id(&recorded.client).unwrap_or_default();
         if conv.session.as_deref() != Some(session.as_str()) {
+            let rest = &recording.messages[index..];
+            let len = rest
+                .iter()
+                .take_while(|m| rewrite::session_id(&m.client).unwrap_or_default() == session)
+                .count();
+            before_session(&rest[..len]);
             conv.session = Some(session.clone());
             conv.url = options.url.clone();
             conv.recorded_adds.clear();

@@ -114,6 +114,10 @@ fn take_maps(core: &mut SessionCore, msg: &Message, answer: &mut Answer, waiting
 /// for the next message, so the session waits for what follows.
 pub(super) fn after_end(core: &mut SessionCore, msg: &Message, answer: &mut Answer) -> bool {
     take_maps(core, msg, answer, "nothing: the session has ended");
+    asks_next_message(msg)
+}
+
+fn asks_next_message(msg: &Message) -> bool {
     msg.body
         .commands
         .iter()
@@ -257,6 +261,12 @@ impl AwaitMap {
         take_maps(core, msg, answer, "package 5 (statuses and Map)");
         if !msg.body.final_ {
             answer.commands.push(core.next_message_alert());
+            return Phase::Map(self);
+        }
+        // A phone asking for the next message has not sent its Map yet (Sync4j clients
+        // ask once more after the server's last package).
+        if asks_next_message(msg) {
+            answer.final_ = true;
             return Phase::Map(self);
         }
         core.commit();

@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use syncml_bridge::replay::{replay, Recording, ReplayOptions, Report};
+use syncml_bridge::convert::{self, ConvertOptions, Format};
+pub use syncml_bridge::replay::Report;
+use syncml_bridge::replay::{replay_with, Recorded, Recording, ReplayOptions};
+use syncml_bridge::syncml::model::{Command, Data, Meta};
 
 use super::e2e::{World, PASSWORD, USER};
 use super::items::unfold;
@@ -75,8 +78,126 @@ pub fn replay_recording(world: &World, recording: &Recording) -> Report {
         .build()
         .expect("a runtime for the replay");
     runtime
-        .block_on(replay(recording, &options))
+        .block_on(replay_with(recording, &options, |session| {
+            // Blocking HTTP may not run on the replay's runtime thread.
+            std::thread::scope(|s| {
+                s.spawn(|| seed(world, session))
+                    .join()
+                    .expect("seeding the server's items")
+            })
+        }))
         .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The items the recorded server added to the phone in this session, put in Radicale
+/// before the session starts: they were the server's own items then (Horde's test harness
+/// did the same with its backend). The recorded server's Replaces and Deletes are not
+/// repeated: they name the phone's ids, whose upstream items only the bridge knows.
+fn seed(world: &World, session: &[Recorded]) {
+    let now = chrono::Utc::now();
+    for (format, bytes) in session
+        .iter()
+        .filter_map(|m| m.server.as_deref())
+        .flat_map(server_adds)
+    {
+        let format = convert::sniff::settle(format, &bytes);
+        let tree = convert::to_dav(format, &bytes, &ConvertOptions::new(now))
+            .unwrap_or_else(|e| panic!("the recorded server's {format} item: {e}"));
+        let body = with_uid(
+            &String::from_utf8_lossy(&convert::dav_bytes(&tree)),
+            &format!("seed-{}", now.timestamp_micros()),
+        );
+        let (datastore, ext, mime) = if tree.name == "VCARD" {
+            (Datastore::Contacts, "vcf", "text/vcard")
+        } else if body.contains("BEGIN:VTODO") {
+            (Datastore::Tasks, "ics", "text/calendar")
+        } else if body.contains("BEGIN:VJOURNAL") {
+            (Datastore::Notes, "ics", "text/calendar")
+        } else {
+            (Datastore::Calendar, "ics", "text/calendar")
+        };
+        let n = world.server_items(datastore).len();
+        let href = format!(
+            "{}seed-{n}-{}.{ext}",
+            world.collection(datastore),
+            now.timestamp_micros()
+        );
+        let reply = world.dav().put(&href, mime, &body);
+        assert!(
+            (200..300).contains(&reply.status),
+            "seeding {href}: {} {}",
+            reply.status,
+            reply.body
+        );
+    }
+}
+
+/// The item with a UID (Radicale wants one; SIF items carry none), after its first
+/// component's BEGIN line.
+fn with_uid(body: &str, uid: &str) -> String {
+    if body.lines().any(|l| l.starts_with("UID:")) {
+        return body.to_owned();
+    }
+    let mut out = String::with_capacity(body.len() + uid.len() + 8);
+    let mut done = false;
+    for line in body.split_inclusive('\n') {
+        out.push_str(line);
+        let name = line.trim_end();
+        if !done
+            && matches!(
+                name,
+                "BEGIN:VCARD" | "BEGIN:VEVENT" | "BEGIN:VTODO" | "BEGIN:VJOURNAL"
+            )
+        {
+            out.push_str(&format!("UID:{uid}\r\n"));
+            done = true;
+        }
+    }
+    out
+}
+
+/// (format, bytes) of every item a recorded reply adds to the phone.
+fn server_adds(reply: &str) -> Vec<(Format, Vec<u8>)> {
+    use base64::Engine;
+    let Ok(decoded) = syncml_bridge::syncml::decode(reply.as_bytes()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for command in &decoded.message.body.commands {
+        let Command::Sync(sync) = command else {
+            continue;
+        };
+        for inner in &sync.commands {
+            let Command::Add(add) = inner else { continue };
+            for item in &add.items {
+                let field = |f: &dyn Fn(&Meta) -> Option<String>| {
+                    item.meta
+                        .as_ref()
+                        .and_then(f)
+                        .or_else(|| add.meta.as_ref().and_then(f))
+                };
+                let Some(format) = field(&|m| m.content_type.clone())
+                    .and_then(|t| Format::from_mime(&t, field(&|m| m.version.clone()).as_deref()))
+                else {
+                    continue;
+                };
+                let Some(Data::Text(text)) = &item.data else {
+                    continue;
+                };
+                let b64 = field(&|m| m.format.clone()).is_some_and(|f| f == "b64");
+                let bytes = if b64 {
+                    let clean: String = text.split_whitespace().collect();
+                    base64::engine::general_purpose::STANDARD
+                        .decode(clean)
+                        .expect("the recorded server's b64 item")
+                } else {
+                    text.clone().into_bytes()
+                };
+                out.push((format, bytes));
+            }
+        }
+    }
+    out
 }
 
 /// Replays `name` into a fresh world and checks every answer and what Radicale holds.
