@@ -44,7 +44,7 @@ pub fn elements<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
     let mut at = 0;
     while let Some((s, e)) = element_range(xml, name, at) {
         out.push(&xml[s..e]);
-        at = e.max(s + 1);
+        at = e;
     }
     out
 }
