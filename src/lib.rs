@@ -13,6 +13,7 @@ pub mod engine;
 pub mod http;
 pub mod metrics;
 pub mod push;
+pub mod replay;
 pub mod session;
 pub mod store;
 pub mod syncml;

@@ -67,6 +67,24 @@ enum Command {
     Push(syncml_bridge::admin::push_cmd::PushArgs),
     /// List and restore device backups (docs/configuration.md, `[backup]`).
     Backup(syncml_bridge::admin::backup_cmd::BackupArgs),
+    /// Replay a recorded session (a directory of NN-in.xml messages) against a running
+    /// bridge, print every exchange and check each answer (docs/admin-guide.md).
+    Replay {
+        /// The recording's directory.
+        recording: PathBuf,
+        /// The bridge's SyncML URL, e.g. http://127.0.0.1:8080/syncml.
+        #[arg(long)]
+        url: String,
+        /// The user to log in as (Basic); without it the recorded credentials are sent.
+        #[arg(long, requires = "password")]
+        user: Option<String>,
+        /// The user's password (a test account's: it shows in the process list).
+        #[arg(long)]
+        password: Option<String>,
+        /// Seconds one answer may take.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -101,6 +119,38 @@ enum CodecTarget {
     Wbxml,
 }
 
+/// Replays a recording; a failed check is an error (exit code 2) after the report.
+fn replay(
+    dir: PathBuf,
+    url: String,
+    credentials: Option<(String, String)>,
+    timeout: u64,
+) -> anyhow::Result<()> {
+    use syncml_bridge::replay;
+    let recording = replay::Recording::load(&dir)?;
+    let options = replay::ReplayOptions {
+        url,
+        credentials,
+        timeout: std::time::Duration::from_secs(timeout),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("start the runtime")?;
+    let report = runtime.block_on(replay::replay(&recording, &options))?;
+    print!("{report}");
+    anyhow::ensure!(
+        report.passed(),
+        "{} of the replayed answers failed a check",
+        report
+            .exchanges
+            .iter()
+            .filter(|e| !e.problems.is_empty())
+            .count()
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -112,6 +162,13 @@ fn main() -> ExitCode {
         } => serve(listen, upstream, data_dir, config),
         Command::Codec { to, file } => codec(to, file),
         Command::Convert { from, to, file } => convert_item(from, to, file),
+        Command::Replay {
+            recording,
+            url,
+            user,
+            password,
+            timeout,
+        } => replay(recording, url, user.zip(password), timeout),
         Command::Backup(args) => {
             syncml_bridge::admin::backup_cmd::run_process(args).map_err(Into::into)
         }

@@ -15,6 +15,7 @@ pub mod merge;
 pub mod note;
 pub mod rrule;
 pub mod sif;
+pub mod sniff;
 pub mod spelling;
 pub mod timezone;
 pub mod union;

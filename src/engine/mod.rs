@@ -137,6 +137,9 @@ pub struct DatastoreRun {
     pub method: SyncMethod,
     pub kind: ItemKind,
     pub phone_format: Format,
+    /// The type the phone declared for its items when it sent no DevInf; kept for the
+    /// next sessions.
+    pub declared_format: Option<Format>,
     pub cap: Capability,
     /// Longest server id the phone keeps (DevInf MaxGUIDSize).
     pub max_guid: usize,
@@ -314,6 +317,7 @@ impl DatastoreRun {
             method: setup.method,
             kind: setup.kind,
             phone_format: setup.phone_format,
+            declared_format: None,
             cap: setup.cap,
             max_guid: setup.max_guid,
             phone_next: setup.phone_next,
@@ -527,6 +531,9 @@ impl DatastoreRun {
         }
         state.task_collection = self.task_collection.clone();
         state.server_uri = Some(self.server_uri.clone());
+        if let Some(f) = self.declared_format {
+            state.phone_type = Some(f.name().to_owned());
+        }
         deps.store
             .put_datastore_state(&self.key, &state)
             .map_err(store_err(&self.key))

@@ -180,7 +180,12 @@ impl SessionCore {
                     .await?;
             }
         }
-        let phone_format = self.phone_format(source, named.kind);
+        let remembered = prior
+            .state
+            .phone_type
+            .as_deref()
+            .and_then(|t| t.parse::<Format>().ok());
+        let phone_format = self.phone_format(source, named.kind, remembered);
         let max_guid = self
             .devinf
             .as_ref()
@@ -351,8 +356,9 @@ impl SessionCore {
     }
 
     /// The format items go to the phone in: the URL's `format=`, else its DevInf's
-    /// preferred receive type, else the classic format of the kind.
-    fn phone_format(&self, phone_uri: &str, kind: ItemKind) -> Format {
+    /// preferred receive type, else the type it declared for its own items in an earlier
+    /// session (`remembered`), else the classic format of the kind.
+    fn phone_format(&self, phone_uri: &str, kind: ItemKind, remembered: Option<Format>) -> Format {
         use super::url_params::FormatParam;
         let classic = match kind {
             ItemKind::Contacts => Format::Vcard21,
@@ -369,6 +375,7 @@ impl SessionCore {
             .and_then(|d| d.data_store(phone_uri))
             .and_then(|ds| ds.rx_pref.as_ref())
             .and_then(|ct| Format::from_mime(&ct.ct_type, ct.ver_ct.as_deref()))
+            .or(remembered.filter(|_| self.devinf.is_none()))
             .filter(|f| kind_fits(*f, kind))
             .unwrap_or(classic)
     }

@@ -15,7 +15,7 @@ use super::expiring::{lock, ExpiringMap};
 use super::nonces::NonceBook;
 use super::open::{Busy, BusySessions, JoinProof, Session, Wire};
 use super::session_core::next_message;
-use super::state::{Answer, AwaitInit, Phase, SessionCore};
+use super::state::{self, Answer, AwaitInit, Phase, SessionCore};
 use super::table::SessionTable;
 use super::url_params::UrlParams;
 use crate::convert::ConvertOptions;
@@ -304,6 +304,7 @@ impl SessionHandler {
                 tracker: None,
                 counted: false,
                 awaits_answer: true,
+                phone_continues: false,
                 recorder,
                 proof,
             })
@@ -464,6 +465,7 @@ pub(super) async fn process(session: &mut Session, msg: &Message) -> Answer {
         Phase::Sending(s) => Phase::Sending(s.handle(&mut session.core, msg, &mut answer)),
         Phase::Map(s) => s.handle(&mut session.core, msg, &mut answer),
         Phase::Done => {
+            session.phone_continues = state::after_end(&mut session.core, msg, &mut answer);
             answer.final_ = true;
             Phase::Done
         }
@@ -675,7 +677,10 @@ impl SessionHandler {
         guard.last = Some((header.msg_id.clone(), reply.clone()));
         // Ended, and the phone has nothing left to answer: the slot is free at once, and
         // only what a resend needs stays behind.
-        if matches!(guard.phase, Phase::Done) && (was_done || !guard.awaits_answer) {
+        if matches!(guard.phase, Phase::Done)
+            && !guard.phone_continues
+            && (was_done || !guard.awaits_answer)
+        {
             self.table.remove(&token);
             let owner = Owner {
                 user: guard.core.user.clone(),

@@ -29,8 +29,47 @@ struct ItemIn<'a> {
     is_add: bool,
     luid: String,
     item: &'a Item,
-    meta: Option<&'a Meta>,
+    meta: Declared<'a>,
     format: Format,
+}
+
+/// What an item's Meta and its command's Meta declare, field by field: the item's own
+/// field wins, a field it lacks is the command's (a Sync4j client puts the type on the
+/// command and `b64` on the item).
+#[derive(Clone, Copy)]
+struct Declared<'a> {
+    item: Option<&'a Meta>,
+    command: Option<&'a Meta>,
+}
+
+impl<'a> Declared<'a> {
+    fn of(item: Option<&'a Meta>, command: Option<&'a Meta>) -> Self {
+        Declared { item, command }
+    }
+
+    fn field<T>(&self, f: impl Fn(&'a Meta) -> Option<T>) -> Option<T> {
+        self.item.and_then(&f).or_else(|| self.command.and_then(&f))
+    }
+
+    fn content_type(&self) -> Option<&'a str> {
+        self.field(|m| m.content_type.as_deref())
+    }
+
+    /// The format the declared type and version name, if the type is one we read.
+    fn format(&self) -> Option<Format> {
+        let version = self.field(|m| m.version.as_deref());
+        self.content_type()
+            .and_then(|t| Format::from_mime(t, version))
+    }
+
+    fn b64(&self) -> bool {
+        self.field(|m| m.format.as_deref())
+            .is_some_and(|f| f.trim().eq_ignore_ascii_case("b64"))
+    }
+
+    fn size(&self) -> Option<u64> {
+        self.field(|m| m.size)
+    }
 }
 
 impl SessionCore {
@@ -80,21 +119,25 @@ impl SessionCore {
                     templates.push(st);
                     continue;
                 };
-                let meta = item.meta.as_ref().or(cmd_meta);
-                let format = meta
-                    .and_then(|m| m.content_type.as_deref())
-                    .and_then(|t| Format::from_mime(t, meta.and_then(|m| m.version.as_deref())))
-                    .unwrap_or(default_format);
+                let meta = Declared::of(item.meta.as_ref(), cmd_meta);
+                let declared = meta.format();
                 let it = ItemIn {
                     slot,
                     is_add,
                     luid,
                     item,
                     meta,
-                    format,
+                    format: declared.unwrap_or(default_format),
                 };
                 match self.read_item(it, partial, answer) {
                     Ok(change) => {
+                        if let (
+                            Some(_),
+                            PhoneChange::Add { format, .. } | PhoneChange::Replace { format, .. },
+                        ) = (declared, &change)
+                        {
+                            self.remember_declared(slot, *format);
+                        }
                         changes.push(change);
                         templates.push(st);
                     }
@@ -124,7 +167,7 @@ impl SessionCore {
             meta,
             mut format,
         } = it;
-        let mut data = item_bytes(item, meta);
+        let mut data = item_bytes(item, meta.b64());
         if let Some(p) = partial.take() {
             if p.luid == luid && p.slot == slot {
                 // The first chunk's command and type hold for the whole object.
@@ -157,7 +200,7 @@ impl SessionCore {
                 is_add,
                 luid,
                 format,
-                declared: meta.and_then(|m| m.size),
+                declared: meta.size(),
                 data,
             });
             return Err(StatusCode::ChunkedItemAccepted);
@@ -169,11 +212,31 @@ impl SessionCore {
         {
             return Err(StatusCode::RequestedSizeTooBig);
         }
+        let settled = crate::convert::sniff::settle(format, &data);
+        if settled != format {
+            tracing::info!(device = %self.device, luid = %luid, declared = %format, body = %settled,
+                "the item's body is not the type it was declared as; read as its body shows");
+        }
+        let format = settled;
         Ok(if is_add {
             PhoneChange::Add { luid, format, data }
         } else {
             PhoneChange::Replace { luid, format, data }
         })
+    }
+
+    /// A device without DevInf is answered in the type it labels its own items with.
+    fn remember_declared(&mut self, slot: usize, format: Format) {
+        if self.devinf.is_some() || self.url.format.is_some() {
+            return;
+        }
+        let Some(run) = self.slots[slot].run.as_mut() else {
+            return;
+        };
+        if run.declared_format != Some(format) && format.kind() == run.phone_format.kind() {
+            run.declared_format = Some(format);
+            run.phone_format = format;
+        }
     }
 
     /// Hands the changes to the slot's run and answers each with its status.
@@ -220,13 +283,13 @@ fn change_of(c: &PhoneChange) -> ItemChange {
 }
 
 /// An item's data as bytes, base64-decoded when its Meta says `b64`.
-fn item_bytes(item: &Item, meta: Option<&Meta>) -> Vec<u8> {
+fn item_bytes(item: &Item, b64: bool) -> Vec<u8> {
     let raw = match &item.data {
         Some(Data::Text(t)) => t.as_bytes().to_vec(),
         Some(Data::Binary(b)) => b.clone(),
         _ => Vec::new(),
     };
-    if meta.and_then(|m| m.format.as_deref()) == Some("b64") {
+    if b64 {
         let cleaned: Vec<u8> = raw
             .iter()
             .copied()

@@ -30,6 +30,9 @@ pub struct Session {
     pub(super) counted: bool,
     /// The last reply carried commands the phone must answer (with their statuses).
     pub(super) awaits_answer: bool,
+    /// After its end the phone asked for the next message: its last package (statuses,
+    /// Map) is still to come, so the session stays for it.
+    pub(super) phone_continues: bool,
     /// Set when the device's messages are recorded (`log.debug_devices`, `debug=on`).
     pub(super) recorder: Option<Recorder>,
     /// What a message without the session's token must prove to join it.

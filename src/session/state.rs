@@ -115,6 +115,21 @@ fn take_maps(core: &mut SessionCore, msg: &Message, answer: &mut Answer, waiting
     }
 }
 
+/// A message after the session's end: the phone's statuses and Map for the last package
+/// (a Sync4j client first asks for the next message, then sends them). Whether it asked
+/// for the next message, so the session waits for what follows.
+pub(super) fn after_end(core: &mut SessionCore, msg: &Message, answer: &mut Answer) -> bool {
+    take_maps(core, msg, answer, "nothing: the session has ended");
+    asks_next_message(msg)
+}
+
+fn asks_next_message(msg: &Message) -> bool {
+    msg.body
+        .commands
+        .iter()
+        .any(|c| matches!(c, Command::Alert(a) if a.code == AlertCode::NextMessage))
+}
+
 impl AwaitInit {
     /// Package 1: stays here until its final message, then waits for package 3.
     pub async fn handle(
@@ -252,6 +267,12 @@ impl AwaitMap {
         take_maps(core, msg, answer, "package 5 (statuses and Map)");
         if !msg.body.final_ {
             answer.commands.push(core.next_message_alert());
+            return Phase::Map(self);
+        }
+        // A phone asking for the next message has not sent its Map yet (Sync4j clients
+        // ask once more after the server's last package).
+        if asks_next_message(msg) {
+            answer.final_ = true;
             return Phase::Map(self);
         }
         core.commit();

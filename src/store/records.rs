@@ -82,6 +82,10 @@ pub struct DatastoreState {
     /// Set by an admin (or after data loss) to force the next session into a slow sync.
     #[serde(default)]
     pub force_slow: bool,
+    /// The item type (a format name, `sifc`, `vcal10`...) a device that sent no DevInf
+    /// declared for its items: what it is answered in.
+    #[serde(default)]
+    pub phone_type: Option<String>,
     pub last_sync: Option<i64>,
     pub last_result: Option<String>,
 }

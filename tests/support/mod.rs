@@ -21,6 +21,7 @@
 
 pub mod bridge;
 pub mod crafted;
+pub mod devices;
 pub mod e2e;
 pub mod items;
 pub mod kannel;
