@@ -96,7 +96,7 @@ impl Shared {
             device_tz: cfg.sync.device_timezone.parse().unwrap_or(chrono_tz::UTC),
             session_timeout: Duration::from_secs(cfg.limits.session_timeout_secs),
             max_sessions: cfg.limits.max_sessions,
-            max_obj_size: Some(cfg.limits.max_body_bytes as u64 * 4),
+            max_obj_size: Some(cfg.limits.max_object_size),
             max_msg_size: cfg.limits.max_body_bytes as u64,
             decode_limits: cfg.limits.decode_limits(),
             answer_within: Duration::from_secs(cfg.limits.answer_within_secs),
