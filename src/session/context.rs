@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::auth::{AccessList, AuthPolicy, Authenticator};
 use super::throttle::{LoginThrottle, ThrottleSettings};
-use crate::catalog::{AliasTable, Profiles};
+use crate::catalog::{AliasTable, Profiles, ServerCtCap};
 use crate::config::{BackupConfig, Config};
 use crate::dav::DavClient;
 use crate::engine::ConflictPolicy;
@@ -32,6 +32,8 @@ pub struct Shared {
     pub throttle: LoginThrottle,
     pub aliases: AliasTable,
     pub profiles: Profiles,
+    /// What the bridge's own DevInf says it keeps of each content type.
+    pub server_ctcap: ServerCtCap,
     pub policy: ConflictPolicy,
     pub device_tz: chrono_tz::Tz,
     /// How long a silent session stays open (`limits.session_timeout_secs`).
@@ -92,6 +94,8 @@ impl Shared {
             throttle: LoginThrottle::new(throttle_settings(&cfg.auth), metrics.clone()),
             aliases: AliasTable::builtin().map_err(|e| SetupError::Mappings(e.to_string()))?,
             profiles: Profiles::builtin().map_err(|e| SetupError::Mappings(e.to_string()))?,
+            server_ctcap: ServerCtCap::builtin()
+                .map_err(|e| SetupError::Mappings(e.to_string()))?,
             policy: ConflictPolicy::from_config(&cfg.sync.conflict_policy),
             device_tz: cfg.sync.device_timezone.parse().unwrap_or(chrono_tz::UTC),
             session_timeout: Duration::from_secs(cfg.limits.session_timeout_secs),

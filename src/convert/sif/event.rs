@@ -27,6 +27,11 @@ static TABLE: LazyLock<CalTable> = LazyLock::new(|| {
 });
 
 const F: Format = Format::Sife;
+
+/// The elements this format reads and writes.
+pub fn element_names() -> Vec<String> {
+    TABLE.element_names()
+}
 /// Outlook describes at most this many DST years in `<Timezone>`.
 const MAX_DAYLIGHT_YEARS: i32 = 6;
 

@@ -19,6 +19,11 @@ static TABLE: LazyLock<CalTable> =
 
 const F: Format = Format::Sifn;
 
+/// The elements this format reads and writes.
+pub fn element_names() -> Vec<String> {
+    TABLE.element_names()
+}
+
 /// A SIF-N item (plain or base64) as a VCALENDAR with one VJOURNAL.
 pub fn to_dav(input: &[u8], opts: &ConvertOptions) -> Result<Component, ConvertError> {
     let root = TABLE.parse(input, F)?;

@@ -21,6 +21,11 @@ static TABLE: LazyLock<CalTable> =
     LazyLock::new(|| CalTable::load(include_str!("../../../mappings/sif/task.toml"), "task.toml"));
 
 const F: Format = Format::Sift;
+
+/// The elements this format reads and writes.
+pub fn element_names() -> Vec<String> {
+    TABLE.element_names()
+}
 /// Outlook's "no date" placeholder (4501-01-01 in its own zone).
 const OUTLOOK_NO_DATE: &str = "4500";
 
