@@ -342,7 +342,14 @@ fn convert_item(
 ) -> anyhow::Result<()> {
     let input = read_input(file.as_ref())?;
     let opts = convert::ConvertOptions::new(chrono::Utc::now());
-    let out = convert::cli_convert(from, to, &input, &opts).context("cannot convert the item")?;
+    let out = convert::cli_convert(
+        from,
+        to,
+        &input,
+        &opts,
+        syncml_bridge::engine::items::new_uid,
+    )
+    .context("cannot convert the item")?;
     std::io::stdout()
         .write_all(&out)
         .context("cannot write to stdout")?;

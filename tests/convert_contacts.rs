@@ -95,12 +95,19 @@ fn golden_contact_conversions() {
         let to: Format = case.to.parse().expect("format");
         let opts = options(&case);
         let input = fs::read(&input_path).expect("input");
-        let out = cli_convert(from, to, &input, &opts)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let out = cli_convert(
+            from,
+            to,
+            &input,
+            &opts,
+            syncml_bridge::engine::items::new_uid,
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         check(&dir.join(format!("expected.{to}")), &out, &mut failures);
         if case.round_trip {
             // Back to the input format and again: the DAV form is stable.
-            let back = cli_convert(to, from, &out, &opts).expect("back");
+            let back = cli_convert(to, from, &out, &opts, syncml_bridge::engine::items::new_uid)
+                .expect("back");
             let dav1 = to_dav(from, &input, &opts).expect("dav1");
             let dav2 = to_dav(from, &back, &opts).expect("dav2");
             if dav1 != dav2 {

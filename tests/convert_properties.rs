@@ -312,6 +312,12 @@ fn no_parser_or_converter_panics() {
             }
             let _ = merge(&dav, &dav, &Capability::from_format(from));
         }
-        let _ = cli_convert(Format::Vcard21, Format::Sifc, &input, &opts);
+        let _ = cli_convert(
+            Format::Vcard21,
+            Format::Sifc,
+            &input,
+            &opts,
+            syncml_bridge::engine::items::new_uid,
+        );
     }
 }

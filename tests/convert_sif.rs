@@ -172,12 +172,25 @@ fn dav_task_and_note_keep_what_sif_can_carry() {
 #[test]
 fn cli_converts_between_sif_and_vcalendar() {
     let sife = std::fs::read(dir().join("guide-appointment.sife")).unwrap();
-    let vcs = convert::cli_convert(Format::Sife, Format::Vcal10, &sife, &opts()).unwrap();
+    let vcs = convert::cli_convert(
+        Format::Sife,
+        Format::Vcal10,
+        &sife,
+        &opts(),
+        syncml_bridge::engine::items::new_uid,
+    )
+    .unwrap();
     let text = String::from_utf8(vcs).unwrap();
     assert!(text.contains("DTSTART:20091010T090000Z\r\n"), "{text}");
     assert!(text.contains("CLASS:PRIVATE\r\n"), "{text}");
-    let back =
-        convert::cli_convert(Format::Vcal10, Format::Sife, text.as_bytes(), &opts()).unwrap();
+    let back = convert::cli_convert(
+        Format::Vcal10,
+        Format::Sife,
+        text.as_bytes(),
+        &opts(),
+        syncml_bridge::engine::items::new_uid,
+    )
+    .unwrap();
     let back = String::from_utf8(back).unwrap();
     assert!(back.contains("<Start>20091010T090000Z</Start>"), "{back}");
     assert!(

@@ -15,6 +15,9 @@ pub struct DatastoreKind {
     /// Another kind this datastore also covers on devices that combine them.
     #[serde(default)]
     pub combined_with: Option<String>,
+    /// The aliases that also say the items travel as Funambol SIF (`scard`, `scal`...).
+    #[serde(default)]
+    pub sif_aliases: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +67,11 @@ impl AliasTable {
         let kinds: BTreeMap<String, DatastoreKind> =
             toml::from_str(text).map_err(|e| AliasTableError(e.to_string()))?;
         for (name, kind) in &kinds {
+            if let Some(alias) = kind.sif_aliases.iter().find(|a| !kind.aliases.contains(a)) {
+                return Err(AliasTableError(format!(
+                    "[{name}] sif_aliases names `{alias}`, which is not one of its aliases"
+                )));
+            }
             if let Some(other) = &kind.combined_with {
                 if !kinds.contains_key(other) {
                     return Err(AliasTableError(format!(
@@ -81,6 +89,15 @@ impl AliasTable {
             .iter()
             .find(|(_, k)| k.aliases.iter().any(|a| a.eq_ignore_ascii_case(&uri.name)))
             .map(|(n, k)| (n.as_str(), k))
+    }
+
+    /// Whether the name is one Funambol clients give a datastore they sync in SIF.
+    pub fn names_sif(&self, uri: &DatastoreUri) -> bool {
+        self.kinds.values().any(|k| {
+            k.sif_aliases
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(&uri.name))
+        })
     }
 
     pub fn kind(&self, name: &str) -> Option<&DatastoreKind> {
@@ -104,6 +121,11 @@ mod tests {
             ("./calendar?/dr(-30,90)", "calendar"),
             ("cal", "calendar"),
             ("Task", "tasks"),
+            ("task", "tasks"),
+            ("stask", "tasks"),
+            ("scal", "calendar"),
+            ("note", "notes"),
+            ("snote", "notes"),
             ("todo", "tasks"),
             ("Memo", "notes"),
             ("./Notepad", "notes"),
@@ -113,6 +135,12 @@ mod tests {
             assert_eq!(t.kind_of(&u).map(|(n, _)| n), Some(kind), "{uri}");
         }
         assert!(t.kind_of(&DatastoreUri::parse("sms")).is_none());
+        for sif in ["scard", "./scal", "STASK", "snote?x"] {
+            assert!(t.names_sif(&DatastoreUri::parse(sif)), "{sif}");
+        }
+        for vob in ["card", "cal", "task", "note", "Contacts"] {
+            assert!(!t.names_sif(&DatastoreUri::parse(vob)), "{vob}");
+        }
         assert_eq!(
             t.kind("calendar").unwrap().combined_with.as_deref(),
             Some("tasks")
@@ -133,5 +161,9 @@ mod tests {
             AliasTable::from_toml("[a]\ncollection='x'\naliases=[]\ncombined_with='b'\n").is_err()
         );
         assert!(AliasTable::from_toml("[a]\nnope=1").is_err());
+        assert!(
+            AliasTable::from_toml("[a]\ncollection='x'\naliases=['a']\nsif_aliases=['sa']\n")
+                .is_err()
+        );
     }
 }

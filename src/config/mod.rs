@@ -364,6 +364,9 @@ pub struct UpstreamConfig {
 pub struct LimitsConfig {
     /// Largest request body accepted on the SyncML path, in bytes (413 above).
     pub max_body_bytes: usize,
+    /// Largest single item accepted from a phone, whole or joined from chunks (416
+    /// above); announced as the bridge's MaxObjSize.
+    pub max_object_size: u64,
     /// Time allowed for one SyncML request, in seconds.
     pub request_timeout_secs: u64,
     /// Most item commands accepted in one SyncML message.
@@ -524,6 +527,7 @@ impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
             max_body_bytes: 4 * 1024 * 1024,
+            max_object_size: 16 * 1024 * 1024,
             request_timeout_secs: 120,
             max_items_per_message: 1000,
             max_element_depth: crate::syncml::limits::MAX_DEPTH,
@@ -649,7 +653,7 @@ impl Config {
     }
 
     fn validate_limits(&self) -> Result<(), ConfigError> {
-        let positive: [(&str, u64); 16] = [
+        let positive: [(&str, u64); 17] = [
             (
                 "upstream.connect_timeout_secs",
                 self.upstream.connect_timeout_secs,
@@ -663,6 +667,7 @@ impl Config {
                 self.upstream.multiget_batch as u64,
             ),
             ("limits.max_body_bytes", self.limits.max_body_bytes as u64),
+            ("limits.max_object_size", self.limits.max_object_size),
             (
                 "limits.request_timeout_secs",
                 self.limits.request_timeout_secs,

@@ -18,6 +18,7 @@ pub mod sif;
 pub mod sniff;
 pub mod spelling;
 pub mod timezone;
+pub mod uid;
 pub mod union;
 pub mod vcal;
 pub mod vcard;
@@ -381,17 +382,23 @@ pub fn dav_bytes(item: &Component) -> Vec<u8> {
 /// `syncml-bridge convert --from F --to F`: one item from `input` in `from`, written in
 /// `to`, through the DAV form. Contacts convert only to contacts; events, tasks and notes
 /// share the iCalendar form.
+/// An item without a UID written as iCalendar (which requires one) gets one from
+/// `new_uid`.
 pub fn cli_convert(
     from: Format,
     to: Format,
     input: &[u8],
     opts: &ConvertOptions,
+    new_uid: impl FnMut() -> String,
 ) -> Result<Vec<u8>, ConvertError> {
     let contact = |f: Format| f.kind() == ItemKind::Contact;
     if contact(from) != contact(to) {
         return Err(ConvertError::Incompatible { from, to });
     }
-    let dav = to_dav(from, input, opts)?;
+    let mut dav = to_dav(from, input, opts)?;
+    if to == Format::Ical20 {
+        uid::ensure_uid(&mut dav, new_uid);
+    }
     from_dav(to, &dav, opts)
 }
 
@@ -427,12 +434,18 @@ mod tests {
     #[test]
     fn cli_converts_between_contact_formats() {
         let input = b"BEGIN:VCARD\r\nVERSION:2.1\r\nN;ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:M=C3=BCller;Hans\r\nTEL;CELL:123\r\nEND:VCARD\r\n";
-        let out = cli_convert(Format::Vcard21, Format::Vcard40, input, &opts()).unwrap();
+        let out = cli_convert(Format::Vcard21, Format::Vcard40, input, &opts(), || {
+            "u1".into()
+        })
+        .unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("VERSION:4.0\r\n"), "{text}");
         assert!(text.contains("N:Müller;Hans\r\n"), "{text}");
         assert!(text.contains("TEL;TYPE=cell:123\r\n"), "{text}");
-        let sif = cli_convert(Format::Vcard21, Format::Sifc, input, &opts()).unwrap();
+        let sif = cli_convert(Format::Vcard21, Format::Sifc, input, &opts(), || {
+            "u1".into()
+        })
+        .unwrap();
         assert!(String::from_utf8(sif)
             .unwrap()
             .contains("<LastName>Müller</LastName>"));
@@ -472,11 +485,18 @@ mod tests {
     #[test]
     fn cli_rejects_mixed_kinds_and_bad_input() {
         assert!(matches!(
-            cli_convert(Format::Vcard21, Format::Ical20, b"", &opts()),
+            cli_convert(Format::Vcard21, Format::Ical20, b"", &opts(), || "u1"
+                .into()),
             Err(ConvertError::Incompatible { .. })
         ));
         assert!(matches!(
-            cli_convert(Format::Vcard21, Format::Vcard30, b"no card here", &opts()),
+            cli_convert(
+                Format::Vcard21,
+                Format::Vcard30,
+                b"no card here",
+                &opts(),
+                || "u1".into()
+            ),
             Err(ConvertError::Syntax { .. })
         ));
     }

@@ -15,7 +15,7 @@ const PRODID: &str = "-//syncml-bridge//convert//EN";
 pub fn text_to_dav(input: &[u8], opts: &ConvertOptions) -> Result<Component, ConvertError> {
     let text = decode_charset(input, None, opts.charset);
     let text = normalise_newlines(text.trim_start_matches('\u{feff}'));
-    Ok(journal(input, opts, &text, None, Vec::new()))
+    Ok(journal(opts, &text, None, Vec::new()))
 }
 
 /// The note text of a VJOURNAL for a phone: the description, with the summary as the first
@@ -90,7 +90,7 @@ pub fn vnote_to_dav(input: &[u8], opts: &ConvertOptions) -> Result<Component, Co
             _ => {}
         }
     }
-    Ok(journal(input, opts, &body, summary, extra))
+    Ok(journal(opts, &body, summary, extra))
 }
 
 /// A VJOURNAL as vNote 1.1.
@@ -135,7 +135,6 @@ fn normalise_newlines(s: &str) -> String {
 }
 
 fn journal(
-    input: &[u8],
     opts: &ConvertOptions,
     body: &str,
     summary: Option<String>,
@@ -145,7 +144,6 @@ fn journal(
     cal.push(Property::new("VERSION", "2.0"));
     cal.push(Property::new("PRODID", PRODID));
     let mut j = Component::new("VJOURNAL");
-    j.push(Property::new("UID", derived_uid(input, opts)));
     j.push(Property::new(
         "DTSTAMP",
         format!("{}Z", format_naive(opts.now.naive_utc())),
@@ -200,15 +198,6 @@ fn find_journal(cal: &Component, format: Format) -> Result<&Component, ConvertEr
                 .first()
                 .map_or_else(|| cal.name.clone(), |c| c.name.clone()),
         })
-}
-
-fn derived_uid(input: &[u8], opts: &ConvertOptions) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in input {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{:016x}-{}@syncml-bridge", h, opts.now.timestamp())
 }
 
 /// The creation time of a note, when it carries one.

@@ -157,7 +157,7 @@ pub fn to_dav_with(
     let mut zones: Vec<Component> = Vec::new();
     let mut used: BTreeSet<String> = BTreeSet::new();
     let mut out_items = Vec::new();
-    for (index, item) in items.into_iter().enumerate() {
+    for item in items {
         let zone = item_zone(&root, item, opts)?;
         let mut reader = Reader {
             opts,
@@ -165,7 +165,7 @@ pub fn to_dav_with(
             zone,
             used_tz: None,
         };
-        let c = reader.convert(item, input, index)?;
+        let c = reader.convert(item)?;
         if let Some((tz, year)) = reader.used_tz {
             if used.insert(tz.name().to_string()) {
                 zones.push(vtimezone_for(tz, year));
@@ -342,20 +342,17 @@ impl Reader<'_> {
         time_property(name, t)
     }
 
-    fn convert(
-        &mut self,
-        item: &Component,
-        raw_input: &[u8],
-        index: usize,
-    ) -> Result<Component, ConvertError> {
+    fn convert(&mut self, item: &Component) -> Result<Component, ConvertError> {
         let mut out = Component::new(&item.name);
         let times = self.read_times(item)?;
-        let uid = item
+        // Without a UID of its own the item gets a unique one when it is first written.
+        if let Some(uid) = item
             .value("UID")
             .map(|u| unescape_text(u.trim(), Dialect::Old))
             .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| derived_uid(raw_input, index, self.opts));
-        out.push(Property::new("UID", escape_text(&uid, Dialect::Standard)));
+        {
+            out.push(Property::new("UID", escape_text(&uid, Dialect::Standard)));
+        }
         out.push(Property::new(
             "DTSTAMP",
             format!("{}Z", format_naive(self.opts.now.naive_utc())),
@@ -398,8 +395,10 @@ impl Reader<'_> {
         }
         if let Some(s) = &summary {
             // Right after the times, where readers look for it.
+            // UID (when the item has one) and DTSTAMP come first.
             let at = out.properties.len().min(
-                2 + usize::from(times.start.is_some())
+                1 + usize::from(out.property("UID").is_some())
+                    + usize::from(times.start.is_some())
                     + usize::from(times.end.is_some())
                     + usize::from(times.due.is_some()),
             );
@@ -712,23 +711,6 @@ impl Reader<'_> {
 
 fn is_end_of_day(t: NaiveTime) -> bool {
     t.hour() == 23 && t.minute() == 59
-}
-
-/// A UID for an item the phone sent without one, stable for the same bytes and clock.
-pub fn derived_uid(input: &[u8], index: usize, opts: &ConvertOptions) -> String {
-    // FNV-1a: no randomness in a pure module, and no collisions between different items
-    // converted at the same instant that matter for a sync session.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in input {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    let suffix = if index == 0 {
-        String::new()
-    } else {
-        format!("-{index}")
-    };
-    format!("{:016x}-{}{suffix}@syncml-bridge", h, opts.now.timestamp())
 }
 
 fn text_prop(name: &str, text: &str) -> Property {

@@ -1,7 +1,6 @@
 //! One item between its phone form and its DAV form: conversion, UIDs, resource names,
 //! and the device capability that decides what a merge may replace.
 
-use chrono::Utc;
 use rand::RngCore;
 
 use crate::convert::capability::{Capability, CtCapParam, CtCapProperty};
@@ -41,38 +40,27 @@ pub fn dav_to_phone(
     convert::from_dav(format, item, opts)
 }
 
-/// The component that carries the UID: the VCARD itself or the calendar's main item.
-fn uid_holder(item: &mut Component) -> &mut Component {
-    if item.name == "VCALENDAR" {
-        if let Some(i) = item
-            .components
-            .iter()
-            .position(|c| c.name != "VTIMEZONE" && c.property("RECURRENCE-ID").is_none())
-        {
-            return &mut item.components[i];
-        }
-    }
-    item
-}
-
-/// The item's UID, given one when it has none (phones rarely send UIDs).
+/// The item's UID, given a new random one when it has none (phones rarely send UIDs).
 pub fn ensure_uid(item: &mut Component) -> String {
-    let holder = uid_holder(item);
-    if let Some(uid) = holder.value("UID").map(str::trim).filter(|u| !u.is_empty()) {
-        return uid.to_owned();
-    }
-    let uid = random_uid();
-    holder.set(Property::new("UID", uid.clone()));
-    uid
+    convert::uid::ensure_uid(item, new_uid)
 }
 
-fn random_uid() -> String {
+/// A UID for an item the phone sent without one: a random (version 4) UUID, so two
+/// identical items converted at the same instant never share it. Nothing of the clock
+/// or the content goes into it.
+pub fn new_uid() -> String {
     let mut raw = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut raw);
+    raw[6] = (raw[6] & 0x0f) | 0x40;
+    raw[8] = (raw[8] & 0x3f) | 0x80;
+    let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
     format!(
-        "sb-{}-{}",
-        Utc::now().format("%Y%m%d"),
-        raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        "sb-{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
     )
 }
 
@@ -85,8 +73,10 @@ pub fn uid_is_ours(uid: &str) -> bool {
 /// Gives `item` a new random UID, in every component that carried the old one (the
 /// exceptions of a recurring event with it); returns the new UID.
 pub fn fresh_uid(item: &mut Component) -> String {
-    let old = uid_holder(item).value("UID").map(str::to_owned);
-    let uid = random_uid();
+    let old = convert::uid::holder_mut(item)
+        .value("UID")
+        .map(str::to_owned);
+    let uid = new_uid();
     let same = |c: &Component| old.is_some() && c.value("UID").map(str::to_owned) == old;
     if same(item) || item.name != "VCALENDAR" {
         item.set(Property::new("UID", uid.clone()));
@@ -94,7 +84,7 @@ pub fn fresh_uid(item: &mut Component) -> String {
     for c in item.components.iter_mut().filter(|c| same(c)) {
         c.set(Property::new("UID", uid.clone()));
     }
-    uid_holder(item).set(Property::new("UID", uid.clone()));
+    convert::uid::holder_mut(item).set(Property::new("UID", uid.clone()));
     uid
 }
 
@@ -159,6 +149,31 @@ pub fn capability_for(devinf: Option<&DevInf>, format: Format) -> Capability {
 mod tests {
     use super::*;
     use chrono::DateTime;
+
+    #[test]
+    fn two_identical_uidless_items_get_different_uids_at_the_same_instant() {
+        let opts = ConvertOptions::new(DateTime::UNIX_EPOCH);
+        let todo = b"BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VTODO\r\nSUMMARY:client1\r\nEND:VTODO\r\nEND:VCALENDAR\r\n";
+        let note = b"client1";
+        let sif = b"<?xml version=\"1.0\"?><task><SIFVersion>1.1</SIFVersion><Subject>client1</Subject></task>";
+        for (format, data) in [
+            (Format::Vcal10, &todo[..]),
+            (Format::Text, &note[..]),
+            (Format::Sift, &sif[..]),
+        ] {
+            let mut a = phone_to_dav(format, data, &opts).unwrap();
+            let mut b = phone_to_dav(format, data, &opts).unwrap();
+            assert_eq!(a, b, "{format}: the conversion itself is pure");
+            let (ua, ub) = (ensure_uid(&mut a), ensure_uid(&mut b));
+            assert_ne!(ua, ub, "{format}");
+            assert_ne!(resource_name(&ua, false), resource_name(&ub, false));
+            assert!(uid_is_ours(&ua), "{ua}");
+            // A version 4 UUID after the prefix.
+            let uuid = ua.strip_prefix("sb-").unwrap();
+            assert_eq!(uuid.len(), 36, "{ua}");
+            assert_eq!(uuid.as_bytes()[14], b'4', "{ua}");
+        }
+    }
 
     #[test]
     fn uid_is_added_once_and_names_are_safe() {

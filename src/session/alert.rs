@@ -97,6 +97,7 @@ impl SessionCore {
                         last: run.server_last().map(str::to_owned),
                         next: run.server_next.clone(),
                     }),
+                    max_obj_size: self.own_max_obj_size(),
                     ..Meta::default()
                 }),
                 ..Item::default()
@@ -185,7 +186,7 @@ impl SessionCore {
             .phone_type
             .as_deref()
             .and_then(|t| t.parse::<Format>().ok());
-        let phone_format = self.phone_format(source, named.kind, remembered);
+        let phone_format = self.phone_format(target, source, named.kind, remembered);
         let max_guid = self
             .devinf
             .as_ref()
@@ -355,20 +356,37 @@ impl SessionCore {
             })
     }
 
-    /// The format items go to the phone in: the URL's `format=`, else its DevInf's
-    /// preferred receive type, else the type it declared for its own items in an earlier
-    /// session (`remembered`), else the classic format of the kind.
-    fn phone_format(&self, phone_uri: &str, kind: ItemKind, remembered: Option<Format>) -> Format {
-        use super::url_params::FormatParam;
-        let classic = match kind {
-            ItemKind::Contacts => Format::Vcard21,
-            ItemKind::Events | ItemKind::Tasks => Format::Vcal10,
-            ItemKind::Notes => Format::Text,
-        };
-        match self.url.format {
-            Some(FormatParam::Sif) if kind == ItemKind::Contacts => return Format::Sifc,
-            Some(FormatParam::Vob) => return classic,
-            _ => {}
+    /// The bridge's MaxObjSize, repeated in its sync Alerts; 1.0 has no such element.
+    fn own_max_obj_size(&self) -> Option<u64> {
+        self.shared
+            .max_obj_size
+            .filter(|_| self.version != crate::syncml::Version::V1_0)
+    }
+
+    /// The format items go to the phone in: the URL's `format=` (the session's, else
+    /// the datastore URI's own), else its DevInf's preferred receive type, else (for a phone
+    /// without DevInf) the type it declared for its own items in an earlier session
+    /// (`remembered`), else SIF for a datastore named the Funambol SIF way (`scard`,
+    /// `scal`...), else the classic format of the kind.
+    fn phone_format(
+        &self,
+        server_uri: &str,
+        phone_uri: &str,
+        kind: ItemKind,
+        remembered: Option<Format>,
+    ) -> Format {
+        use super::url_params::{FormatParam, UrlParams};
+        let uri = DatastoreUri::parse(server_uri);
+        let own = uri.options.as_deref().and_then(|o| {
+            UrlParams::parse(&format!("?{o}"))
+                .map_err(|e| tracing::info!(device = %self.device, datastore = %server_uri, error = %e, "datastore option ignored"))
+                .ok()
+                .and_then(|p| p.format)
+        });
+        match self.url.format.or(own) {
+            Some(FormatParam::Sif) => return sif_format(kind),
+            Some(FormatParam::Vob) => return vobject_format(kind),
+            Some(FormatParam::Get) | None => {}
         }
         self.devinf
             .as_ref()
@@ -377,7 +395,40 @@ impl SessionCore {
             .and_then(|ct| Format::from_mime(&ct.ct_type, ct.ver_ct.as_deref()))
             .or(remembered.filter(|_| self.devinf.is_none()))
             .filter(|f| kind_fits(*f, kind))
-            .unwrap_or(classic)
+            .unwrap_or_else(|| {
+                if self.shared.aliases.names_sif(&uri) {
+                    sif_format(kind)
+                } else {
+                    classic_format(kind)
+                }
+            })
+    }
+}
+
+/// What a phone of no known preference gets.
+fn classic_format(kind: ItemKind) -> Format {
+    match kind {
+        ItemKind::Contacts => Format::Vcard21,
+        ItemKind::Events | ItemKind::Tasks => Format::Vcal10,
+        ItemKind::Notes => Format::Text,
+    }
+}
+
+/// `format=vob`: the vObject of each kind (vCard 2.1, vCalendar 1.0, vNote 1.1).
+fn vobject_format(kind: ItemKind) -> Format {
+    match kind {
+        ItemKind::Notes => Format::Vnote,
+        other => classic_format(other),
+    }
+}
+
+/// `format=sif`: Funambol's SIF of each kind.
+fn sif_format(kind: ItemKind) -> Format {
+    match kind {
+        ItemKind::Contacts => Format::Sifc,
+        ItemKind::Events => Format::Sife,
+        ItemKind::Tasks => Format::Sift,
+        ItemKind::Notes => Format::Sifn,
     }
 }
 
@@ -397,5 +448,107 @@ fn dav_kind(collection: &str) -> ItemKind {
         "VTODO" => ItemKind::Tasks,
         "VJOURNAL" => ItemKind::Notes,
         _ => ItemKind::Events,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::convert::ConvertOptions;
+    use crate::dav::Credentials;
+    use crate::engine::{ConflictPolicy, EngineDeps};
+    use crate::session::context::Shared;
+    use crate::session::url_params::UrlParams;
+    use crate::store::{DeviceRecord, Store};
+    use crate::syncml::Version;
+
+    fn core(dir: &std::path::Path, url: &str) -> SessionCore {
+        let mut cfg = Config::default();
+        cfg.upstream.url = "http://127.0.0.1:9/".into();
+        let store = Arc::new(Store::open(dir).expect("store"));
+        let shared = Arc::new(Shared::new(&cfg, store.clone()).expect("shared"));
+        let deps = EngineDeps {
+            store,
+            dav: shared.dav.user(Credentials::new("alice", "pw")),
+            policy: ConflictPolicy::Merge,
+            opts: ConvertOptions::new(chrono::Utc::now()),
+        };
+        let record = DeviceRecord {
+            user: "alice".into(),
+            device_id: "fwm-1".into(),
+            ..DeviceRecord::default()
+        };
+        SessionCore::new(
+            shared,
+            "fwm-1".into(),
+            "alice".into(),
+            Version::V1_1,
+            UrlParams::parse(url).expect("url"),
+            deps,
+            record,
+        )
+    }
+
+    #[test]
+    fn format_sif_in_the_url_means_sif_for_every_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = core(dir.path(), "/syncml#format=sif");
+        for (uri, kind, want) in [
+            ("card", ItemKind::Contacts, Format::Sifc),
+            ("cal", ItemKind::Events, Format::Sife),
+            ("task", ItemKind::Tasks, Format::Sift),
+            ("note", ItemKind::Notes, Format::Sifn),
+        ] {
+            assert_eq!(c.phone_format(uri, uri, kind), want, "{uri}");
+        }
+    }
+
+    #[test]
+    fn funambol_sif_names_mean_sif_and_their_vobject_names_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = core(dir.path(), "/syncml");
+        for (uri, kind, want) in [
+            ("scard", ItemKind::Contacts, Format::Sifc),
+            ("scal", ItemKind::Events, Format::Sife),
+            ("stask", ItemKind::Tasks, Format::Sift),
+            ("snote", ItemKind::Notes, Format::Sifn),
+            ("card", ItemKind::Contacts, Format::Vcard21),
+            ("cal", ItemKind::Events, Format::Vcal10),
+            ("task", ItemKind::Tasks, Format::Vcal10),
+            ("note", ItemKind::Notes, Format::Text),
+        ] {
+            assert_eq!(c.phone_format(uri, uri, kind), want, "{uri}");
+        }
+    }
+
+    #[test]
+    fn format_vob_and_datastore_options_override_the_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = core(dir.path(), "/syncml?format=vob");
+        assert_eq!(
+            c.phone_format("scal", "scal", ItemKind::Events),
+            Format::Vcal10
+        );
+        assert_eq!(
+            c.phone_format("snote", "snote", ItemKind::Notes),
+            Format::Vnote
+        );
+        let c = core(dir.path(), "/syncml");
+        assert_eq!(
+            c.phone_format("./notes?format=sif", "notes", ItemKind::Notes),
+            Format::Sifn
+        );
+        assert_eq!(
+            c.phone_format("./scard?format=vob", "scard", ItemKind::Contacts),
+            Format::Vcard21
+        );
+        // A datastore option the bridge does not know leaves the choice to the rest.
+        assert_eq!(
+            c.phone_format("./scal?format=csv", "scal", ItemKind::Events),
+            Format::Sife
+        );
     }
 }

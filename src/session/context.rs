@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::auth::{AccessList, AuthPolicy, Authenticator};
 use super::throttle::{LoginThrottle, ThrottleSettings};
-use crate::catalog::{AliasTable, Profiles};
+use crate::catalog::{AliasTable, Profiles, ServerCtCap};
 use crate::config::{BackupConfig, Config};
 use crate::dav::DavClient;
 use crate::engine::{ConflictPolicy, UpstreamSource};
@@ -39,6 +39,8 @@ pub struct Shared {
     pub throttle: LoginThrottle,
     pub aliases: AliasTable,
     pub profiles: Profiles,
+    /// What the bridge's own DevInf says it keeps of each content type.
+    pub server_ctcap: ServerCtCap,
     pub policy: ConflictPolicy,
     /// How long an interrupted session stays resumable (`sync.resume_within_hours`).
     pub resume_within: Duration,
@@ -129,12 +131,14 @@ impl Shared {
             throttle: LoginThrottle::new(throttle_settings(&cfg.auth), metrics.clone()),
             aliases: AliasTable::builtin().map_err(|e| SetupError::Mappings(e.to_string()))?,
             profiles: Profiles::builtin().map_err(|e| SetupError::Mappings(e.to_string()))?,
+            server_ctcap: ServerCtCap::builtin()
+                .map_err(|e| SetupError::Mappings(e.to_string()))?,
             policy: ConflictPolicy::from_config(&cfg.sync.conflict_policy),
             resume_within: Duration::from_secs(cfg.sync.resume_within_hours.saturating_mul(3600)),
             device_tz: cfg.sync.device_timezone.parse().unwrap_or(chrono_tz::UTC),
             session_timeout: Duration::from_secs(cfg.limits.session_timeout_secs),
             max_sessions: cfg.limits.max_sessions,
-            max_obj_size: Some(cfg.limits.max_body_bytes as u64 * 4),
+            max_obj_size: Some(cfg.limits.max_object_size),
             max_msg_size: cfg.limits.max_body_bytes as u64,
             decode_limits: cfg.limits.decode_limits(),
             answer_within: Duration::from_secs(cfg.limits.answer_within_secs),

@@ -319,8 +319,14 @@ impl SessionHandler {
         let mut w = lock(wire);
         w.out_msg_id += 1;
         let mut header = reply_header(received, w.out_msg_id.to_string(), Some(w.resp_uri.clone()));
+        // MaxObjSize is a 1.1 addition to MetInf: a 1.0 phone is not sent one.
+        let max_obj_size = self
+            .shared
+            .max_obj_size
+            .filter(|_| received.version().is_some_and(|v| v != Version::V1_0));
         header.meta = Some(Meta {
             max_msg_size: Some(self.shared.max_msg_size),
+            max_obj_size,
             ..Meta::default()
         });
         let mut hs = header_status(received, "1", w.header_code);

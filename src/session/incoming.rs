@@ -168,11 +168,13 @@ impl SessionCore {
             mut format,
         } = it;
         let mut data = item_bytes(item, meta.b64());
+        let mut declared = meta.size();
         if let Some(p) = partial.take() {
             if p.luid == luid && p.slot == slot {
-                // The first chunk's command and type hold for the whole object.
+                // The first chunk's command, type and size hold for the whole object.
                 is_add = p.is_add;
                 format = p.format;
+                declared = p.declared;
                 let mut all = p.data;
                 all.extend_from_slice(&data);
                 data = all;
@@ -194,23 +196,23 @@ impl SessionCore {
                 }));
             }
         }
+        // Checked on every chunk, so an object past the bridge's MaxObjSize is refused
+        // (and its chunks dropped) as soon as it says or shows so.
+        let too_big = |n: u64| self.shared.max_obj_size.is_some_and(|max| n > max);
+        if too_big(data.len() as u64) || (item.more_data && declared.is_some_and(too_big)) {
+            tracing::info!(device = %self.device, %luid, bytes = data.len(), declared, "item larger than limits.max_object_size refused");
+            return Err(StatusCode::RequestedSizeTooBig);
+        }
         if item.more_data {
             *partial = Some(Partial {
                 slot,
                 is_add,
                 luid,
                 format,
-                declared: meta.size(),
+                declared,
                 data,
             });
             return Err(StatusCode::ChunkedItemAccepted);
-        }
-        if self
-            .shared
-            .max_obj_size
-            .is_some_and(|max| data.len() as u64 > max)
-        {
-            return Err(StatusCode::RequestedSizeTooBig);
         }
         let settled = crate::convert::sniff::settle(format, &data);
         if settled != format {

@@ -212,7 +212,10 @@ impl SessionCore {
                     source_refs: vec![uri.clone()],
                     items: vec![Item {
                         source: Some(Location::new(uri)),
-                        data: Some(Data::DevInf(Box::new(server_devinf(self.version)))),
+                        data: Some(Data::DevInf(Box::new(server_devinf(
+                            self.version,
+                            &self.shared.server_ctcap,
+                        )))),
                         ..Item::default()
                     }],
                     extra: Vec::new(),

@@ -109,6 +109,7 @@ impl Datastore {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncMlVersion {
+    V1_0,
     V1_1,
     V1_2,
 }
@@ -393,6 +394,7 @@ impl Phone {
             format!(
                 "SyncMLVersion={}",
                 match options.version {
+                    SyncMlVersion::V1_0 => "1.0",
                     SyncMlVersion::V1_1 => "1.1",
                     SyncMlVersion::V1_2 => "1.2",
                 }

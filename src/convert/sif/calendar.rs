@@ -50,6 +50,21 @@ impl CalTable {
         })
     }
 
+    /// Every element the format reads and writes: the structural ones, then the fields.
+    pub fn element_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for name in self
+            .structural
+            .iter()
+            .chain(self.field.iter().map(|f| &f.sif))
+        {
+            if !out.contains(name) {
+                out.push(name.clone());
+            }
+        }
+        out
+    }
+
     pub fn is_structural(&self, name: &str) -> bool {
         self.structural.iter().any(|s| s.eq_ignore_ascii_case(name))
     }

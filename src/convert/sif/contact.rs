@@ -92,6 +92,17 @@ fn typed(name: &str, value: String, types: &[String]) -> Property {
 }
 
 /// A SIF-C item (plain or base64) as the DAV server stores it.
+/// The elements SIF-C reads and writes: its version and every field of the table.
+pub fn element_names() -> Vec<String> {
+    let mut out = vec!["SIFVersion".to_owned()];
+    for rule in &TABLE.field {
+        if !out.contains(&rule.sif) {
+            out.push(rule.sif.clone());
+        }
+    }
+    out
+}
+
 pub fn to_dav(input: &[u8], opts: &ConvertOptions) -> Result<Component, ConvertError> {
     let root = super::parse(input, Format::Sifc)?;
     if !root.name.eq_ignore_ascii_case("contact") {

@@ -27,6 +27,11 @@ static TABLE: LazyLock<CalTable> = LazyLock::new(|| {
 });
 
 const F: Format = Format::Sife;
+
+/// The elements this format reads and writes.
+pub fn element_names() -> Vec<String> {
+    TABLE.element_names()
+}
 /// Outlook describes at most this many DST years in `<Timezone>`.
 const MAX_DAYLIGHT_YEARS: i32 = 6;
 
@@ -76,10 +81,10 @@ pub fn to_dav(input: &[u8], opts: &ConvertOptions) -> Result<Component, ConvertE
     };
 
     let mut ev = Component::new("VEVENT");
-    let uid = text_of(&root, "Uid")
-        .map(str::to_owned)
-        .unwrap_or_else(|| vcal::derived_uid(input, 0, opts));
-    ev.push(Property::new("UID", escape_text(&uid, Dialect::Standard)));
+    // Without a UID of its own the item gets a unique one when it is first written.
+    if let Some(uid) = text_of(&root, "Uid") {
+        ev.push(Property::new("UID", escape_text(uid, Dialect::Standard)));
+    }
     ev.push(Property::new(
         "DTSTAMP",
         format!(

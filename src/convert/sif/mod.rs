@@ -65,6 +65,18 @@ impl SifElement {
 /// a heap stack and walked recursively only after this bound.
 pub const MAX_DEPTH: usize = 16;
 
+/// The XML elements a SIF format reads and writes (what the bridge's DevInf lists for
+/// it); empty for a format that is not SIF.
+pub fn element_names(format: Format) -> Vec<String> {
+    match format {
+        Format::Sifc => contact::element_names(),
+        Format::Sife => event::element_names(),
+        Format::Sift => task::element_names(),
+        Format::Sifn => note::element_names(),
+        _ => Vec::new(),
+    }
+}
+
 /// The SIF XML of an item that may arrive plain or base64-encoded (`b64` Format).
 pub fn decode_body(input: &[u8], format: Format) -> Result<String, ConvertError> {
     let trimmed = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
@@ -304,6 +316,25 @@ pub fn parse_bool(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_sif_format_names_the_elements_it_reads() {
+        for (format, must) in [
+            (Format::Sifc, ["SIFVersion", "FirstName", "Email1Address"]),
+            (Format::Sife, ["Start", "Subject", "ReminderSet"]),
+            (Format::Sift, ["DueDate", "Subject", "PercentComplete"]),
+            (Format::Sifn, ["Subject", "Body", "Color"]),
+        ] {
+            let names = element_names(format);
+            for m in must {
+                assert!(names.iter().any(|n| n == m), "{format}: {m} in {names:?}");
+            }
+            let mut unique = names.clone();
+            unique.dedup();
+            assert_eq!(unique.len(), names.len(), "{format}: {names:?}");
+        }
+        assert!(element_names(Format::Vcard21).is_empty());
+    }
 
     #[test]
     fn plain_and_base64_bodies() {

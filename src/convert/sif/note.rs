@@ -19,6 +19,11 @@ static TABLE: LazyLock<CalTable> =
 
 const F: Format = Format::Sifn;
 
+/// The elements this format reads and writes.
+pub fn element_names() -> Vec<String> {
+    TABLE.element_names()
+}
+
 /// A SIF-N item (plain or base64) as a VCALENDAR with one VJOURNAL.
 pub fn to_dav(input: &[u8], opts: &ConvertOptions) -> Result<Component, ConvertError> {
     let root = TABLE.parse(input, F)?;
@@ -36,10 +41,10 @@ pub fn to_dav(input: &[u8], opts: &ConvertOptions) -> Result<Component, ConvertE
         });
 
     let mut j = Component::new("VJOURNAL");
-    let uid = text_of(&root, "Uid")
-        .map(str::to_owned)
-        .unwrap_or_else(|| vcal::derived_uid(input, 0, opts));
-    j.push(Property::new("UID", escape_text(&uid, Dialect::Standard)));
+    // Without a UID of its own the item gets a unique one when it is first written.
+    if let Some(uid) = text_of(&root, "Uid") {
+        j.push(Property::new("UID", escape_text(uid, Dialect::Standard)));
+    }
     j.push(Property::new(
         "DTSTAMP",
         format!("{}Z", format_naive(opts.now.naive_utc())),
@@ -124,7 +129,7 @@ mod tests {
         );
         assert_eq!(back.child_text("Color"), Some("3"));
         assert_eq!(back.child_text("Width"), Some("180"));
-        // Everything but the UID (derived from the bytes; the merge keeps the server's).
+        // Everything but the UID, which the item gets when it is first written.
         let mut again = to_dav(&from_dav(&cal, &opts()).unwrap(), &opts()).unwrap();
         let mut cal = cal;
         for c in [&mut again, &mut cal] {

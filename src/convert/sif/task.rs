@@ -21,6 +21,11 @@ static TABLE: LazyLock<CalTable> =
     LazyLock::new(|| CalTable::load(include_str!("../../../mappings/sif/task.toml"), "task.toml"));
 
 const F: Format = Format::Sift;
+
+/// The elements this format reads and writes.
+pub fn element_names() -> Vec<String> {
+    TABLE.element_names()
+}
 /// Outlook's "no date" placeholder (4501-01-01 in its own zone).
 const OUTLOOK_NO_DATE: &str = "4500";
 
@@ -44,10 +49,10 @@ pub fn to_dav(input: &[u8], opts: &ConvertOptions) -> Result<Component, ConvertE
     let start = start.or(due.filter(|_| recurring));
 
     let mut todo = Component::new("VTODO");
-    let uid = text_of(&root, "Uid")
-        .map(str::to_owned)
-        .unwrap_or_else(|| vcal::derived_uid(input, 0, opts));
-    todo.push(Property::new("UID", escape_text(&uid, Dialect::Standard)));
+    // Without a UID of its own the item gets a unique one when it is first written.
+    if let Some(uid) = text_of(&root, "Uid") {
+        todo.push(Property::new("UID", escape_text(uid, Dialect::Standard)));
+    }
     todo.push(Property::new(
         "DTSTAMP",
         format!("{}Z", format_naive(opts.now.naive_utc())),
