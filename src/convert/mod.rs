@@ -12,6 +12,7 @@ pub mod matchkey;
 pub mod merge;
 pub mod note;
 pub mod rrule;
+pub mod shaping;
 pub mod sif;
 pub mod timezone;
 pub mod vcal;

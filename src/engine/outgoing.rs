@@ -10,6 +10,7 @@ use super::{
     dav_err, items, store_err, DatastoreRun, DavItems, EngineDeps, EngineError, ServerChange,
     SyncMethod,
 };
+use crate::convert::shaping::{self, ShapeNote};
 use crate::convert::Component;
 use crate::dav::{ChangeState, Changes, DavError};
 use crate::store::{MapChange, MapEntry, PendingMap};
@@ -216,7 +217,8 @@ impl DatastoreRun {
             let Some((etag, tree)) = bodies.get(&href) else {
                 continue;
             };
-            let data = match items::dav_to_phone(self.phone_format, tree, &deps.opts) {
+            let shaped = self.shape_for_phone(&href, tree);
+            let data = match items::dav_to_phone(self.phone_format, &shaped, &deps.opts) {
                 Ok(d) => d,
                 Err(e) => {
                     tracing::warn!(%href, error = %e, "server item not convertible for the phone");
@@ -260,6 +262,29 @@ impl DatastoreRun {
                 .map_err(store_err(&self.key))?;
         }
         Ok(out)
+    }
+
+    /// The item as the phone's CTCap lets it be sent; what was cut or left out is logged
+    /// (the server keeps its whole value: the merge knows the shaped form when it comes back).
+    fn shape_for_phone(&self, href: &str, tree: &Component) -> Component {
+        if !shaping::applies(&self.cap) {
+            return tree.clone();
+        }
+        let shaped = shaping::shape(&self.cap, tree);
+        for note in &shaped.notes {
+            match note {
+                ShapeNote::Truncated { name, len, max } => {
+                    tracing::info!(datastore = %self.key.datastore, %href, property = %name, len, max, "value cut to the phone's MaxSize; the server keeps the whole value");
+                }
+                ShapeNote::TooLongNoTruncate { name, len, max } => {
+                    tracing::info!(datastore = %self.key.datastore, %href, property = %name, len, max, "value longer than the phone's MaxSize and the phone declares NoTruncate: not sent, the server keeps it");
+                }
+                ShapeNote::NotInValEnum { name, value } => {
+                    tracing::info!(datastore = %self.key.datastore, %href, property = %name, %value, "value not among the phone's ValEnum: not sent, the server keeps it");
+                }
+            }
+        }
+        shaped.item
     }
 
     /// Sets each collection's next change state: `states` (one per collection, taken
