@@ -55,6 +55,19 @@ fn uid_holder(item: &mut Component) -> &mut Component {
     item
 }
 
+/// The item's UID (the VCARD's or the calendar's main item's), if it has one.
+pub fn uid_of(item: &Component) -> Option<String> {
+    let holder = if item.name == "VCALENDAR" {
+        item.components
+            .iter()
+            .find(|c| c.name != "VTIMEZONE" && c.property("RECURRENCE-ID").is_none())
+            .unwrap_or(item)
+    } else {
+        item
+    };
+    holder.value("UID").map(str::to_owned)
+}
+
 /// The item's UID, given one when it has none (phones rarely send UIDs).
 pub fn ensure_uid(item: &mut Component) -> String {
     let holder = uid_holder(item);

@@ -121,14 +121,16 @@ impl DatastoreRun {
             self.upstreams[i].next = Some(changes.state);
         }
         // Server versions that must undo a refused phone change, even where the
-        // upstream did not change them.
+        // upstream did not change them, and those too large for the phone last time.
         let listed: HashSet<&String> = o.to_send.iter().collect();
         let mut extra: Vec<String> = self
             .send_back
             .iter()
+            .chain(self.previous.held_back.iter())
             .filter(|h| !listed.contains(h))
             .cloned()
             .collect();
+        extra.dedup();
         extra.sort();
         o.to_send.extend(extra);
         Ok(())
@@ -202,7 +204,7 @@ impl DatastoreRun {
     /// Converts the items to send: a Replace for a mapped item, else an Add under a
     /// server id whose pending map is stored.
     fn convert_for_phone<D>(
-        &self,
+        &mut self,
         deps: &EngineDeps<D>,
         o: Outgoing,
     ) -> Result<Vec<ServerChange>, EngineError> {
@@ -213,6 +215,7 @@ impl DatastoreRun {
         } = o;
         let mut pending = Vec::new();
         let mut map_changes = Vec::new();
+        let mut held_back = Vec::new();
         for href in to_send {
             let Some((etag, tree)) = bodies.get(&href) else {
                 continue;
@@ -225,6 +228,16 @@ impl DatastoreRun {
                     continue;
                 }
             };
+            if let Some(limit) = self.phone_max_obj.filter(|&m| data.len() as u64 > m) {
+                let uid = items::uid_of(tree).unwrap_or_default();
+                tracing::warn!(datastore = %self.key.datastore, %href, %uid, size = data.len(), limit, "server item larger than the phone's MaxObjSize: not sent, offered again next session");
+                held_back.push(super::HeldBack {
+                    href: href.clone(),
+                    size: data.len(),
+                    limit,
+                });
+                continue;
+            }
             let etag = (!etag.is_empty()).then(|| etag.clone());
             match self.map.get(&href) {
                 Some(entry) => {
@@ -251,6 +264,7 @@ impl DatastoreRun {
                 }
             }
         }
+        self.held_back = Some(held_back);
         if !pending.is_empty() {
             deps.store
                 .put_pending_maps(&self.key, &pending)

@@ -85,6 +85,19 @@ impl SessionCore {
                     .and_then(|m| m.content_type.as_deref())
                     .and_then(|t| Format::from_mime(t, meta.and_then(|m| m.version.as_deref())))
                     .unwrap_or(default_format);
+                let decrypted: Item;
+                let item = match self.plain_item(slot, item, meta, &luid) {
+                    Ok(None) => item,
+                    Ok(Some(plain)) => {
+                        decrypted = plain;
+                        &decrypted
+                    }
+                    Err(code) => {
+                        st.code = code;
+                        answer.commands.push(Command::Status(st));
+                        continue;
+                    }
+                };
                 let it = ItemIn {
                     slot,
                     is_add,

@@ -16,6 +16,7 @@ use crate::syncml::codes::{AlertCode, StatusCode};
 use crate::syncml::devinf::DevInf;
 use crate::syncml::model::{Alert, Command, Data, Item, Location, Meta, Results, DEVINF_XML_TYPE};
 use crate::syncml::reply::command_status;
+use crate::syncml::item_format::ItemKeys;
 use crate::syncml::Version;
 
 /// One datastore the phone alerted.
@@ -40,6 +41,8 @@ pub struct SessionCore {
     pub profile: DeviceProfile,
     pub slots: Vec<Slot>,
     pub outbox: Outbox,
+    /// The keys for encrypted items (`des;b64`), from the log-in password.
+    pub item_keys: Option<ItemKeys>,
 }
 
 /// The statuses and commands answering one message, before packing.
@@ -107,6 +110,7 @@ impl SessionCore {
             profile,
             slots: Vec::new(),
             outbox: Outbox::default(),
+            item_keys: None,
         };
         core.set_devinf(devinf);
         core

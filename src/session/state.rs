@@ -118,6 +118,10 @@ impl AwaitInit {
         answer: &mut Answer,
     ) -> Phase {
         let msg_ref = msg.header.msg_id.clone();
+        // DS 1.2 phones may say MaxObjSize in the header; an Alert's own value wins.
+        if let Some(m) = msg.header.meta.as_ref().and_then(|m| m.max_obj_size) {
+            self.phone_max_obj.get_or_insert(m);
+        }
         for cmd in &msg.body.commands {
             if common(core, &msg_ref, cmd, answer) {
                 continue;
