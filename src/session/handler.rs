@@ -23,8 +23,8 @@ use crate::engine::EngineDeps;
 use crate::http::{SyncmlHandler, SyncmlReply, SyncmlRequest, WireEncoding};
 use crate::store::DeviceRecord;
 use crate::syncml::auth::AUTH_MD5;
-use crate::syncml::item_format::ItemKeys;
 use crate::syncml::codes::StatusCode;
+use crate::syncml::item_format::ItemKeys;
 use crate::syncml::model::{Command, Message, Meta, SyncBody, SyncHdr};
 use crate::syncml::reply::{header_status, reply_header};
 use crate::syncml::{

@@ -14,9 +14,9 @@ use crate::engine::{DatastoreRun, EngineDeps};
 use crate::store::DeviceRecord;
 use crate::syncml::codes::{AlertCode, StatusCode};
 use crate::syncml::devinf::DevInf;
+use crate::syncml::item_format::ItemKeys;
 use crate::syncml::model::{Alert, Command, Data, Item, Location, Meta, Results, DEVINF_XML_TYPE};
 use crate::syncml::reply::command_status;
-use crate::syncml::item_format::ItemKeys;
 use crate::syncml::Version;
 
 /// One datastore the phone alerted.
