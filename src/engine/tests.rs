@@ -593,3 +593,5 @@ async fn two_identical_items_without_uid_are_both_created() {
     assert_eq!(uids.len(), 2, "two UIDs: {uids:?}");
     assert_ne!(w.href_of("tasks", "1"), w.href_of("tasks", "2"));
 }
+
+mod device_limits;
