@@ -305,7 +305,7 @@ mod tests {
         .unwrap();
         let out = cap.restrict(&card);
         let names: Vec<&str> = out.properties.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["VERSION", "N", "TEL", "NOTE"]);
+        assert_eq!(names, ["VERSION", "UID", "N", "TEL", "NOTE"]);
         assert_eq!(out.value("TEL"), Some("2"));
         assert_eq!(out.value("NOTE"), Some("\\,bcde"));
         assert_eq!(Capability::unknown().restrict(&card), card);

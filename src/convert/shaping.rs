@@ -11,8 +11,21 @@ use super::vobject::{
     escape_text, join_structured, split_structured, unescape_text, Component, Dialect, Property,
 };
 
-/// Properties every item keeps on its way to a device.
-const ALWAYS_SENT: &[&str] = &["VERSION", "BEGIN", "END"];
+/// Properties every item keeps on its way to a device, listed or not: the converter
+/// builds the device's form from them (a DURATION becomes the vCalendar DTEND, a
+/// RECURRENCE-ID folds an exception into its series), so leaving one out would change
+/// what the device's own properties say.
+const ALWAYS_SENT: &[&str] = &[
+    "VERSION",
+    "BEGIN",
+    "END",
+    "UID",
+    "DTSTART",
+    "DTEND",
+    "DUE",
+    "DURATION",
+    "RECURRENCE-ID",
+];
 /// Values that are never cut: a shorter one would be a different number, address, date
 /// or identity. With `NoTruncate` a too-long one is left out instead.
 const NEVER_TRUNCATED: &[&str] = &[
@@ -404,7 +417,7 @@ mod tests {
             .iter()
             .map(|p| p.name.as_str())
             .collect();
-        assert_eq!(names, ["VERSION", "N", "TEL", "TEL", "EMAIL"]);
+        assert_eq!(names, ["VERSION", "UID", "N", "TEL", "TEL", "EMAIL"]);
         assert_eq!(shaped.item.value("N"), Some("Schwarzene;Maximilian;;;"));
         let tels: Vec<(String, Vec<String>)> = shaped
             .item
@@ -481,6 +494,20 @@ mod tests {
             &n,
             &Property::new("N", "Schwarzene;Maximilian")
         ));
+    }
+
+    #[test]
+    fn times_and_identity_go_even_when_the_ctcap_lists_only_the_summary() {
+        let cap = Capability::from_ctcap(&[prop("SUMMARY", Some(5), &[])]);
+        let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:e\r\n\
+                    DTSTART:20260101T100000Z\r\nDURATION:PT1H\r\nSUMMARY:Meeting\r\n\
+                    LOCATION:Room\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let event = parse(text.as_bytes(), &ParseOptions::standard()).unwrap();
+        let shaped = shape(&cap, &event).item;
+        let inner = &shaped.components[0];
+        let names: Vec<&str> = inner.properties.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["UID", "DTSTART", "DURATION", "SUMMARY"]);
+        assert_eq!(inner.value("SUMMARY"), Some("Meeti"));
     }
 
     #[test]
