@@ -154,8 +154,7 @@ fn outgoing_items_follow_the_devices_ctcap_and_the_server_keeps_the_rest() {
     assert!(card.contains("+4917222"), "{card}");
 }
 
-/// Package 1 of a contacts slow sync whose Alert says the phone takes objects of at most
-/// `max_obj` bytes.
+/// The contacts Alert, saying the phone takes objects of at most `max_obj` bytes.
 fn alert_with_max_obj(code: u16, last: Option<&str>, next: &str, max_obj: u64) -> String {
     alert(code, last, next).replace(
         "</Anchor></Meta>",
@@ -180,13 +179,15 @@ fn an_item_over_the_devices_max_obj_size_is_named_in_the_log_and_not_lost() {
     );
     let device = "crafted-maxobj";
 
-    // Session 1: the phone takes 1000 bytes per item; only the small card goes.
+    // Session 1: the phone's header says it takes 1000 bytes per item; only the small
+    // card goes.
     let mut phone = Crafted::new(&world.bridge.syncml_url(), device, "1");
-    let init = phone.message(
-        &basic(USER, PASSWORD),
-        &alert_with_max_obj(201, None, "1", 1000),
-        true,
-    );
+    let init = phone
+        .message(&basic(USER, PASSWORD), &alert(201, None, "1"), true)
+        .replace(
+            "</MaxMsgSize>",
+            "</MaxMsgSize><MaxObjSize xmlns=\"syncml:metinf\">1000</MaxObjSize>",
+        );
     assert_eq!(header_code(&phone.post(&init)), 212);
     let m = phone.message("", &sync(""), true);
     let p4 = phone.post(&m);
