@@ -425,6 +425,54 @@ fn des_and_3des_encrypted_items_are_read_and_answered_encrypted() {
     names.sort_unstable();
     names.dedup();
     assert_eq!(names, ["Desmond", "Server", "Tripel"]);
+    let items: String = p4
+        .text
+        .split("<Add>")
+        .skip(1)
+        .enumerate()
+        .map(|(k, add)| {
+            let at = add.find("<Source><LocURI>").expect("a Source") + "<Source><LocURI>".len();
+            let id = &add[at..add[at..].find('<').expect("end") + at];
+            format!(
+                "<MapItem><Target><LocURI>{id}</LocURI></Target><Source><LocURI>m-{k}</LocURI></Source></MapItem>"
+            )
+        })
+        .collect();
+    let m = phone.message(
+        "",
+        &format!(
+            "<Map><CmdID>3</CmdID><Target><LocURI>contacts</LocURI></Target><Source><LocURI>./contacts</LocURI></Source>{items}</Map>"
+        ),
+        true,
+    );
+    phone.post(&m);
+
+    // The phone stops encrypting: the server's next change reaches it in the clear.
+    let srv = format!("{}srv.vcf", world.collection(Datastore::Contacts));
+    world.dav().put(
+        &srv,
+        "text/vcard",
+        &items::dav_vcard("srv-card", "Server", "Sophie", &["TEL;TYPE=CELL:+4917444"]),
+    );
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), "crafted-des-2", "2");
+    let init = phone.message(&basic(USER, PASSWORD), &alert(200, Some("1"), "2"), true);
+    let answer = phone.post(&init);
+    assert_eq!(
+        statuses_for(&answer, "Alert")[0].code,
+        200,
+        "{}",
+        answer.text
+    );
+    let plain_add = format!(
+        "<Add><CmdID>3</CmdID><Meta><Type xmlns=\"syncml:metinf\">text/x-vcard</Type></Meta>\
+         <Item><Source><LocURI>luid-plain</LocURI></Source><Data><![CDATA[{}]]></Data></Item></Add>",
+        card("Klar")
+    );
+    let m = phone.message("", &sync(&plain_add), true);
+    let p4 = phone.post(&m);
+    let back = inner(&p4.text, "Replace").unwrap_or_else(|| panic!("no Replace:\n{}", p4.text));
+    assert!(!back.contains("<Format"), "{back}");
+    assert!(back.contains("+4917444"), "{back}");
 }
 
 /// The (Format, Data) of every Add the server sent in `reply`.

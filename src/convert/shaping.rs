@@ -27,17 +27,13 @@ const ALWAYS_SENT: &[&str] = &[
     "RECURRENCE-ID",
 ];
 /// Values that are never cut: a shorter one would be a different number, address, date
-/// or identity. With `NoTruncate` a too-long one is left out instead.
+/// or rule. With `NoTruncate` a too-long one is left out instead.
 const NEVER_TRUNCATED: &[&str] = &[
     "TEL",
     "EMAIL",
     "URL",
     "BDAY",
     "PHOTO",
-    "UID",
-    "DTSTART",
-    "DTEND",
-    "DUE",
     "RRULE",
     "EXDATE",
     "RDATE",
@@ -283,18 +279,16 @@ fn fit_value_enum(limits: &PropertyCap, q: &mut Property) -> Option<ShapeNote> {
     if allowed(&value).is_some() {
         return None;
     }
+    // The converter spells the value for the device; the DAV spelling goes here.
     let equivalent = VALUE_EQUIVALENTS
         .iter()
-        .filter(|(name, from, _)| *name == q.name && norm(from) == norm(&value))
-        .find_map(|(_, _, to)| allowed(to));
+        .find(|(name, from, to)| {
+            *name == q.name && norm(from) == norm(&value) && allowed(to).is_some()
+        })
+        .map(|(_, _, to)| *to);
     match equivalent {
-        // The converter spells the value for the device; the DAV spelling goes here.
-        Some(_) => {
-            q.value = VALUE_EQUIVALENTS
-                .iter()
-                .find(|(name, from, _)| *name == q.name && norm(from) == norm(&value))
-                .map(|(_, _, to)| (*to).to_owned())
-                .unwrap_or(value);
+        Some(to) => {
+            q.value = to.to_owned();
             None
         }
         None => Some(ShapeNote::NotInValEnum {

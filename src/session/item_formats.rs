@@ -41,7 +41,11 @@ impl SessionCore {
     ) -> Result<Option<Item>, StatusCode> {
         let chain = match encrypted_chain(meta) {
             Ok(Some(chain)) => chain,
-            Ok(None) => return Ok(None),
+            Ok(None) => {
+                // A phone that stopped encrypting gets the server's items plain again.
+                self.forget_item_format(slot);
+                return Ok(None);
+            }
             Err(e) => {
                 tracing::warn!(device = %self.device, %luid, error = %e, "item in a format the bridge cannot read");
                 return Err(StatusCode::UnsupportedMediaType);
@@ -90,6 +94,23 @@ impl SessionCore {
             return;
         }
         self.record.settings.insert(key, chain.spelled().to_owned());
+        if let Err(e) = self.shared.store.put_device(&self.record) {
+            tracing::warn!(device = %self.device, error = %e, "cannot store the phone's item format");
+        }
+    }
+
+    fn forget_item_format(&mut self, slot: usize) {
+        let Some(phone_uri) = self.slots.get(slot).map(|s| s.phone_uri.clone()) else {
+            return;
+        };
+        if self
+            .record
+            .settings
+            .remove(&setting_key(&phone_uri))
+            .is_none()
+        {
+            return;
+        }
         if let Err(e) = self.shared.store.put_device(&self.record) {
             tracing::warn!(device = %self.device, error = %e, "cannot store the phone's item format");
         }
