@@ -11,8 +11,11 @@ use std::process::{Command, Stdio};
 
 use base64::Engine as _;
 use md5::{Digest, Md5};
-use support::crafted::{alert, basic, header_code, inner, statuses_for, Crafted, Reply};
-use support::e2e::{World, PASSWORD, USER};
+use support::crafted::{
+    alert, basic, challenge_nonce, header_code, inner, md5, md5_policy, statuses_for, Crafted,
+    Reply,
+};
+use support::e2e::{World, OTHER_PASSWORD, OTHER_USER, PASSWORD, USER};
 use support::items;
 use support::syncevolution::Datastore;
 
@@ -362,10 +365,15 @@ fn des_and_3des_encrypted_items_are_read_and_answered_encrypted() {
     assert_eq!(code("5"), 400, "not ciphertext: {}", p4.text);
     assert_eq!(code("6"), 400, "another password's ciphertext: {}", p4.text);
     assert!(matches!(code("7"), 200 | 201), "b64;des: {}", p4.text);
+    let log = world.bridge.log_text();
     assert!(
-        world.bridge.log_text().contains("encrypted item refused"),
+        log.contains("encrypted item refused"),
         "{}",
         world.log_tail(30)
+    );
+    assert!(
+        !log.contains(&des) && !log.contains(&tdes),
+        "a key reached the log"
     );
 
     // Radicale holds the plain cards.
@@ -493,4 +501,46 @@ fn server_adds(reply: &Reply) -> Vec<(String, String)> {
             (format, data)
         })
         .collect()
+}
+
+#[test]
+fn an_md5_phones_encrypted_items_use_its_stored_app_password() {
+    let world = World::start_with(|b| md5_policy(b).app_password(OTHER_USER, OTHER_PASSWORD));
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), "crafted-des-md5", "1");
+    phone.loc_name = Some(OTHER_USER.into());
+    let first = phone.message(
+        &md5(OTHER_USER, OTHER_PASSWORD, b""),
+        &alert(201, None, "1"),
+        true,
+    );
+    let challenged = phone.post(&first);
+    assert_eq!(header_code(&challenged), 401, "{}", challenged.text);
+    let nonce = challenge_nonce(&challenged).expect("a NextNonce");
+    let init = phone.message(
+        &md5(OTHER_USER, OTHER_PASSWORD, &nonce),
+        &alert(201, None, "1"),
+        true,
+    );
+    assert_eq!(header_code(&phone.post(&init)), 212);
+    let card = "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Vault;Vera\r\nFN:Vera Vault\r\nEND:VCARD\r\n";
+    let data = String::from_utf8(openssl(
+        "-des-ecb",
+        &des_key(OTHER_PASSWORD),
+        card.as_bytes(),
+        false,
+    ))
+    .expect("base64");
+    let m = phone.message(
+        "",
+        &sync(&encrypted_add(3, "luid-v", "des;b64", &data)),
+        true,
+    );
+    let p4 = phone.post(&m);
+    let codes: Vec<u16> = statuses_for(&p4, "Add").iter().map(|s| s.code).collect();
+    assert_eq!(codes, [201], "{}", p4.text);
+    let held = world.server_items_of(OTHER_USER, Datastore::Contacts);
+    assert!(
+        held.iter().any(|(_, b)| b.contains("N:Vault;Vera")),
+        "{held:?}"
+    );
 }
