@@ -264,7 +264,13 @@ impl DatastoreRun {
                 }
             }
         }
-        self.held_back = Some(held_back);
+        // A session that sends nothing leaves the items held back for the next one.
+        if !matches!(
+            self.method,
+            SyncMethod::OneWayFromClient | SyncMethod::OneWaySlowToServer
+        ) {
+            self.held_back = Some(held_back);
+        }
         if !pending.is_empty() {
             deps.store
                 .put_pending_maps(&self.key, &pending)

@@ -99,6 +99,11 @@ async fn an_item_over_the_phones_max_obj_size_is_held_back_and_offered_again() {
         .expect("pending");
     assert!(pending.iter().all(|p| p.href != big), "{pending:?}");
 
+    // A session in which the server sends nothing keeps it for later.
+    let mut run = w.contacts(SyncMethod::OneWayFromClient);
+    let (_, out) = w.session(&mut run, Vec::new()).await;
+    assert!(out.is_empty(), "{out:?}");
+
     // Nothing changed upstream; the next session, with room, sends it.
     let mut run = w.contacts(SyncMethod::TwoWay);
     let (_, out) = w.session(&mut run, Vec::new()).await;
