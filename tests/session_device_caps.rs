@@ -44,10 +44,15 @@ fn map(server_id: &str, luid: &str) -> String {
 /// A DevInf Put whose contacts CTCap lists N (at most 10 characters), TEL with three
 /// types, EMAIL — and no NOTE.
 fn ctcap_devinf_put(device: &str) -> String {
+    ctcap_devinf_put_of("Crafted", device)
+}
+
+/// [`ctcap_devinf_put`] from a phone of manufacturer `man`.
+fn ctcap_devinf_put_of(man: &str, device: &str) -> String {
     format!(
         "<Put><CmdID>5</CmdID><Meta><Type xmlns=\"syncml:metinf\">application/vnd.syncml-devinf+xml</Type></Meta>\
          <Item><Source><LocURI>./devinf12</LocURI></Source><Data><DevInf xmlns=\"syncml:devinf\">\
-         <VerDTD>1.2</VerDTD><Man>Crafted</Man><Mod>Small</Mod><DevID>{device}</DevID><DevTyp>phone</DevTyp>\
+         <VerDTD>1.2</VerDTD><Man>{man}</Man><Mod>Small</Mod><DevID>{device}</DevID><DevTyp>phone</DevTyp>\
          <DataStore><SourceRef>./contacts</SourceRef>\
          <Rx-Pref><CTType>text/x-vcard</CTType><VerCT>2.1</VerCT></Rx-Pref>\
          <Tx-Pref><CTType>text/x-vcard</CTType><VerCT>2.1</VerCT></Tx-Pref>\
@@ -155,6 +160,30 @@ fn outgoing_items_follow_the_devices_ctcap_and_the_server_keeps_the_rest() {
     );
     assert!(card.contains("+4930111"), "pager number lost:\n{card}");
     assert!(card.contains("+4917222"), "{card}");
+}
+
+#[test]
+fn a_nokia_phone_gets_whole_values_whatever_its_ctcap_sizes_say() {
+    let world = World::start();
+    world.dav().put(
+        &format!("{}arnie.vcf", world.collection(Datastore::Contacts)),
+        "text/vcard",
+        &items::dav_vcard("arnie", "Schwarzenegger", "Maximilian", &["NOTE:gym"]),
+    );
+    let device = "IMEI:351234000000077";
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), device, "1");
+    let init = phone.message(
+        &basic(USER, PASSWORD),
+        &(ctcap_devinf_put_of("Nokia", device) + &alert(201, None, "1")),
+        true,
+    );
+    assert_eq!(header_code(&phone.post(&init)), 212);
+    let m = phone.message("", &sync(""), true);
+    let p4 = phone.post(&m);
+    let sent = inner(&p4.text, "Add").unwrap_or_else(|| panic!("no Add:\n{}", p4.text));
+    assert!(sent.contains("N:Schwarzenegger;Maximilian"), "{sent}");
+    // The property list still counts.
+    assert!(!sent.contains("NOTE"), "{sent}");
 }
 
 /// The contacts Alert, saying the phone takes objects of at most `max_obj` bytes.

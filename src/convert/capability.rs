@@ -221,6 +221,15 @@ impl Capability {
         cap
     }
 
+    /// Forgets the CTCap's MaxSize and NoTruncate (devices whose sizes are unreliable).
+    pub fn without_max_sizes(mut self) -> Capability {
+        for p in self.properties.values_mut() {
+            p.max_size = None;
+            p.no_truncate = false;
+        }
+        self
+    }
+
     /// Marks the device as truncating silently (per-device rule).
     pub fn with_limited_field_lengths(mut self, on: bool) -> Capability {
         self.limited_field_lengths = on;

@@ -505,6 +505,15 @@ mod tests {
     }
 
     #[test]
+    fn a_device_whose_sizes_are_ignored_gets_whole_values() {
+        let server = card("UID:u1\r\nN:Schwarzenegger;Maximilian;;;\r\nTITLE:Chief\r\n");
+        let shaped = shape(&device().without_max_sizes(), &server);
+        assert_eq!(shaped.item.value("N"), Some("Schwarzenegger;Maximilian;;;"));
+        assert_eq!(shaped.item.value("TITLE"), Some("Chief"));
+        assert!(shaped.notes.is_empty());
+    }
+
+    #[test]
     fn type_mapping_keeps_listed_values_and_drops_qualifiers() {
         let allowed: Vec<String> = ["HOME", "WORK", "CELL"].map(String::from).to_vec();
         let t = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();

@@ -5,6 +5,7 @@
 use super::session_core::{Answer, SessionCore, Slot};
 use super::sync_type::resolve;
 use crate::catalog::DatastoreUri;
+use crate::convert::capability::Capability;
 use crate::convert::Format;
 use crate::dav::ItemKind;
 use crate::engine::{items, DatastoreRun, Prior, RunSetup, SyncMethod};
@@ -32,6 +33,17 @@ struct Started {
 }
 
 impl SessionCore {
+    /// What the phone can store of `format`, its CTCap's sizes dropped where its profile
+    /// says they are unreliable.
+    fn device_capability(&self, format: Format) -> Capability {
+        let cap = items::capability_for(self.devinf.as_ref(), format);
+        if self.profile.devinf_sizes {
+            cap
+        } else {
+            cap.without_max_sizes()
+        }
+    }
+
     /// Opens the datastore one Alert item names; returns the item's Status and queues
     /// our Alert. `max_obj` takes the phone's MaxObjSize when the item carries one.
     pub(super) async fn open_slot(
@@ -168,7 +180,7 @@ impl SessionCore {
             collection,
             kind: named.kind,
             phone_format,
-            cap: items::capability_for(self.devinf.as_ref(), phone_format),
+            cap: self.device_capability(phone_format),
             max_guid,
             phone_next: anchor.next.clone(),
             task_collection,
