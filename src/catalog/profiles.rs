@@ -33,6 +33,7 @@ struct RawSettings {
     read_local_as_utc: Option<bool>,
     strip_x_categories: Option<bool>,
     trim_name_fields: Option<bool>,
+    devinf_sizes: Option<bool>,
 }
 
 /// How times are written to the device.
@@ -85,6 +86,8 @@ pub struct DeviceProfile {
     pub times: TimesOut,
     /// Leave out the trailing empty fields of `N` (Nokia Series 40).
     pub trim_name_fields: bool,
+    /// Honour the MaxSize values of the device's CTCap (Nokia's are unreliable).
+    pub devinf_sizes: bool,
     /// The vCalendar quirks; `time_out` is settled per session from `times`.
     pub calendar: CalendarProfile,
 }
@@ -197,6 +200,7 @@ impl Profiles {
             large_objects: p.large_objects.or(d.large_objects).unwrap_or(false),
             times: p.times.or(d.times).unwrap_or(TimesOut::Auto),
             trim_name_fields: p.trim_name_fields.or(d.trim_name_fields).unwrap_or(false),
+            devinf_sizes: p.devinf_sizes.or(d.devinf_sizes).unwrap_or(true),
             calendar: {
                 let base = CalendarProfile::default();
                 CalendarProfile {
@@ -247,6 +251,9 @@ mod tests {
         assert!(nokia.combined_tasks);
         assert_eq!(nokia.times, TimesOut::Auto);
         assert!(nokia.trim_name_fields);
+        assert!(!nokia.devinf_sizes);
+        let local = p.for_device("IMEI:2", Some("Nokia"), Some("Nokia 6630"));
+        assert!(!local.devinf_sizes, "{}", local.name);
         let se = p.for_device("x", Some("Patrick Ohly"), Some("SyncEvolution"));
         assert!(se.large_objects);
         assert_eq!(se.max_guid_size, 64);
@@ -258,6 +265,7 @@ mod tests {
         assert!(p.named("no-such-profile").is_none());
         let other = p.for_device("x", None, None);
         assert_eq!(other.name, "default");
+        assert!(other.devinf_sizes);
         assert_eq!(other.charset, "UTF-8");
         assert!(p.names().contains(&"nokia-s40"));
     }

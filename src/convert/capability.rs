@@ -2,36 +2,13 @@
 //! capability of its format (`mappings/capability.toml`). The merge uses this to decide
 //! which server properties the device's item replaces and which it must leave alone.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use serde::Deserialize;
 
-use super::vobject::{escape_text, unescape_text, Component, Dialect, Property};
+use super::vobject::Component;
 use super::{aliases, Format};
-
-/// Properties every item keeps on its way to a device.
-const ALWAYS_SENT: &[&str] = &["VERSION", "BEGIN", "END"];
-/// Values that must not be cut (structure or identity would break).
-const NEVER_TRUNCATED: &[&str] = &[
-    "N",
-    "ADR",
-    "ORG",
-    "TEL",
-    "EMAIL",
-    "URL",
-    "BDAY",
-    "PHOTO",
-    "UID",
-    "DTSTART",
-    "DTEND",
-    "DUE",
-    "RRULE",
-    "EXDATE",
-    "RDATE",
-    "CATEGORIES",
-    "TRIGGER",
-];
 
 /// What a device keeps of one property.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,6 +21,8 @@ pub struct PropertyCap {
     pub no_truncate: bool,
     /// TYPE values it tells apart, upper-case; empty when the CTCap does not say.
     pub types: Vec<String>,
+    /// The values it takes (CTCap `ValEnum` of the property); empty when any.
+    pub values: Vec<String>,
 }
 
 /// One `PropParam` (1.2) or `ParamName` with its `ValEnum`s (1.1) from a CTCap.
@@ -212,6 +191,7 @@ impl Capability {
                 max_occur: p.max_occur.filter(|&n| n > 0),
                 no_truncate: p.no_truncate,
                 types,
+                values: p.values.iter().map(|v| v.trim().to_owned()).collect(),
             };
             if let Some(comp) = aliases::calendar_to_standard(&upper) {
                 let slot = cap.components.entry(comp.to_owned()).or_default();
@@ -241,10 +221,24 @@ impl Capability {
         cap
     }
 
+    /// Forgets the CTCap's MaxSize and NoTruncate (devices whose sizes are unreliable).
+    pub fn without_max_sizes(mut self) -> Capability {
+        for p in self.properties.values_mut() {
+            p.max_size = None;
+            p.no_truncate = false;
+        }
+        self
+    }
+
     /// Marks the device as truncating silently (per-device rule).
     pub fn with_limited_field_lengths(mut self, on: bool) -> Capability {
         self.limited_field_lengths = on;
         self
+    }
+
+    /// The device carries every property (vCard 3.0 / iCalendar clients).
+    pub fn carries_everything(&self) -> bool {
+        self.all
     }
 
     pub fn source(&self) -> CapabilitySource {
@@ -286,94 +280,15 @@ impl Capability {
         let Some(p) = self.property(name) else {
             return self.can_store(name);
         };
-        if p.types.is_empty() {
-            return true;
-        }
-        let known: HashSet<String> = significant_types(p.types.iter()).into_iter().collect();
-        significant_types(types.iter())
-            .iter()
-            .all(|t| known.contains(t))
+        super::shaping::map_types(&p.types, types).is_some()
     }
 }
 
 impl Capability {
-    /// What to send a device of a DAV item: properties it cannot store left out, repeated
-    /// ones cut to its `MaxOccur` (first fitting instances, in server order), text cut to
-    /// `MaxSize` — or left out with `NoTruncate`, where a longer value would be rejected.
-    /// The result is also what to remember as "last sent" for [`super::merge::merge_with_sent`].
+    /// What to send a device of a DAV item (see [`super::shaping`]). The result is also
+    /// what to remember as "last sent" for [`super::merge::merge_with_sent`].
     pub fn restrict(&self, item: &Component) -> Component {
-        if self.all || self.source == CapabilitySource::Unknown {
-            return item.clone();
-        }
-        let mut out = Component::new(&item.name);
-        let mut counts: HashMap<String, usize> = HashMap::new();
-        for p in &item.properties {
-            if let Some(q) = self.restrict_property(p, &mut counts) {
-                out.properties.push(q);
-            }
-        }
-        let mut comp_counts: HashMap<String, usize> = HashMap::new();
-        for c in &item.components {
-            // Containers (VCALENDAR -> VEVENT) and zones always go; the rest by slot.
-            let container = matches!(
-                c.name.as_str(),
-                "VEVENT" | "VTODO" | "VJOURNAL" | "VTIMEZONE"
-            );
-            if container {
-                out.components.push(self.restrict(c));
-                continue;
-            }
-            let Some(slot) = self.component(&c.name) else {
-                continue;
-            };
-            let n = comp_counts.entry(c.name.clone()).or_default();
-            if slot.max_occur.is_none_or(|m| *n < m) {
-                *n += 1;
-                out.components.push(c.clone());
-            }
-        }
-        out
-    }
-
-    fn restrict_property(
-        &self,
-        p: &Property,
-        counts: &mut HashMap<String, usize>,
-    ) -> Option<Property> {
-        if ALWAYS_SENT.contains(&p.name.as_str()) {
-            return Some(p.clone());
-        }
-        let by_prefix = PropertyCap::default();
-        let limits = match self.property(&p.name) {
-            Some(limits) => limits,
-            None if self.can_store(&p.name) => &by_prefix,
-            None => return None,
-        };
-        if !self.fits_types(&p.name, &p.types()) {
-            return None;
-        }
-        let n = counts.entry(p.name.clone()).or_default();
-        if limits.max_occur.is_some_and(|m| *n >= m) {
-            return None;
-        }
-        *n += 1;
-        let Some(max) = limits.max_size else {
-            return Some(p.clone());
-        };
-        if NEVER_TRUNCATED.contains(&p.name.as_str()) || p.is_binary() {
-            return Some(p.clone());
-        }
-        let text = unescape_text(&p.value, Dialect::Standard);
-        if text.chars().count() <= max {
-            return Some(p.clone());
-        }
-        if limits.no_truncate {
-            return None;
-        }
-        let cut: String = text.chars().take(max).collect();
-        let mut q = p.clone();
-        q.value = escape_text(&cut, Dialect::Standard);
-        Some(q)
+        super::shaping::shape(self, item).item
     }
 }
 
@@ -399,7 +314,7 @@ mod tests {
         .unwrap();
         let out = cap.restrict(&card);
         let names: Vec<&str> = out.properties.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["VERSION", "N", "TEL", "NOTE"]);
+        assert_eq!(names, ["VERSION", "UID", "N", "TEL", "NOTE"]);
         assert_eq!(out.value("TEL"), Some("2"));
         assert_eq!(out.value("NOTE"), Some("\\,bcde"));
         assert_eq!(Capability::unknown().restrict(&card), card);

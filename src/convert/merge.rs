@@ -9,6 +9,7 @@
 //! the server's version, so a round trip does not cause an update.
 
 use super::capability::{significant_types, Capability};
+use super::shaping;
 use super::spelling;
 use super::vobject::{split_structured, unescape_text, Component, Dialect, Property};
 use super::ConvertError;
@@ -228,7 +229,11 @@ fn merge_property(
         (Some(e), Some(i)) => vec![merge_one(name, e, i, cap)],
         (None, Some(i)) => vec![(*i).clone()],
         // Left out: deleted, unless the device was never sent it.
-        (Some(_), None) if cap.absent_means_deleted() && sent.is_none_or(|s| !s.is_empty()) => {
+        (Some(e), None)
+            if cap.absent_means_deleted()
+                && sent.is_none_or(|s| !s.is_empty())
+                && !shaping::is_withheld(cap, e) =>
+        {
             Vec::new()
         }
         (Some(_), None) | (None, None) => keep(),
@@ -246,7 +251,10 @@ fn merge_slots(
     sent: Option<&[&Property]>,
 ) -> Vec<Property> {
     let max = cap.property(name).and_then(|p| p.max_occur);
-    let fits = |p: &Property| !cap.absent_means_deleted() || cap.fits_types(name, &p.types());
+    let fits = |p: &Property| {
+        !cap.absent_means_deleted()
+            || (cap.fits_types(name, &p.types()) && !shaping::is_withheld(cap, p))
+    };
     // The instances the device held: the first that fit its slots, of what it was sent
     // when that is known, else of the server's own list.
     let window: Vec<&Property> = sent
@@ -322,7 +330,9 @@ fn merge_one(name: &str, existing: &Property, incoming: &Property, cap: &Capabil
     if same_value(name, existing, incoming) {
         return kept_as_the_server_has_it(name, existing, incoming);
     }
-    if is_cut_off(name, existing, incoming, cap) {
+    // What the device was sent of the server's value (cut, a TYPE mapped) coming back.
+    if is_cut_off(name, existing, incoming, cap) || shaping::is_shaped_form(cap, existing, incoming)
+    {
         return existing.clone();
     }
     let mut out = incoming.clone();

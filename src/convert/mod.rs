@@ -14,6 +14,7 @@ pub mod matchkey;
 pub mod merge;
 pub mod note;
 pub mod rrule;
+pub mod shaping;
 pub mod sif;
 pub mod sniff;
 pub mod spelling;

@@ -170,6 +170,18 @@ pub struct DatastoreRun {
     failed: bool,
     /// What is kept for a resume should the session not complete.
     resume: resume::ResumeBook,
+    /// The largest item the phone takes (its MaxObjSize), when it says.
+    pub phone_max_obj: Option<u64>,
+    /// Server items too large for the phone, once the server's changes were converted.
+    held_back: Option<Vec<HeldBack>>,
+}
+
+/// A server item not sent because it is larger than the phone takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldBack {
+    pub href: String,
+    pub size: usize,
+    pub limit: u64,
 }
 
 fn store_err(k: &DatastoreKey) -> impl FnOnce(StoreError) -> EngineError + '_ {
@@ -336,6 +348,8 @@ impl DatastoreRun {
             forget_luids: Vec::new(),
             failed: false,
             resume: resume::ResumeBook::default(),
+            phone_max_obj: None,
+            held_back: None,
             key,
         };
         if matches!(
@@ -469,6 +483,11 @@ impl DatastoreRun {
         }
     }
 
+    /// Server items this session did not send because the phone's MaxObjSize is smaller.
+    pub fn held_back(&self) -> &[HeldBack] {
+        self.held_back.as_deref().unwrap_or_default()
+    }
+
     /// Whether something failed upstream this session: the anchors will not move.
     pub fn failed(&self) -> bool {
         self.failed
@@ -515,6 +534,15 @@ impl DatastoreRun {
         state.force_slow = false;
         state.last_sync = Some(Utc::now().timestamp());
         state.last_result = Some("ok".into());
+        if let Some(held) = &self.held_back {
+            state.held_back = held.iter().map(|h| h.href.clone()).collect();
+            if !held.is_empty() {
+                state.last_result = Some(format!(
+                    "ok; {} item(s) larger than the phone's MaxObjSize not sent",
+                    held.len()
+                ));
+            }
+        }
         // Only the collections of this run stay: a collection the config or the
         // device's profile no longer names would hide which one is the datastore's.
         state

@@ -10,6 +10,7 @@ use super::{
     dav_err, items, store_err, DatastoreRun, DavItems, EngineDeps, EngineError, ServerChange,
     SyncMethod,
 };
+use crate::convert::shaping::{self, ShapeNote};
 use crate::convert::Component;
 use crate::dav::{ChangeState, Changes, DavError};
 use crate::store::{MapChange, MapEntry, PendingMap};
@@ -129,14 +130,16 @@ impl DatastoreRun {
             self.upstreams[i].next = Some(changes.state);
         }
         // Server versions that must undo a refused phone change, even where the
-        // upstream did not change them.
+        // upstream did not change them, and those too large for the phone last time.
         let listed: HashSet<&String> = o.to_send.iter().collect();
         let mut extra: Vec<String> = self
             .send_back
             .iter()
+            .chain(self.previous.held_back.iter())
             .filter(|h| !listed.contains(h))
             .cloned()
             .collect();
+        extra.dedup();
         extra.sort();
         o.to_send.extend(extra);
         Ok(())
@@ -214,7 +217,7 @@ impl DatastoreRun {
     /// Converts the items to send: a Replace for a mapped item, else an Add under a
     /// server id whose pending map is stored.
     fn convert_for_phone<D>(
-        &self,
+        &mut self,
         deps: &EngineDeps<D>,
         o: Outgoing,
     ) -> Result<Vec<ServerChange>, EngineError> {
@@ -225,17 +228,29 @@ impl DatastoreRun {
         } = o;
         let mut pending = Vec::new();
         let mut map_changes = Vec::new();
+        let mut held_back = Vec::new();
         for href in to_send {
             let Some((etag, tree)) = bodies.get(&href) else {
                 continue;
             };
-            let data = match items::dav_to_phone(self.phone_format, tree, &deps.opts) {
+            let shaped = self.shape_for_phone(&href, tree);
+            let data = match items::dav_to_phone(self.phone_format, &shaped, &deps.opts) {
                 Ok(d) => d,
                 Err(e) => {
                     tracing::warn!(%href, error = %e, "server item not convertible for the phone");
                     continue;
                 }
             };
+            if let Some(limit) = self.phone_max_obj.filter(|&m| data.len() as u64 > m) {
+                let uid = items::uid_of(tree).unwrap_or_default();
+                tracing::warn!(datastore = %self.key.datastore, %href, %uid, size = data.len(), limit, "server item larger than the phone's MaxObjSize: not sent, offered again next session");
+                held_back.push(super::HeldBack {
+                    href: href.clone(),
+                    size: data.len(),
+                    limit,
+                });
+                continue;
+            }
             let etag = (!etag.is_empty()).then(|| etag.clone());
             // A pairing a slow sync found stale names a LUID the phone no longer has:
             // the item goes as new.
@@ -268,6 +283,13 @@ impl DatastoreRun {
                 }
             }
         }
+        // A session that sends nothing leaves the items held back for the next one.
+        if !matches!(
+            self.method,
+            SyncMethod::OneWayFromClient | SyncMethod::OneWaySlowToServer
+        ) {
+            self.held_back = Some(held_back);
+        }
         if !pending.is_empty() {
             deps.store
                 .put_pending_maps(&self.key, &pending)
@@ -279,6 +301,29 @@ impl DatastoreRun {
                 .map_err(store_err(&self.key))?;
         }
         Ok(out)
+    }
+
+    /// The item as the phone's CTCap lets it be sent; what was cut or left out is logged
+    /// (the server keeps its whole value: the merge knows the shaped form when it comes back).
+    fn shape_for_phone(&self, href: &str, tree: &Component) -> Component {
+        if !shaping::applies(&self.cap) {
+            return tree.clone();
+        }
+        let shaped = shaping::shape(&self.cap, tree);
+        for note in &shaped.notes {
+            match note {
+                ShapeNote::Truncated { name, len, max } => {
+                    tracing::info!(datastore = %self.key.datastore, %href, property = %name, len, max, "value cut to the phone's MaxSize; the server keeps the whole value");
+                }
+                ShapeNote::TooLongNoTruncate { name, len, max } => {
+                    tracing::info!(datastore = %self.key.datastore, %href, property = %name, len, max, "value longer than the phone's MaxSize and the phone declares NoTruncate: not sent, the server keeps it");
+                }
+                ShapeNote::NotInValEnum { name, value } => {
+                    tracing::info!(datastore = %self.key.datastore, %href, property = %name, %value, "value not among the phone's ValEnum: not sent, the server keeps it");
+                }
+            }
+        }
+        shaped.item
     }
 
     /// Sets each collection's next change state: `states` (one per collection, taken

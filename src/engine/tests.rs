@@ -596,5 +596,6 @@ async fn two_identical_items_without_uid_are_both_created() {
     assert_ne!(w.href_of("tasks", "1"), w.href_of("tasks", "2"));
 }
 
+mod device_limits;
 mod resume;
 mod stale_writes;

@@ -5,6 +5,7 @@
 use super::session_core::{Answer, SessionCore, Slot};
 use super::sync_type::resolve;
 use crate::catalog::DatastoreUri;
+use crate::convert::capability::Capability;
 use crate::convert::Format;
 use crate::dav::ItemKind;
 use crate::engine::{items, DatastoreRun, Prior, RunSetup, SyncMethod};
@@ -34,6 +35,17 @@ struct Started {
 }
 
 impl SessionCore {
+    /// What the phone can store of `format`, its CTCap's sizes dropped where its profile
+    /// says they are unreliable.
+    fn device_capability(&self, format: Format) -> Capability {
+        let cap = items::capability_for(self.devinf.as_ref(), format);
+        if self.profile.devinf_sizes {
+            cap
+        } else {
+            cap.without_max_sizes()
+        }
+    }
+
     /// Opens the datastore one Alert item names; returns the item's Status and queues
     /// our Alert. `max_obj` takes the phone's MaxObjSize when the item carries one.
     pub(super) async fn open_slot(
@@ -200,7 +212,7 @@ impl SessionCore {
             collection,
             kind: named.kind,
             phone_format,
-            cap: items::capability_for(self.devinf.as_ref(), phone_format),
+            cap: self.device_capability(phone_format),
             max_guid,
             phone_next: anchor.next.clone(),
             task_collection,
@@ -472,7 +484,7 @@ mod tests {
         let shared = Arc::new(Shared::new(&cfg, store.clone()).expect("shared"));
         let deps = EngineDeps {
             store,
-            dav: shared.dav.user(Credentials::new("alice", "pw")),
+            dav: shared.upstream.user(&Credentials::new("alice", "pw")),
             policy: ConflictPolicy::Merge,
             opts: ConvertOptions::new(chrono::Utc::now()),
         };
@@ -502,7 +514,7 @@ mod tests {
             ("task", ItemKind::Tasks, Format::Sift),
             ("note", ItemKind::Notes, Format::Sifn),
         ] {
-            assert_eq!(c.phone_format(uri, uri, kind), want, "{uri}");
+            assert_eq!(c.phone_format(uri, uri, kind, None), want, "{uri}");
         }
     }
 
@@ -520,7 +532,7 @@ mod tests {
             ("task", ItemKind::Tasks, Format::Vcal10),
             ("note", ItemKind::Notes, Format::Text),
         ] {
-            assert_eq!(c.phone_format(uri, uri, kind), want, "{uri}");
+            assert_eq!(c.phone_format(uri, uri, kind, None), want, "{uri}");
         }
     }
 
@@ -529,25 +541,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let c = core(dir.path(), "/syncml?format=vob");
         assert_eq!(
-            c.phone_format("scal", "scal", ItemKind::Events),
+            c.phone_format("scal", "scal", ItemKind::Events, None),
             Format::Vcal10
         );
         assert_eq!(
-            c.phone_format("snote", "snote", ItemKind::Notes),
+            c.phone_format("snote", "snote", ItemKind::Notes, None),
             Format::Vnote
         );
         let c = core(dir.path(), "/syncml");
         assert_eq!(
-            c.phone_format("./notes?format=sif", "notes", ItemKind::Notes),
+            c.phone_format("./notes?format=sif", "notes", ItemKind::Notes, None),
             Format::Sifn
         );
         assert_eq!(
-            c.phone_format("./scard?format=vob", "scard", ItemKind::Contacts),
+            c.phone_format("./scard?format=vob", "scard", ItemKind::Contacts, None),
             Format::Vcard21
         );
         // A datastore option the bridge does not know leaves the choice to the rest.
         assert_eq!(
-            c.phone_format("./scal?format=csv", "scal", ItemKind::Events),
+            c.phone_format("./scal?format=csv", "scal", ItemKind::Events, None),
             Format::Sife
         );
     }

@@ -24,6 +24,7 @@ use crate::http::{SyncmlHandler, SyncmlReply, SyncmlRequest, WireEncoding};
 use crate::store::DeviceRecord;
 use crate::syncml::auth::AUTH_MD5;
 use crate::syncml::codes::StatusCode;
+use crate::syncml::item_format::ItemKeys;
 use crate::syncml::model::{Command, Message, Meta, SyncBody, SyncHdr};
 use crate::syncml::reply::{header_status, reply_header};
 use crate::syncml::{
@@ -269,7 +270,7 @@ impl SessionHandler {
             .and_then(|m| m.max_msg_size)
             .map(|n| n as usize)
             .unwrap_or(DEFAULT_MAX_MSG);
-        let core = SessionCore::new(
+        let mut core = SessionCore::new(
             self.shared.clone(),
             device.clone(),
             user.clone(),
@@ -278,6 +279,7 @@ impl SessionHandler {
             deps,
             record,
         );
+        core.item_keys = Some(ItemKeys::from_password(&password));
         let target = header.target.loc_uri.clone();
         let recorder = debug_enabled(&self.shared.debug_devices, &core.record)
             .then(|| Recorder::new(&self.shared.data_dir, &device, &sid));

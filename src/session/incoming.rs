@@ -62,8 +62,13 @@ impl<'a> Declared<'a> {
             .and_then(|t| Format::from_mime(t, version))
     }
 
-    fn b64(&self) -> bool {
+    /// The declared Meta Format (`b64`, `des;b64`...).
+    fn item_format(&self) -> Option<&'a str> {
         self.field(|m| m.format.as_deref())
+    }
+
+    fn b64(&self) -> bool {
+        self.item_format()
             .is_some_and(|f| f.trim().eq_ignore_ascii_case("b64"))
     }
 
@@ -121,6 +126,19 @@ impl SessionCore {
                 };
                 let meta = Declared::of(item.meta.as_ref(), cmd_meta);
                 let declared = meta.format();
+                let decrypted: Item;
+                let item = match self.plain_item(slot, item, meta.item_format(), &luid) {
+                    Ok(None) => item,
+                    Ok(Some(plain)) => {
+                        decrypted = plain;
+                        &decrypted
+                    }
+                    Err(code) => {
+                        st.code = code;
+                        answer.commands.push(Command::Status(st));
+                        continue;
+                    }
+                };
                 let it = ItemIn {
                     slot,
                     is_add,

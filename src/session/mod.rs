@@ -11,6 +11,7 @@ pub mod ended;
 pub mod expiring;
 pub mod handler;
 mod incoming;
+mod item_formats;
 mod login;
 mod maps;
 pub mod nonces;

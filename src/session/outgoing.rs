@@ -1,6 +1,7 @@
 //! The server's changes (package 4): every datastore's changes turned into Add, Replace
 //! and Delete commands in the outbox, within what the phone accepts.
 
+use super::item_formats::encrypt_for_phone;
 use super::outbox::SyncAddress;
 use super::session_core::{Answer, SessionCore};
 use crate::catalog::DatastoreUri;
@@ -19,9 +20,11 @@ impl SessionCore {
                 self.slots[i].server_uri.clone(),
                 self.slots[i].phone_uri.clone(),
             );
+            let chain = self.outgoing_chain(i);
             let Some(run) = self.slots[i].run.as_mut() else {
                 continue;
             };
+            run.phone_max_obj = max_obj;
             let changes = match run.server_changes(&self.deps).await {
                 Ok(c) => c,
                 Err(e) => {
@@ -32,38 +35,47 @@ impl SessionCore {
                 }
             };
             run.note_sent(&self.deps, &changes);
+            if !run.held_back().is_empty() {
+                tracing::warn!(device = %self.device, datastore = %server_uri, count = run.held_back().len(), "server items larger than the phone's MaxObjSize were not sent");
+            }
             let mime = run.phone_format.mime_type();
             let datastore = run.kind.key();
             let mut cmds = Vec::with_capacity(changes.len());
             for c in changes {
                 expects_answer = true;
-                let text = |d: Vec<u8>| match String::from_utf8(d) {
-                    Ok(t) => Data::Text(t),
-                    Err(e) => Data::Binary(e.into_bytes()),
+                let text = |d: Vec<u8>| match &chain {
+                    Some(chain) => encrypt_for_phone(chain, &d, self),
+                    None => Some(match String::from_utf8(d) {
+                        Ok(t) => Data::Text(t),
+                        Err(e) => Data::Binary(e.into_bytes()),
+                    }),
                 };
+                let format = chain.as_ref().map(|c| c.spelled());
                 let cmd = match c {
                     ServerChange::Add { server_id, data } => {
-                        if max_obj.is_some_and(|m| data.len() as u64 > m) {
-                            tracing::warn!(device = %self.device, %server_id, "item larger than the phone's MaxObjSize, not sent");
-                            continue;
-                        }
+                        let Some(data) = text(data) else { continue };
                         Command::Add(item_command(
                             mime,
+                            format,
                             Item {
                                 source: Some(Location::new(server_id)),
-                                data: Some(text(data)),
+                                data: Some(data),
                                 ..Item::default()
                             },
                         ))
                     }
-                    ServerChange::Replace { luid, data } => Command::Replace(item_command(
-                        mime,
-                        Item {
-                            target: Some(Location::new(luid)),
-                            data: Some(text(data)),
-                            ..Item::default()
-                        },
-                    )),
+                    ServerChange::Replace { luid, data } => {
+                        let Some(data) = text(data) else { continue };
+                        Command::Replace(item_command(
+                            mime,
+                            format,
+                            Item {
+                                target: Some(Location::new(luid)),
+                                data: Some(data),
+                                ..Item::default()
+                            },
+                        ))
+                    }
                     ServerChange::Delete { luid } => Command::Delete(Delete {
                         cmd_id: "0".into(),
                         items: vec![Item {
@@ -133,12 +145,14 @@ pub(super) fn report_unread(answer: &mut Answer, unread: &[String]) {
     }
 }
 
-/// An Add or Replace of one item in the phone's format.
-fn item_command(mime: &str, item: Item) -> ItemCommand {
+/// An Add or Replace of one item in the phone's format (and Format chain, when the
+/// phone encrypts its items).
+fn item_command(mime: &str, format: Option<&str>, item: Item) -> ItemCommand {
     ItemCommand {
         cmd_id: "0".into(),
         meta: Some(Meta {
             content_type: Some(mime.to_owned()),
+            format: format.map(str::to_owned),
             ..Meta::default()
         }),
         items: vec![item],

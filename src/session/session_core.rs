@@ -14,6 +14,7 @@ use crate::engine::{DatastoreRun, EngineDeps, UserDav};
 use crate::store::DeviceRecord;
 use crate::syncml::codes::{AlertCode, StatusCode};
 use crate::syncml::devinf::DevInf;
+use crate::syncml::item_format::ItemKeys;
 use crate::syncml::model::{Alert, Command, Data, Item, Location, Meta, Results, DEVINF_XML_TYPE};
 use crate::syncml::reply::command_status;
 use crate::syncml::Version;
@@ -42,6 +43,8 @@ pub struct SessionCore {
     pub outbox: Outbox,
     /// The phone suspended the session (Alert 224): it ends without its commit.
     pub suspended: bool,
+    /// The keys for encrypted items (`des;b64`), from the log-in password.
+    pub item_keys: Option<ItemKeys>,
 }
 
 /// The statuses and commands answering one message, before packing.
@@ -110,6 +113,7 @@ impl SessionCore {
             slots: Vec::new(),
             outbox: Outbox::default(),
             suspended: false,
+            item_keys: None,
         };
         core.set_devinf(devinf);
         core

@@ -42,7 +42,7 @@ pub enum Phase {
 /// Package 1, possibly over several messages.
 #[derive(Default)]
 pub struct AwaitInit {
-    /// The largest item the phone accepts (MaxObjSize of its Alerts).
+    /// The largest item the phone accepts (MaxObjSize of its header or Alerts).
     phone_max_obj: Option<u64>,
 }
 
@@ -139,6 +139,10 @@ impl AwaitInit {
         answer: &mut Answer,
     ) -> Phase {
         let msg_ref = msg.header.msg_id.clone();
+        // DS 1.2 phones may say MaxObjSize in the header; an Alert's own value wins.
+        if let Some(m) = msg.header.meta.as_ref().and_then(|m| m.max_obj_size) {
+            self.phone_max_obj.get_or_insert(m);
+        }
         for cmd in &msg.body.commands {
             if common(core, &msg_ref, cmd, answer) {
                 continue;
@@ -207,6 +211,10 @@ impl AwaitSync {
             }
             match cmd {
                 Command::Sync(s) => {
+                    // The Sync's own MaxObjSize is the phone's latest word on it.
+                    if let Some(m) = s.meta.as_ref().and_then(|m| m.max_obj_size) {
+                        self.phone_max_obj = Some(m);
+                    }
                     core.handle_sync(&msg_ref, cmd, s, answer, &mut self.partial)
                         .await
                 }

@@ -88,6 +88,10 @@ pub struct DatastoreState {
     pub phone_type: Option<String>,
     pub last_sync: Option<i64>,
     pub last_result: Option<String>,
+    /// Server items not sent because they were larger than the phone's MaxObjSize; they
+    /// are offered again next session (hrefs).
+    #[serde(default)]
+    pub held_back: Vec<String>,
 }
 
 /// One LUID <-> href pairing of a device datastore.

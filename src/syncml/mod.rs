@@ -6,6 +6,7 @@ pub mod auth;
 pub mod codes;
 pub mod devinf;
 mod header_first;
+pub mod item_format;
 pub mod limits;
 pub mod model;
 pub mod reply;

@@ -1,0 +1,146 @@
+//! Encrypted items (`des;b64`, `3des;b64` in an item's Meta Format): the phone's are
+//! decrypted with the session's keys, and a datastore whose phone encrypts gets the
+//! server's items encrypted the same way. The chain a phone used is kept in its device
+//! record, so the server's items are encrypted in a session where the phone sent none.
+
+use super::session_core::SessionCore;
+use crate::syncml::codes::StatusCode;
+use crate::syncml::item_format::{FormatChain, ItemFormatError};
+use crate::syncml::model::{Data, Item};
+
+/// The device-record setting that holds a datastore's chain (by the phone's URI).
+fn setting_key(phone_uri: &str) -> String {
+    format!("item-format:{phone_uri}")
+}
+
+/// The encrypted chain a declared Meta Format names, if any; `Err` for one the bridge
+/// cannot read. Chains without a cipher (`b64`, `bin`, `chr`) are read as before.
+fn encrypted_chain(declared: Option<&str>) -> Result<Option<FormatChain>, ItemFormatError> {
+    let Some(text) = declared else {
+        return Ok(None);
+    };
+    let ciphered = text
+        .split(';')
+        .any(|s| matches!(s.trim().to_ascii_lowercase().as_str(), "des" | "3des"));
+    if !ciphered {
+        return Ok(None);
+    }
+    FormatChain::parse(text).map(Some)
+}
+
+impl SessionCore {
+    /// The item with its data decrypted when its declared Format names a cipher (`None`:
+    /// not encrypted); `Err` is the status that refuses it. The chain is remembered for
+    /// the server's items to the same datastore.
+    pub(super) fn plain_item(
+        &mut self,
+        slot: usize,
+        item: &Item,
+        declared_format: Option<&str>,
+        luid: &str,
+    ) -> Result<Option<Item>, StatusCode> {
+        let chain = match encrypted_chain(declared_format) {
+            Ok(Some(chain)) => chain,
+            Ok(None) => {
+                // A phone that stopped encrypting gets the server's items plain again.
+                self.forget_item_format(slot);
+                return Ok(None);
+            }
+            Err(e) => {
+                tracing::warn!(device = %self.device, %luid, error = %e, "item in a format the bridge cannot read");
+                return Err(StatusCode::UnsupportedMediaType);
+            }
+        };
+        if item.more_data {
+            // A chunk is only part of the ciphertext.
+            tracing::warn!(device = %self.device, %luid, "encrypted item sent in chunks: not supported");
+            return Err(StatusCode::UnsupportedMediaType);
+        }
+        let plain = self.decrypt_item(item, &chain, luid)?;
+        self.note_item_format(slot, &chain);
+        Ok(Some(Item {
+            data: Some(Data::Binary(plain)),
+            ..item.clone()
+        }))
+    }
+
+    /// An encrypted item's plain bytes, or the status that refuses it.
+    pub(super) fn decrypt_item(
+        &self,
+        item: &Item,
+        chain: &FormatChain,
+        luid: &str,
+    ) -> Result<Vec<u8>, StatusCode> {
+        let raw: &[u8] = match &item.data {
+            Some(Data::Text(t)) => t.as_bytes(),
+            Some(Data::Binary(b)) => b,
+            _ => &[],
+        };
+        chain
+            .decode(raw, self.item_keys.as_ref())
+            .map_err(|e| {
+                tracing::warn!(device = %self.device, %luid, format = chain.spelled(), error = %e, "encrypted item refused");
+                StatusCode::BadRequest
+            })
+    }
+
+    /// Remembers that the phone encrypts the items of `slot` with `chain`.
+    pub(super) fn note_item_format(&mut self, slot: usize, chain: &FormatChain) {
+        let Some(phone_uri) = self.slots.get(slot).map(|s| s.phone_uri.clone()) else {
+            return;
+        };
+        let key = setting_key(&phone_uri);
+        if self.record.settings.get(&key).map(String::as_str) == Some(chain.spelled()) {
+            return;
+        }
+        self.record.settings.insert(key, chain.spelled().to_owned());
+        if let Err(e) = self.shared.store.put_device(&self.record) {
+            tracing::warn!(device = %self.device, error = %e, "cannot store the phone's item format");
+        }
+    }
+
+    fn forget_item_format(&mut self, slot: usize) {
+        let Some(phone_uri) = self.slots.get(slot).map(|s| s.phone_uri.clone()) else {
+            return;
+        };
+        if self
+            .record
+            .settings
+            .remove(&setting_key(&phone_uri))
+            .is_none()
+        {
+            return;
+        }
+        if let Err(e) = self.shared.store.put_device(&self.record) {
+            tracing::warn!(device = %self.device, error = %e, "cannot store the phone's item format");
+        }
+    }
+
+    /// The chain the server's items for `slot` go out in, when the phone encrypts.
+    pub(super) fn outgoing_chain(&self, slot: usize) -> Option<FormatChain> {
+        let phone_uri = &self.slots.get(slot)?.phone_uri;
+        let text = self.record.settings.get(&setting_key(phone_uri))?;
+        FormatChain::parse(text)
+            .ok()
+            .filter(FormatChain::is_encrypted)
+    }
+}
+
+/// The text an item is sent with through `chain`; `None` when it cannot be encrypted
+/// (no key), and then it is not sent in the clear either.
+pub(super) fn encrypt_for_phone(
+    chain: &FormatChain,
+    data: &[u8],
+    core: &SessionCore,
+) -> Option<Data> {
+    match chain.encode(data, core.item_keys.as_ref()) {
+        Ok(bytes) => Some(match String::from_utf8(bytes) {
+            Ok(t) => Data::Text(t),
+            Err(e) => Data::Binary(e.into_bytes()),
+        }),
+        Err(e) => {
+            tracing::warn!(device = %core.device, error = %e, "item not encrypted for the phone, not sent");
+            None
+        }
+    }
+}
