@@ -251,7 +251,7 @@ impl DatastoreRun {
                         false,
                     );
                 }
-                return self.plan_union(luid, i, href, etag, &tree, &incoming);
+                return self.plan_union(luid, href, etag, &tree, &incoming);
             }
         } else if let Some(href) = known {
             if let Some((etag, tree)) = current.get(&href) {
@@ -313,7 +313,6 @@ impl DatastoreRun {
     fn plan_union(
         &mut self,
         luid: String,
-        at: usize,
         href: String,
         etag: String,
         existing: &Component,
@@ -327,10 +326,8 @@ impl DatastoreRun {
             }
         };
         if union::phone_lacks(&united, incoming, &self.cap) {
+            // What goes back is read from the server after the write, as it was stored.
             self.send_back.insert(href.clone());
-            if let Some(it) = self.index.as_mut().and_then(|x| x.items.get_mut(at)) {
-                it.tree = united.clone();
-            }
         }
         self.plan_write(luid, href, etag, existing, united, StatusCode::Ok)
     }

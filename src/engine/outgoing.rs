@@ -144,13 +144,12 @@ impl DatastoreRun {
         if let Some(index) = &self.index {
             for it in &index.items {
                 if !self.taken.contains(&it.href) || self.send_back.contains(&it.href) {
-                    // A pair this session wrote goes out as written, under its new etag.
-                    let etag = match self.written.get(&it.href) {
-                        Some(Some(e)) => e.clone(),
-                        _ => it.etag.clone(),
-                    };
                     o.to_send.push(it.href.clone());
-                    o.bodies.insert(it.href.clone(), (etag, it.tree.clone()));
+                    // One this session wrote is read again: the index has its old version.
+                    if !self.written.contains_key(&it.href) {
+                        o.bodies
+                            .insert(it.href.clone(), (it.etag.clone(), it.tree.clone()));
+                    }
                 }
             }
             let states = index.states.clone();
