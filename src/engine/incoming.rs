@@ -11,7 +11,6 @@ use super::{
     DavItems, EngineDeps, EngineError, PhoneChange, SyncMethod,
 };
 use crate::convert::capability::Capability;
-use crate::convert::matchkey::match_key;
 use crate::convert::{self, merge, union, Component};
 use crate::dav::{href, DavError, Written};
 use crate::store::{MapChange, MapEntry};
@@ -176,8 +175,8 @@ impl DatastoreRun {
             ) = (&c, self.index.as_ref())
             {
                 if let Ok(tree) = items::phone_to_dav(*format, data, &deps.opts) {
-                    let (key, zone) = (match_key(&tree, deps.opts.device_tz), deps.opts.device_tz);
-                    if let Some(i) = index.find(&tree, &key, zone, &self.taken) {
+                    let zone = deps.opts.device_tz;
+                    if let Some(i) = index.find(&tree, zone, &self.taken) {
                         let it = &index.items[i];
                         self.taken.insert(it.href.clone());
                         // The server's version wins: it goes back to the phone.
@@ -233,7 +232,7 @@ impl DatastoreRun {
                 .and_then(|h| index.by_href.get(h).copied())
                 .or_else(|| {
                     let zone = deps.opts.device_tz;
-                    index.find(&incoming, &match_key(&incoming, zone), zone, &self.taken)
+                    index.find(&incoming, zone, &self.taken)
                 });
             if let Some(i) = hit {
                 let it = &index.items[i];
