@@ -453,37 +453,6 @@ mod tests {
     }
 
     #[test]
-    fn an_added_item_holds_no_empty_property_in_any_format() {
-        let card = b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Doe;John;;;\r\nBDAY:\r\nPHOTO:\r\n\
-                     PHOTO;ENCODING=b;TYPE=JPEG:\r\nURL:\r\nROLE:\r\nGEO:;\r\nX-GENDER:\r\n\
-                     ORG:;;\r\nADR;TYPE=home:;;;;;;\r\nTEL;TYPE=cell:+41 79 1\r\nEND:VCARD\r\n";
-        let v21 = b"BEGIN:VCARD\r\nVERSION:2.1\r\nN:Doe;John\r\nBDAY:\r\n\
-                    PHOTO;ENCODING=BASE64;TYPE=JPEG:\r\n\r\nORG:;\r\nTEL;CELL:+41 79 1\r\nEND:VCARD\r\n";
-        for (format, input) in [(Format::Vcard30, &card[..]), (Format::Vcard21, &v21[..])] {
-            let out = to_dav(format, input, &opts()).unwrap();
-            let mut names: Vec<&str> = out.properties.iter().map(|p| p.name.as_str()).collect();
-            names.sort_unstable();
-            assert_eq!(names, ["FN", "N", "TEL", "VERSION"], "{format}: {out}");
-        }
-        let vcal = b"BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nSUMMARY:Meet\r\n\
-                     DTSTART:20240101T100000Z\r\nDTEND:20240101T110000Z\r\nLOCATION:\r\n\
-                     DESCRIPTION:\r\nCATEGORIES:\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-        let cal = to_dav(Format::Vcal10, vcal, &opts()).unwrap();
-        let ev = cal.components_named("VEVENT").next().unwrap();
-        for gone in ["LOCATION", "DESCRIPTION", "CATEGORIES"] {
-            assert!(ev.property(gone).is_none(), "{gone}: {cal}");
-        }
-        let sif = b"<?xml version=\"1.0\"?><contact><FirstName>John</FirstName>\
-                    <LastName>Doe</LastName><Birthday></Birthday><JobTitle/><Body></Body>\
-                    <CompanyName></CompanyName><MobileTelephoneNumber>+41 79 1</MobileTelephoneNumber></contact>";
-        let out = to_dav(Format::Sifc, sif, &opts()).unwrap();
-        for gone in ["BDAY", "TITLE", "NOTE", "ORG"] {
-            assert!(out.property(gone).is_none(), "{gone}: {out}");
-        }
-        assert_eq!(out.value("TEL"), Some("+41 79 1"));
-    }
-
-    #[test]
     fn cli_rejects_mixed_kinds_and_bad_input() {
         assert!(matches!(
             cli_convert(Format::Vcard21, Format::Ical20, b"", &opts(), || "u1"

@@ -11,7 +11,6 @@ use super::{
     DavItems, EngineDeps, EngineError, PhoneChange, SyncMethod,
 };
 use crate::convert::capability::Capability;
-use crate::convert::matchkey::match_key;
 use crate::convert::{self, merge, union, Component};
 use crate::dav::{href, DavError, Written};
 use crate::store::{MapChange, MapEntry};
@@ -191,8 +190,8 @@ impl DatastoreRun {
             ) = (&c, self.index.as_ref())
             {
                 if let Ok(tree) = items::phone_to_dav(*format, data, &deps.opts) {
-                    let (key, zone) = (match_key(&tree, deps.opts.device_tz), deps.opts.device_tz);
-                    if let Some(i) = index.find(&tree, &key, zone, &self.taken) {
+                    let zone = deps.opts.device_tz;
+                    if let Some(i) = index.find(&tree, zone, &self.taken) {
                         let it = &index.items[i];
                         self.taken.insert(it.href.clone());
                         // The server's version wins: it goes back to the phone.
@@ -248,7 +247,7 @@ impl DatastoreRun {
                 .and_then(|h| index.by_href.get(h).copied())
                 .or_else(|| {
                     let zone = deps.opts.device_tz;
-                    index.find(&incoming, &match_key(&incoming, zone), zone, &self.taken)
+                    index.find(&incoming, zone, &self.taken)
                 });
             if let Some(i) = hit {
                 let it = &index.items[i];
@@ -266,7 +265,7 @@ impl DatastoreRun {
                         false,
                     );
                 }
-                return self.plan_union(luid, i, href, etag, &tree, &incoming);
+                return self.plan_union(luid, href, etag, &tree, &incoming);
             }
         } else if let Some(href) = known {
             if let Some((etag, tree)) = current.get(&href) {
@@ -333,7 +332,6 @@ impl DatastoreRun {
     fn plan_union(
         &mut self,
         luid: String,
-        at: usize,
         href: String,
         etag: String,
         existing: &Component,
@@ -347,10 +345,8 @@ impl DatastoreRun {
             }
         };
         if union::phone_lacks(&united, incoming, &self.cap) {
+            // What goes back is read from the server after the write, as it was stored.
             self.send_back.insert(href.clone());
-            if let Some(it) = self.index.as_mut().and_then(|x| x.items.get_mut(at)) {
-                it.tree = united.clone();
-            }
         }
         self.plan_write(luid, href, etag, existing, united, StatusCode::Ok)
     }

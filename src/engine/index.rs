@@ -33,15 +33,16 @@ pub(super) struct ServerIndex {
 }
 
 impl ServerIndex {
-    /// The server item that is the same item as the phone's `item` (with its `key`), of
-    /// those not yet paired: by UID, else by identity key and fields that agree.
+    /// The server item that is the same item as the phone's `item`, of those not yet
+    /// paired: by UID, else by identity key and fields that agree. `zone` reads floating
+    /// times.
     pub(super) fn find(
         &self,
         item: &Component,
-        key: &MatchKey,
         zone: Tz,
         taken: &HashSet<String>,
     ) -> Option<usize> {
+        let key = &match_key(item, zone);
         if let Some(&i) = key.uid.as_ref().and_then(|u| self.by_uid.get(u)) {
             if !taken.contains(&self.items[i].href) {
                 return Some(i);
