@@ -103,6 +103,7 @@ impl DatastoreRun {
             }
         }
         self.resume.delivered = record.delivered;
+        self.failed |= record.failed;
         self.resume.dirty = true;
     }
 
@@ -249,6 +250,7 @@ impl DatastoreRun {
             written,
             send_back,
             taken,
+            failed: self.failed,
         }
     }
 
@@ -271,6 +273,8 @@ impl DatastoreRun {
             .collect();
         let fresh_statuses = self.apply_inner(deps, fresh.clone()).await?;
         self.note_applied(&fresh, &fresh_statuses);
+        // A failure is kept too (the anchors of the resumed session must stay).
+        self.resume.dirty |= !fresh.is_empty();
         let mut fresh_iter = fresh_statuses.into_iter();
         let statuses = done
             .into_iter()
