@@ -90,6 +90,10 @@ impl DatastoreRun {
     /// record fits: same anchors, not too old).
     pub fn resume_from(&mut self, record: SuspendedRun) {
         let book = &mut self.resume;
+        // A resume may leave its Last anchor out: the broken session's stays the one.
+        if book.phone_last.is_none() {
+            book.phone_last = record.phone_last;
+        }
         for a in record.applied {
             book.applied.insert(a.luid, (a.digest, a.status));
         }
