@@ -416,3 +416,54 @@ fn syncevolution_resumes_after_a_lost_answer() {
         "{report:?}"
     );
 }
+
+#[test]
+fn a_broken_first_slow_sync_resumes_without_duplicates() {
+    let world = World::start();
+    let device = "crafted-resume-slow";
+    let collection = world.collection(CONTACTS).to_owned();
+    world.dav().put(
+        &format!("{collection}srv-x.vcf"),
+        "text/vcard",
+        &items::dav_vcard("srv-x", "Xaver", "Sam", &["TEL;TYPE=CELL:+4915100001"]),
+    );
+
+    // The very first sync (slow, no anchors) breaks after half the phone's items.
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), device, "1");
+    let m = phone.message(&basic(USER, PASSWORD), &alert(201, None, "1"), true);
+    assert_eq!(codes(&phone.post(&m), "Alert"), vec![200]);
+    let m = phone.message("", &sync(&adds(&[("luid-0", 0), ("luid-1", 1)], 3)), false);
+    assert_eq!(codes(&phone.post(&m), "Add"), vec![201, 201]);
+
+    // The resume carries no Last anchor (there is none yet): accepted, still a slow sync.
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), device, "2");
+    let m = phone.message(&basic(USER, PASSWORD), &alert(225, None, "1"), true);
+    let answer = phone.post(&m);
+    assert_eq!(codes(&answer, "Alert"), vec![200], "{}", answer.text);
+    assert_eq!(our_alert(&answer), Some(201), "{}", answer.text);
+    let m = phone.message("", &sync(&adds(&[("luid-1", 1), ("luid-2", 2)], 3)), true);
+    let package4 = phone.post(&m);
+    assert_eq!(codes(&package4, "Add"), vec![201, 201], "{}", package4.text);
+    // Only the server's own card goes to the phone, not the phone's items back.
+    let sent = server_adds(&package4);
+    assert_eq!(sent.len(), 1, "{}", package4.text);
+    let (id, server_id) = &sent[0];
+    let closing = format!(
+        "{}{}",
+        add_status(&package4, id, server_id, 1),
+        map(&[(server_id, "p-x")], 2)
+    );
+    let m = phone.message("", &closing, true);
+    assert_eq!(codes(&phone.post(&m), "Map"), vec![200]);
+
+    let mut wanted: Vec<String> = (0..3).map(full_name).collect();
+    wanted.push("N:Xaver;".into());
+    assert_each_once(
+        &world,
+        &wanted.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    // Completed: the next sync is a two-way one from anchors `1`.
+    let mut phone = Crafted::new(&world.bridge.syncml_url(), device, "3");
+    let m = phone.message(&basic(USER, PASSWORD), &alert(200, Some("1"), "2"), true);
+    assert_eq!(codes(&phone.post(&m), "Alert"), vec![200]);
+}

@@ -8,23 +8,37 @@ mod support;
 
 use support::e2e::{assert_mode, options, PASSWORD, USER};
 use support::items;
-use support::relay::bridge_behind_relay;
+use support::relay::bridge_behind_relay_with;
 use support::syncevolution::{Datastore, Phone, SyncMode};
 use support::webdav::url_path;
 
 const CONTACTS: Datastore = Datastore::Contacts;
 
-#[test]
-fn a_contact_edited_upstream_during_the_sync_is_resolved_inside_the_session() {
+/// What a sync that met a 412 left: Radicale's card and the phone's, unfolded.
+struct Outcome {
+    server: String,
+    phone: String,
+}
+
+const NEW_MOBILE: &str = "+4917699999999";
+const UPSTREAM_NOTE: &str = "Edited upstream meanwhile";
+
+/// The phone changes a contact's mobile number while someone adds a note to it on
+/// Radicale just before the bridge's PUT of the phone's change arrives; the bridge runs
+/// with `policy`. The sync must succeed, resolve the 412 inside the session and leave
+/// the next sync quiet.
+fn sync_racing_an_upstream_edit(policy: &str, device: &str) -> Outcome {
     let radicale = support::radicale::Radicale::start();
     let collections = radicale.standard_collections(USER);
-    let (relay, bridge) = bridge_behind_relay(&radicale);
+    let (relay, bridge) = bridge_behind_relay_with(&radicale, |b| {
+        b.env("SYNCML_BRIDGE_SYNC__CONFLICT_POLICY", policy)
+    });
     let mut phone = Phone::new();
     phone.configure(
         &bridge.syncml_url(),
         USER,
         PASSWORD,
-        "e2e-conflict-412",
+        device,
         options(&[CONTACTS]),
     );
     let contact = items::contact(1);
@@ -36,13 +50,10 @@ fn a_contact_edited_upstream_during_the_sync_is_resolved_inside_the_session() {
         panic!("one contact upstream expected: {held:?}");
     };
 
-    // The phone changes the mobile number; someone else adds a note on the server just
-    // before the bridge's PUT of the phone's change reaches Radicale.
-    let new_mobile = "+4917699999999";
-    let edited = contact.vcard.replace(&contact.tels[0], new_mobile);
+    let edited = contact.vcard.replace(&contact.tels[0], NEW_MOBILE);
     assert_ne!(edited, contact.vcard);
     phone.modify_item(CONTACTS, &contact.file, &edited);
-    let upstream_version = body.replace("END:VCARD", "NOTE:Edited upstream meanwhile\r\nEND:VCARD");
+    let upstream_version = body.replace("END:VCARD", &format!("NOTE:{UPSTREAM_NOTE}\r\nEND:VCARD"));
     let racer = radicale.client(USER);
     let target = href.clone();
     relay.before_first("PUT", &url_path(href), move || {
@@ -62,24 +73,10 @@ fn a_contact_edited_upstream_during_the_sync_is_resolved_inside_the_session() {
         log.contains("changed upstream during the session, resolved again"),
         "the bridge's PUT never met the 412:\n{log}"
     );
-
-    // The default policy (merge): the phone's number and the upstream note, on both sides.
     let held = support::e2e::fetch_all(&dav, &collections[0], true);
     assert_eq!(held.len(), 1, "no duplicate: {held:?}");
-    let server = items::unfold(&held[0].1);
-    assert!(
-        items::digits(&server).contains(&items::digits(new_mobile)),
-        "{server}"
-    );
-    assert!(server.contains("Edited upstream meanwhile"), "{server}");
     let on_phone = phone.items(CONTACTS);
     assert_eq!(on_phone.len(), 1, "{on_phone:?}");
-    let phone_card = items::unfold(&on_phone[0].1);
-    assert!(
-        phone_card.contains("Edited upstream meanwhile"),
-        "{phone_card}"
-    );
-    assert!(phone_card.contains(new_mobile), "{phone_card}");
 
     // The anchors moved: the next sync is an ordinary two-way one with nothing to do.
     let next = phone.sync(SyncMode::TwoWay, &[]);
@@ -95,4 +92,32 @@ fn a_contact_edited_upstream_during_the_sync_is_resolved_inside_the_session() {
         report.remote_removed(),
     ];
     assert_eq!(moved, [0; 6], "the next sync was not quiet: {report:?}");
+    Outcome {
+        server: items::unfold(&held[0].1),
+        phone: items::unfold(&on_phone[0].1),
+    }
+}
+
+fn holds_new_mobile(card: &str) -> bool {
+    items::digits(card).contains(&items::digits(NEW_MOBILE))
+}
+
+#[test]
+fn a_contact_edited_upstream_during_the_sync_is_resolved_inside_the_session() {
+    // The default policy (merge): the phone's number and the upstream note, on both sides.
+    let o = sync_racing_an_upstream_edit("merge", "e2e-conflict-412");
+    assert!(holds_new_mobile(&o.server), "{}", o.server);
+    assert!(o.server.contains(UPSTREAM_NOTE), "{}", o.server);
+    assert!(o.phone.contains(UPSTREAM_NOTE), "{}", o.phone);
+    assert!(o.phone.contains(NEW_MOBILE), "{}", o.phone);
+}
+
+#[test]
+fn a_contact_edited_upstream_during_the_sync_keeps_the_edit_under_server_wins() {
+    let o = sync_racing_an_upstream_edit("server-wins", "e2e-conflict-412-server");
+    assert!(!holds_new_mobile(&o.server), "{}", o.server);
+    assert!(o.server.contains(UPSTREAM_NOTE), "{}", o.server);
+    // The server's version replaced the phone's change on the phone.
+    assert!(o.phone.contains(UPSTREAM_NOTE), "{}", o.phone);
+    assert!(!o.phone.contains(NEW_MOBILE), "{}", o.phone);
 }

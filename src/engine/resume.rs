@@ -20,7 +20,7 @@ use crate::syncml::codes::StatusCode;
 /// The most entries (applied, delivered and written items together) a resumable record
 /// holds; a larger session is not kept for a resume (the phone's next session repeats
 /// the work safely instead).
-pub const RESUME_MAX_ENTRIES: usize = 20_000;
+pub const RESUME_MAX_ENTRIES: usize = 10_000;
 
 /// A server change sent to the phone, until the phone acknowledges it.
 #[derive(Debug, Clone)]
@@ -71,7 +71,12 @@ fn digest(change: &PhoneChange) -> String {
         }
         PhoneChange::Delete { .. } => h.update(b"D"),
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    // Compared only with the same LUID's earlier change: 64 bits are plenty, and the
+    // record, stored after every message, stays small.
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl DatastoreRun {
@@ -85,6 +90,10 @@ impl DatastoreRun {
     /// record fits: same anchors, not too old).
     pub fn resume_from(&mut self, record: SuspendedRun) {
         let book = &mut self.resume;
+        // A resume may leave its Last anchor out: the broken session's stays the one.
+        if book.phone_last.is_none() {
+            book.phone_last = record.phone_last;
+        }
         for a in record.applied {
             book.applied.insert(a.luid, (a.digest, a.status));
         }
@@ -103,6 +112,7 @@ impl DatastoreRun {
             }
         }
         self.resume.delivered = record.delivered;
+        self.failed |= record.failed;
         self.resume.dirty = true;
     }
 
@@ -249,6 +259,7 @@ impl DatastoreRun {
             written,
             send_back,
             taken,
+            failed: self.failed,
         }
     }
 
@@ -271,6 +282,8 @@ impl DatastoreRun {
             .collect();
         let fresh_statuses = self.apply_inner(deps, fresh.clone()).await?;
         self.note_applied(&fresh, &fresh_statuses);
+        // A failure is kept too (the anchors of the resumed session must stay).
+        self.resume.dirty |= !fresh.is_empty();
         let mut fresh_iter = fresh_statuses.into_iter();
         let statuses = done
             .into_iter()

@@ -84,7 +84,7 @@ impl SessionCore {
             alert.code,
             AlertCode::TwoWay | AlertCode::TwoWayByServer | AlertCode::Resume
         );
-        if asked_two_way && answer_code == AlertCode::SlowSync && !anchors_match {
+        if !resumed && asked_two_way && answer_code == AlertCode::SlowSync && !anchors_match {
             st.code = StatusCode::RefreshRequired;
         } else if alert.code == AlertCode::Resume && !resumed {
             st.code = StatusCode::ResumeRefused;

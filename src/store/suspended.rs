@@ -43,4 +43,8 @@ pub struct SuspendedRun {
     pub send_back: Vec<String>,
     /// Server items matched with the phone's (slow sync).
     pub taken: Vec<String>,
+    /// Something failed upstream: the resumed session keeps the anchors too, so the
+    /// next sync repeats what failed.
+    #[serde(default)]
+    pub failed: bool,
 }

@@ -143,3 +143,30 @@ async fn an_acknowledged_replace_is_not_sent_again_and_an_unacknowledged_one_is(
         "{out:?}"
     );
 }
+
+#[tokio::test]
+async fn a_resumed_session_whose_first_part_failed_upstream_keeps_the_anchors() {
+    let w = world(ConflictPolicy::Merge);
+    first_sync_with_one_contact(&w).await;
+    w.dav.refuse(CONTACTS, 503);
+    let mut first = w.contacts(SyncMethod::TwoWay);
+    let st = first
+        .apply_phone_changes(&w.deps, vec![add("5", Format::Vcard21, card("Five", "+5"))])
+        .await
+        .expect("apply");
+    assert_eq!(st, vec![StatusCode::ServiceUnavailable]);
+    first.save_resumable(&w.deps).expect("kept");
+    let record = w
+        .deps
+        .store
+        .suspended_run(&key("contacts"))
+        .expect("read")
+        .expect("kept");
+    assert!(record.failed);
+    let mut second = w.contacts(SyncMethod::TwoWay);
+    second.resume_from(record);
+    assert!(second.failed());
+    w.session(&mut second, Vec::new()).await;
+    let prior = Prior::load(&w.deps.store, &key("contacts")).expect("prior");
+    assert!(prior.anchors_match(Some("phone-2")), "the anchors moved");
+}
