@@ -40,6 +40,8 @@ pub struct SessionCore {
     pub profile: DeviceProfile,
     pub slots: Vec<Slot>,
     pub outbox: Outbox,
+    /// Bytes the bridge's DevInf may take in one message (from the phone's MaxMsgSize).
+    pub devinf_room: usize,
 }
 
 /// The statuses and commands answering one message, before packing.
@@ -107,6 +109,7 @@ impl SessionCore {
             profile,
             slots: Vec::new(),
             outbox: Outbox::default(),
+            devinf_room: usize::MAX,
         };
         core.set_devinf(devinf);
         core
@@ -212,6 +215,7 @@ impl SessionCore {
                         data: Some(Data::DevInf(Box::new(server_devinf(
                             self.version,
                             &self.shared.server_ctcap,
+                            self.devinf_room,
                         )))),
                         ..Item::default()
                     }],
