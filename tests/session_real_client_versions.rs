@@ -1,6 +1,7 @@
 //! The real SyncEvolution client against the real binary in front of Radicale: a SyncML
-//! 1.0 session and the DevInf the bridge answers it with, and two identical to-dos without
-//! a UID added on the phone in one sync.
+//! 1.0 session and the DevInf the bridge answers it with, two identical to-dos without a
+//! UID added on the phone in one sync, and a large item whose chunks the client must not
+//! trim.
 
 mod support;
 
@@ -175,4 +176,97 @@ fn two_identical_uidless_items_are_both_stored() {
     );
     assert_eq!(world.server_items(Datastore::Tasks).len(), 2);
     assert_eq!(phone.items(Datastore::Tasks).len(), 2);
+}
+
+#[test]
+fn a_large_item_is_never_chunked_next_to_whitespace() {
+    // A note with a space every third character: most cut points touch one, and the
+    // client loses whitespace at the edges of a chunk's data (its size check then fails
+    // the session). Message sizes a few bytes apart move the cuts across the text.
+    let text = ["ab"; 3_700].join(" ");
+    let world = World::start();
+    let journal = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VJOURNAL\r\nUID:long-note\r\n\
+         DTSTAMP:20260101T000000Z\r\nSUMMARY:ab ab\r\nDESCRIPTION:{text}\r\nEND:VJOURNAL\r\nEND:VCALENDAR\r\n"
+    );
+    let url = format!("{}long-note.ics", world.collection(Datastore::Notes));
+    assert!(world
+        .dav()
+        .put(&url, "text/calendar", &journal)
+        .is_success());
+    for size in [10_240, 10_301, 10_333, 10_401, 10_457, 10_512] {
+        let mut phone = world.phone(
+            &format!("chunk-edges-{size}"),
+            PhoneOptions {
+                version: SyncMlVersion::V1_2,
+                wbxml: false,
+                max_msg_size: Some(size),
+                ..options(&[Datastore::Notes])
+            },
+        );
+        let slow = phone.sync(SyncMode::Slow, &[]);
+        support::e2e::assert_mode(&slow, Datastore::Notes, "slow");
+        let held = phone.items(Datastore::Notes);
+        assert_eq!(held.len(), 1, "{size}: {:?}", slow.report);
+        let got = held[0].1.replace("\r\n", "\n");
+        assert_eq!(
+            got.trim_end().len(),
+            text.len(),
+            "{size}: the note arrived cut"
+        );
+        assert_eq!(got.trim_end(), text, "{size}");
+    }
+}
+
+#[test]
+fn the_bridges_devinf_fits_the_phones_message_size() {
+    // SyncEvolution's smallest message, as XML in SyncML 1.2 (the largest DevInf form):
+    // a DevInf with every CTCap would not fit, and the client would give up.
+    const DEVICE: &str = "small-devinf-phone";
+    let world = World::start_with(|b| {
+        b.env(
+            "SYNCML_BRIDGE_LOG__DEBUG_DEVICES",
+            &format!("[\"{DEVICE}\"]"),
+        )
+    });
+    let mut phone = world.phone(
+        DEVICE,
+        PhoneOptions {
+            version: SyncMlVersion::V1_2,
+            wbxml: false,
+            max_msg_size: Some(10_240),
+            ..options(&[Datastore::Contacts])
+        },
+    );
+    let c = items::contact(0);
+    phone.put_item(Datastore::Contacts, &c.file, &c.vcard);
+    let slow = phone.sync(SyncMode::Slow, &[]);
+    support::e2e::assert_mode(&slow, Datastore::Contacts, "slow");
+    assert_eq!(world.server_items(Datastore::Contacts).len(), 1);
+    let sessions = recorded_sessions(world.bridge.data_dir(), DEVICE);
+    let sent: Vec<String> = sessions.iter().flat_map(|s| sent_messages(s)).collect();
+    let with_devinf: Vec<&String> = sent.iter().filter(|m| devinf_of(m).is_some()).collect();
+    assert_eq!(
+        with_devinf.len(),
+        1,
+        "the bridge's DevInf was asked for once"
+    );
+    assert!(
+        with_devinf[0].len() <= 10_240,
+        "{} bytes",
+        with_devinf[0].len()
+    );
+    // Still the datastores with every type they take.
+    let devinf = devinf_of(with_devinf[0]).unwrap_or_default();
+    for t in [
+        "text/x-vcard",
+        "text/vcard",
+        "text/x-s4j-sifc",
+        "text/x-s4j-sife",
+    ] {
+        assert!(
+            devinf.contains(&format!("<CTType>{t}</CTType>")),
+            "{t}: {devinf}"
+        );
+    }
 }

@@ -49,14 +49,73 @@ fn store(uri: &str, pref: Format, others: &[Format], ctcaps: Vec<CtCap>) -> Data
     }
 }
 
-/// Our DevInf for a session of `version`, with the CTCap of every type it announces.
-pub fn server_devinf(version: Version, table: &ServerCtCap) -> DevInf {
+/// Which content types get a CTCap, from the most to the least: a phone's MaxMsgSize
+/// often cannot hold them all, and a DevInf cannot be split across messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CapLevel {
+    Every,
+    /// Every type but SIF (whose element lists are the longest).
+    NoSif,
+    /// Only each datastore's preferred type.
+    Preferred,
+    None,
+}
+
+impl CapLevel {
+    const ALL: [CapLevel; 4] = [
+        CapLevel::Every,
+        CapLevel::NoSif,
+        CapLevel::Preferred,
+        CapLevel::None,
+    ];
+
+    fn includes(self, format: Format, preferred: bool) -> bool {
+        let sif = matches!(
+            format,
+            Format::Sifc | Format::Sife | Format::Sift | Format::Sifn
+        );
+        match self {
+            CapLevel::Every => true,
+            CapLevel::NoSif => !sif,
+            CapLevel::Preferred => preferred,
+            CapLevel::None => false,
+        }
+    }
+}
+
+/// Our DevInf for a session of `version`: every CTCap that fits in `room` bytes (as
+/// XML, which is never smaller than the WBXML form), fewer when they do not.
+pub fn server_devinf(version: Version, table: &ServerCtCap, room: usize) -> DevInf {
+    let mut chosen = devinf_at(version, table, CapLevel::None);
+    for level in CapLevel::ALL {
+        let d = devinf_at(version, table, level);
+        let size = crate::syncml::xml::write(&d.to_element(), version.namespace()).len();
+        if size <= room || level == CapLevel::None {
+            if level != CapLevel::Every {
+                tracing::debug!(
+                    ?level,
+                    size,
+                    room,
+                    "server DevInf trimmed to the phone's message size"
+                );
+            }
+            chosen = d;
+            break;
+        }
+    }
+    chosen
+}
+
+fn devinf_at(version: Version, table: &ServerCtCap, level: CapLevel) -> DevInf {
     let flat = version != Version::V1_2;
     let mut data_stores = Vec::with_capacity(STORES.len());
     let mut device_caps: Vec<CtCap> = Vec::new();
     for (uri, pref, others) in STORES {
-        let formats = std::iter::once(pref).chain(others);
-        let caps: Vec<CtCap> = formats.filter_map(|f| ctcap(f, version, table)).collect();
+        let formats = std::iter::once((pref, true)).chain(others.map(|f| (f, false)));
+        let caps: Vec<CtCap> = formats
+            .filter(|(f, preferred)| level.includes(*f, *preferred))
+            .filter_map(|(f, _)| ctcap(f, version, table))
+            .collect();
         if flat {
             // One CTCap for the device: each content type listed once.
             for c in caps {

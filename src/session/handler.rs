@@ -35,6 +35,10 @@ use crate::syncml::{
 /// Largest reply when the phone announces no MaxMsgSize.
 const DEFAULT_MAX_MSG: usize = 1024 * 1024;
 
+/// Room in a reply kept for what travels with the bridge's DevInf: the header, the
+/// Results around it, the statuses of package 1.
+const DEVINF_MARGIN: usize = 2048;
+
 /// How long a failed log-in of one (device, SessionID) is remembered.
 const FAILURE_MEMORY: std::time::Duration = std::time::Duration::from_secs(600);
 /// (device, SessionID) pairs with failed log-ins remembered at once.
@@ -280,6 +284,8 @@ impl SessionHandler {
             record,
         );
         core.item_keys = Some(ItemKeys::from_password(&password));
+        // The DevInf travels in one message with the header and a few statuses.
+        core.devinf_room = max_msg.saturating_sub(DEVINF_MARGIN);
         let target = header.target.loc_uri.clone();
         let recorder = debug_enabled(&self.shared.debug_devices, &core.record)
             .then(|| Recorder::new(&self.shared.data_dir, &device, &sid));

@@ -233,6 +233,25 @@ fn with_item(cmd: &Command, item: Item) -> Command {
     }
 }
 
+/// Where to cut `bytes` at or before `at`: on a character boundary for text, and never
+/// next to whitespace, which XML readers on phones trim from the edges of a chunk's data
+/// (SyncEvolution then counts fewer bytes than the declared size and refuses the item).
+/// Where no such point exists before `at`, the character boundary alone.
+fn cut_point(bytes: &[u8], at: usize, text: bool) -> usize {
+    let boundary = |i: usize| !text || i == 0 || i >= bytes.len() || (bytes[i] & 0xC0) != 0x80;
+    let mut plain = at.min(bytes.len());
+    while plain > 0 && !boundary(plain) {
+        plain -= 1;
+    }
+    let clean = |i: usize| {
+        !bytes[i - 1].is_ascii_whitespace() && bytes.get(i).is_none_or(|b| !b.is_ascii_whitespace())
+    };
+    (1..=plain)
+        .rev()
+        .find(|i| boundary(*i) && clean(*i))
+        .unwrap_or(plain)
+}
+
 /// Splits an Add/Replace whose single item is too large into a first chunk that fits
 /// `room` and the rest.
 fn split_item(
@@ -268,11 +287,9 @@ fn split_item(
     if take == 0 || take >= bytes.len() || whole_size <= room {
         return Ok(None);
     }
-    // Cut on a character boundary for text.
-    if let Some(Data::Text(t)) = &item.data {
-        while take > 0 && !t.is_char_boundary(take) {
-            take -= 1;
-        }
+    take = cut_point(&bytes, take, matches!(item.data, Some(Data::Text(_))));
+    if take == 0 {
+        return Ok(None);
     }
     let to_data = |b: &[u8]| match &item.data {
         Some(Data::Text(_)) => Data::Text(String::from_utf8_lossy(b).into_owned()),
@@ -290,4 +307,32 @@ fn split_item(
     // The last chunk carries no MoreData; a rest split again gets it on its first part.
     rest.more_data = false;
     Ok(Some((with_item(cmd, first), with_item(cmd, rest))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cut_point;
+
+    #[test]
+    fn chunks_are_never_cut_next_to_whitespace_or_inside_a_character() {
+        let folded = b"PHOTO:QUJD\r\n QUJD\r\n QUJD";
+        for at in 1..folded.len() {
+            let cut = cut_point(folded, at, true);
+            assert!(cut <= at && cut > 0, "{at} -> {cut}");
+            assert!(!folded[cut - 1].is_ascii_whitespace(), "{at} -> {cut}");
+            assert!(!folded[cut].is_ascii_whitespace(), "{at} -> {cut}");
+        }
+        let umlauts = "äöü äöü".as_bytes();
+        for at in 1..umlauts.len() {
+            let cut = cut_point(umlauts, at, true);
+            assert!(
+                std::str::from_utf8(&umlauts[..cut]).is_ok(),
+                "{at} -> {cut}"
+            );
+        }
+        // Nothing but whitespace before the point: the point itself.
+        assert_eq!(cut_point(b"   abc", 2, true), 2);
+        // Binary data is cut anywhere but next to whitespace bytes too.
+        assert_eq!(cut_point(&[0xC3, 0xA4, 0x80, 0x41], 2, false), 2);
+    }
 }

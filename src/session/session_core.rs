@@ -45,6 +45,8 @@ pub struct SessionCore {
     pub suspended: bool,
     /// The keys for encrypted items (`des;b64`), from the log-in password.
     pub item_keys: Option<ItemKeys>,
+    /// Bytes the bridge's DevInf may take in one message (from the phone's MaxMsgSize).
+    pub devinf_room: usize,
 }
 
 /// The statuses and commands answering one message, before packing.
@@ -114,6 +116,7 @@ impl SessionCore {
             outbox: Outbox::default(),
             suspended: false,
             item_keys: None,
+            devinf_room: usize::MAX,
         };
         core.set_devinf(devinf);
         core
@@ -219,6 +222,7 @@ impl SessionCore {
                         data: Some(Data::DevInf(Box::new(server_devinf(
                             self.version,
                             &self.shared.server_ctcap,
+                            self.devinf_room,
                         )))),
                         ..Item::default()
                     }],

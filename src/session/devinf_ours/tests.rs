@@ -33,7 +33,11 @@ fn round_trip(version: Version, encoding: Encoding) -> (String, DevInf) {
                 source_refs: vec![uri.clone()],
                 items: vec![Item {
                     source: Some(Location::new(uri)),
-                    data: Some(Data::DevInf(Box::new(server_devinf(version, &table())))),
+                    data: Some(Data::DevInf(Box::new(server_devinf(
+                        version,
+                        &table(),
+                        usize::MAX,
+                    )))),
                     ..Item::default()
                 }],
                 extra: Vec::new(),
@@ -186,7 +190,7 @@ fn a_1_2_devinf_has_a_ctcap_inside_each_datastore() {
 #[test]
 fn every_datastore_takes_its_sif_type() {
     for version in [Version::V1_0, Version::V1_1, Version::V1_2] {
-        let d = server_devinf(version, &table());
+        let d = server_devinf(version, &table(), usize::MAX);
         for (uri, sif) in [
             ("contacts", "text/x-s4j-sifc"),
             ("calendar", "text/x-s4j-sife"),
@@ -210,6 +214,46 @@ fn the_devinf_survives_wbxml_in_every_version() {
         let (_, xml) = round_trip(version, Encoding::Xml);
         let (_, wbxml) = round_trip(version, Encoding::Wbxml);
         assert_eq!(xml, wbxml, "{version:?}");
-        assert_eq!(wbxml, server_devinf(version, &table()), "{version:?}");
+        assert_eq!(
+            wbxml,
+            server_devinf(version, &table(), usize::MAX),
+            "{version:?}"
+        );
     }
+}
+
+fn xml_size(d: &DevInf, version: Version) -> usize {
+    crate::syncml::xml::write(&d.to_element(), version.namespace()).len()
+}
+
+#[test]
+fn a_small_message_size_gets_fewer_ctcaps_never_a_devinf_too_big() {
+    for version in [Version::V1_0, Version::V1_1, Version::V1_2] {
+        let full = server_devinf(version, &table(), usize::MAX);
+        let full_size = xml_size(&full, version);
+        let all_caps = |d: &DevInf| {
+            d.ctcaps.len() + d.data_stores.iter().map(|s| s.ctcaps.len()).sum::<usize>()
+        };
+        let mut last_caps = all_caps(&full);
+        for room in [full_size - 1, 12_000, 8_000, 6_000, 0] {
+            let d = server_devinf(version, &table(), room);
+            let caps = all_caps(&d);
+            assert!(caps <= last_caps, "{version:?} {room}");
+            last_caps = caps;
+            // Whatever is left out, the datastores and their types stay.
+            assert_eq!(d.data_stores.len(), 4);
+            assert!(d.data_stores.iter().all(|s| s.rx.len() == 3));
+            if caps > 0 {
+                assert!(xml_size(&d, version) <= room, "{version:?} {room}");
+            }
+        }
+        assert_eq!(last_caps, 0, "no room: no CTCap");
+        assert!(all_caps(&server_devinf(version, &table(), full_size - 1)) < all_caps(&full));
+    }
+    // A 10 KB message still carries the CTCap of the preferred types in 1.1.
+    let d = server_devinf(Version::V1_1, &table(), 9_000);
+    assert!(
+        d.ctcaps.iter().any(|c| c.ct_type == "text/x-vcard"),
+        "{d:?}"
+    );
 }
