@@ -7,6 +7,8 @@
 
 mod model;
 mod phone;
+#[cfg(test)]
+mod regressions;
 mod script;
 mod shrink;
 mod upstream;

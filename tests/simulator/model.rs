@@ -128,6 +128,8 @@ pub struct Model {
     pub slow_resends: Vec<(u32, Option<u32>, u32)>,
     /// People a phone changed while the bridge had not yet had their Map.
     pub unmapped_changes: BTreeSet<u32>,
+    /// People a phone received in a session that broke before its Map went.
+    pub lost_maps: BTreeSet<u32>,
 }
 
 /// Failures of rules the bridge does not keep yet, reported apart (docs/testing.md
