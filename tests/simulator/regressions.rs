@@ -82,3 +82,20 @@ fn a_wbxml_phone_without_notes_keeps_the_server_note_through_its_edits() {
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+#[test]
+fn a_slow_sync_that_re_creates_an_item_deleted_upstream_keeps_its_new_pairing() {
+    let s = Scenario {
+        phones: vec![phone(false, false, false), phone(true, false, true)],
+        ops: vec![
+            Op::ServerAdd,
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(1, SyncKind::RefreshFromServer, Faults::default()),
+            Op::PhoneDelete(0, 7),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(1, SyncKind::Slow, Faults::default()),
+            Op::ServerEdit(0),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
