@@ -305,7 +305,7 @@ impl Model {
             let stale_copy = self
                 .slow_resends
                 .iter()
-                .any(|(rk, tag, then)| *rk == k && *tag == fin && *t <= *then);
+                .any(|(rk, tag, _)| *rk == k && *tag == fin);
             if !outvoted && stale_copy {
                 return Err(format!(
                     "{KNOWN_ISSUE} (slow sync: an unchanged copy overwrites a newer change): person {k}'s {field} from write {t} lost to the phone's copy {fin:?}"

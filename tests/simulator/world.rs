@@ -267,7 +267,6 @@ impl World {
             AlertCode::TwoWay => false,
             AlertCode::SlowSync => {
                 let mut model = lock(&self.model);
-                self.phones[p].drop_deletes(&mut model);
                 for it in self.phones[p].items.values() {
                     model.slow_resend(&it.card);
                 }
@@ -371,6 +370,10 @@ impl World {
             if !reply.body.final_ {
                 return Err(Broke::Failed("the answer to package 5 is not final".into()));
             }
+        }
+        if slow {
+            // The slow sync carried no deletes: the server's copies came back instead.
+            self.phones[p].drop_deletes(&mut lock(&self.model));
         }
         self.phones[p].complete(next, &settled, &deletes_done);
         Ok(())
