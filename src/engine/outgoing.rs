@@ -173,7 +173,11 @@ impl DatastoreRun {
             let stale: Vec<String> = self
                 .map
                 .values()
-                .filter(|e| !self.taken.contains(&e.href))
+                .filter(|e| {
+                    // A LUID re-created under a new href this session is not stale.
+                    !self.taken.contains(&e.href)
+                        && self.luid_to_href.get(&e.luid) == Some(&e.href)
+                })
                 .map(|e| e.luid.clone())
                 .collect();
             self.forget_luids.extend(stale);

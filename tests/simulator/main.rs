@@ -7,6 +7,8 @@
 
 mod model;
 mod phone;
+#[cfg(test)]
+mod regressions;
 mod script;
 mod shrink;
 mod upstream;
@@ -115,7 +117,7 @@ struct Outcome {
 /// The fixed seeds of the normal test run.
 #[test]
 fn seeded_scenarios_keep_every_write_and_converge() {
-    let count = env_u64("SIM_CI_SCENARIOS", 400);
+    let count = env_u64("SIM_CI_SCENARIOS", 250);
     let Outcome { failures, known } = run_seeds(0, count, 2);
     println!("{count} scenarios, {known} failing a known issue only");
     assert!(

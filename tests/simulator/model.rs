@@ -128,6 +128,8 @@ pub struct Model {
     pub slow_resends: Vec<(u32, Option<u32>, u32)>,
     /// People a phone changed while the bridge had not yet had their Map.
     pub unmapped_changes: BTreeSet<u32>,
+    /// People a phone received in a session that broke before its Map went.
+    pub lost_maps: BTreeSet<u32>,
 }
 
 /// Failures of rules the bridge does not keep yet, reported apart (docs/testing.md
@@ -303,7 +305,7 @@ impl Model {
             let stale_copy = self
                 .slow_resends
                 .iter()
-                .any(|(rk, tag, then)| *rk == k && *tag == fin && *t <= *then);
+                .any(|(rk, tag, _)| *rk == k && *tag == fin);
             if !outvoted && stale_copy {
                 return Err(format!(
                     "{KNOWN_ISSUE} (slow sync: an unchanged copy overwrites a newer change): person {k}'s {field} from write {t} lost to the phone's copy {fin:?}"

@@ -138,6 +138,15 @@ impl World {
             result = self.session(p, kind, &mut talk).await;
         }
         self.upstream.disarm();
+        if result.is_err() {
+            let phone = &self.phones[p];
+            let mut model = lock(&self.model);
+            for luid in phone.pending_map.values() {
+                if let Some(it) = phone.items.get(luid) {
+                    model.lost_maps.insert(it.card.k);
+                }
+            }
+        }
         match result {
             Ok(()) => Ok(()),
             Err(Broke::Failed(why)) => Err(why),
@@ -258,7 +267,6 @@ impl World {
             AlertCode::TwoWay => false,
             AlertCode::SlowSync => {
                 let mut model = lock(&self.model);
-                self.phones[p].drop_deletes(&mut model);
                 for it in self.phones[p].items.values() {
                     model.slow_resend(&it.card);
                 }
@@ -363,6 +371,10 @@ impl World {
                 return Err(Broke::Failed("the answer to package 5 is not final".into()));
             }
         }
+        if slow {
+            // The slow sync carried no deletes: the server's copies came back instead.
+            self.phones[p].drop_deletes(&mut lock(&self.model));
+        }
         self.phones[p].complete(next, &settled, &deletes_done);
         Ok(())
     }
@@ -429,8 +441,18 @@ impl World {
                 })
                 .collect();
             if seen != held {
+                let differing = seen
+                    .keys()
+                    .chain(held.keys())
+                    .filter(|k| seen.get(k) != held.get(k));
+                let lost_map = differing.into_iter().all(|k| model.lost_maps.contains(k));
                 return Err(format!(
-                    "phone {} differs from the server:\n  phone:  {:?}\n  server: {:?}",
+                    "{}phone {} differs from the server:\n  phone:  {:?}\n  server: {:?}",
+                    if lost_map {
+                        format!("{KNOWN_ISSUE} (an item deleted upstream before the phone's Map arrived): ")
+                    } else {
+                        String::new()
+                    },
                     phone.index,
                     seen.values().collect::<Vec<_>>(),
                     held.values().collect::<Vec<_>>()

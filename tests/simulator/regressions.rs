@@ -1,0 +1,101 @@
+//! Shrunk scenarios of failures the simulator found, replayed: each test names the rule
+//! the bridge broke.
+
+use crate::phone::Kind;
+use crate::run;
+use crate::script::{Faults, Op, Scenario, SyncKind};
+use crate::upstream::Armed;
+
+fn phone(v12: bool, wbxml: bool, holds_note: bool) -> Kind {
+    Kind {
+        v12,
+        wbxml,
+        max_msg_size: 4000,
+        per_message: 2,
+        holds_note,
+    }
+}
+
+#[test]
+fn a_phone_change_to_an_item_deleted_upstream_re_creates_it_and_keeps_it_on_the_phone() {
+    let s = Scenario {
+        phones: vec![phone(true, false, false)],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::ServerDelete(5),
+            Op::PhoneEdit(0, 2),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_slow_sync_sends_an_item_the_phone_deleted_as_new_not_as_a_replace_of_a_gone_luid() {
+    let s = Scenario {
+        phones: vec![phone(false, false, false), phone(false, false, false)],
+        ops: vec![
+            Op::PhoneAdd(1),
+            Op::Sync(1, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneDelete(1, 0),
+            Op::Sync(1, SyncKind::Slow, Faults::default()),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_slow_sync_that_failed_upstream_does_not_send_the_phone_its_own_item_again() {
+    let s = Scenario {
+        phones: vec![phone(true, false, true)],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(
+                0,
+                SyncKind::Slow,
+                Faults {
+                    upstream: Armed {
+                        fail_request: Some(1),
+                        ..Armed::default()
+                    },
+                    ..Faults::default()
+                },
+            ),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_wbxml_phone_without_notes_keeps_the_server_note_through_its_edits() {
+    let s = Scenario {
+        phones: vec![phone(true, true, false), phone(false, false, true)],
+        ops: vec![
+            Op::ServerAdd,
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(1, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneEdit(0, 0),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneEdit(1, 0),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_slow_sync_that_re_creates_an_item_deleted_upstream_keeps_its_new_pairing() {
+    let s = Scenario {
+        phones: vec![phone(false, false, false), phone(true, false, true)],
+        ops: vec![
+            Op::ServerAdd,
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(1, SyncKind::RefreshFromServer, Faults::default()),
+            Op::PhoneDelete(0, 7),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(1, SyncKind::Slow, Faults::default()),
+            Op::ServerEdit(0),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
