@@ -106,7 +106,11 @@ impl fmt::Display for Report {
                     .as_deref()
                     .map(|i| format!(" {i}"))
                     .unwrap_or_default();
-                writeln!(f, "    {} {}{item}: {}", s.cmd, s.cmd_ref, s.code)?;
+                writeln!(
+                    f,
+                    "    {} {}/{}{item}: {}",
+                    s.cmd, s.msg_ref, s.cmd_ref, s.code
+                )?;
             }
             for p in &e.problems {
                 writeln!(f, "    FAILED: {p}")?;
