@@ -55,6 +55,11 @@ fn replay_motorola_v3_calendar_without_item_types() {
 }
 
 #[test]
+fn replay_syncevolution_1_2_wbxml_contacts_and_calendar() {
+    replay_and_check("syncevolution-1.2-wbxml-contacts-calendar");
+}
+
+#[test]
 fn replay_siemens_s65_latin1_contacts() {
     replay_and_check("siemens-s65-contacts");
 }

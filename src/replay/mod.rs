@@ -22,6 +22,8 @@ use std::time::Duration;
 pub use check::{acceptable, read_reply, recorded_adds, ReplyFacts, StatusLine};
 pub use recording::{Recorded, Recording};
 
+use crate::syncml::{decode, encode_with, EncodeOptions, Encoding};
+
 /// Why a replay could not run (a check failing is not an error: it is in the report).
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -30,7 +32,17 @@ pub enum ReplayError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("no NN-in.xml message in {0}")]
+    #[error("{path}: {source}")]
+    Codec {
+        path: PathBuf,
+        source: crate::syncml::CodecError,
+    },
+    #[error("{message}: the rewritten message cannot be encoded again: {source}")]
+    Reencode {
+        message: String,
+        source: crate::syncml::CodecError,
+    },
+    #[error("no NN-in.xml or NN-in.wbxml message in {0}")]
     Empty(PathBuf),
     #[error("{0}: the recorded message has no SyncHdr Target LocURI")]
     NoTarget(String),
@@ -192,7 +204,7 @@ pub async fn replay_with(
             conv.recorded_adds.clear();
             conv.live_adds.clear();
         }
-        let body = prepare(recorded, &recorded_url, options, &conv.ids);
+        let (body, content_type) = prepare(recorded, &recorded_url, options, &conv.ids)?;
         let msg_id = rewrite::msg_id(&recorded.client).unwrap_or_default();
         let mut exchange = Exchange {
             message: recorded.name.clone(),
@@ -205,7 +217,7 @@ pub async fn replay_with(
         };
         let answer = client
             .post(&conv.url)
-            .header("content-type", "application/vnd.syncml+xml")
+            .header("content-type", content_type)
             .body(body)
             .send()
             .await;
@@ -251,13 +263,13 @@ pub async fn replay_with(
     Ok(report)
 }
 
-/// The recorded message made fit for the bridge, as the bytes to post.
+/// The recorded message made fit for the bridge: the bytes to post and their type.
 fn prepare(
     recorded: &Recorded,
     recorded_url: &str,
     options: &ReplayOptions,
     ids: &BTreeMap<String, String>,
-) -> Vec<u8> {
+) -> Result<(Vec<u8>, &'static str), ReplayError> {
     let mut xml = rewrite::replace_text(&recorded.client, recorded_url, &options.url);
     if let Some((user, password)) = &options.credentials {
         xml = rewrite::basic_cred(&xml, user, password);
@@ -265,12 +277,29 @@ fn prepare(
     for (from, to) in ids {
         xml = rewrite::replace_text(&xml, from, to);
     }
-    if recorded.latin1 {
+    let bytes: Vec<u8> = if recorded.latin1 {
         // Every char came from one byte, and what was put in is ASCII.
         xml.chars()
             .map(|c| u8::try_from(c).unwrap_or(b'?'))
             .collect()
     } else {
         xml.into_bytes()
-    }
+    };
+    let Some(form) = recorded.wbxml else {
+        return Ok((bytes, Encoding::Xml.mime_type()));
+    };
+    let again = |source| ReplayError::Reencode {
+        message: recorded.name.clone(),
+        source,
+    };
+    let message = decode(&bytes).map_err(again)?.message;
+    let wbxml = encode_with(
+        &message,
+        &EncodeOptions {
+            encoding: Encoding::Wbxml,
+            wbxml: form,
+        },
+    )
+    .map_err(again)?;
+    Ok((wbxml, Encoding::Wbxml.mime_type()))
 }
