@@ -179,7 +179,10 @@ pub async fn replay_with(
         .timeout(options.timeout)
         .build()
         .map_err(ReplayError::Client)?;
-    let first = &recording.messages[0];
+    let first = recording
+        .messages
+        .first()
+        .ok_or_else(|| ReplayError::Empty(recording.dir.clone()))?;
     let recorded_url = rewrite::target_url(&first.client)
         .ok_or_else(|| ReplayError::NoTarget(first.name.clone()))?;
     let mut conv = Conversation {
@@ -205,7 +208,6 @@ pub async fn replay_with(
             conv.live_adds.clear();
         }
         let (body, content_type) = prepare(recorded, &recorded_url, options, &conv.ids)?;
-        let msg_id = rewrite::msg_id(&recorded.client).unwrap_or_default();
         let mut exchange = Exchange {
             message: recorded.name.clone(),
             session,
@@ -215,36 +217,8 @@ pub async fn replay_with(
             problems: Vec::new(),
             reply: Vec::new(),
         };
-        let answer = client
-            .post(&conv.url)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await;
-        let reply = match answer {
-            Ok(r) => {
-                exchange.http = Some(r.status().as_u16());
-                let ok = r.status().is_success();
-                match r.bytes().await {
-                    Ok(b) if ok => Some(b),
-                    Ok(_) => {
-                        exchange
-                            .problems
-                            .push("the HTTP status is not a success".into());
-                        None
-                    }
-                    Err(e) => {
-                        exchange.problems.push(format!("reading the answer: {e}"));
-                        None
-                    }
-                }
-            }
-            Err(e) => {
-                exchange.problems.push(format!("no answer: {e}"));
-                None
-            }
-        };
-        if let Some(reply) = reply {
+        if let Some(reply) = post(&client, &mut exchange, body, content_type).await {
+            let msg_id = rewrite::msg_id(&recorded.client).unwrap_or_default();
             let facts = read_reply(&reply, &msg_id);
             if let Some(resp) = &facts.resp_uri {
                 conv.url = rewrite::unescape(resp.trim());
@@ -256,11 +230,48 @@ pub async fn replay_with(
             conv.learn_ids();
             exchange.statuses = facts.statuses;
             exchange.problems.extend(facts.problems);
-            exchange.reply = reply.to_vec();
+            exchange.reply = reply;
         }
         report.exchanges.push(exchange);
     }
     Ok(report)
+}
+
+/// Posts one message to the exchange's URL: its HTTP status is noted, the reply body
+/// returned when the status is a success, else what went wrong is one of its problems.
+async fn post(
+    client: &reqwest::Client,
+    exchange: &mut Exchange,
+    body: Vec<u8>,
+    content_type: &str,
+) -> Option<Vec<u8>> {
+    let answer = match client
+        .post(&exchange.url)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            exchange.problems.push(format!("no answer: {e}"));
+            return None;
+        }
+    };
+    exchange.http = Some(answer.status().as_u16());
+    if !answer.status().is_success() {
+        exchange
+            .problems
+            .push("the HTTP status is not a success".into());
+        return None;
+    }
+    match answer.bytes().await {
+        Ok(b) => Some(b.to_vec()),
+        Err(e) => {
+            exchange.problems.push(format!("reading the answer: {e}"));
+            None
+        }
+    }
 }
 
 /// The recorded message made fit for the bridge: the bytes to post and their type.
