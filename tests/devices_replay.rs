@@ -345,3 +345,29 @@ fn every_1_0_era_time_spelling_reaches_radicale_as_the_phone_meant_it() {
         assert!(e.contains("VERSION:2.0") && !e.contains("T240000"), "{e}");
     }
 }
+
+/// A bridge that takes only MD5 challenges the replay's Basic log-in; the replay answers
+/// with MD5 over the nonce it was given, in every session (SyncML 1.0 and 1.1 digests).
+#[test]
+fn a_replay_logs_in_with_md5_when_the_bridge_challenges_for_it() {
+    let world = World::start_with(|b| {
+        support::crafted::md5_policy(b).app_password(support::e2e::USER, support::e2e::PASSWORD)
+    });
+    for name in ["motorola-v3-calendar", "sony-ericsson-p900-calendar-tasks"] {
+        let mut rec = load(name);
+        rec.messages.truncate(3);
+        for m in &mut rec.messages {
+            m.server = None;
+        }
+        let report = replay_recording(&world, &rec);
+        assert!(report.passed(), "{name}:\n{report}");
+        assert!(
+            report.exchanges[0]
+                .statuses
+                .iter()
+                .any(|s| s.cmd == "SyncHdr" && s.code == 212),
+            "{name}:\n{report}"
+        );
+    }
+    assert_eq!(world.server_items(Datastore::Calendar).len(), 4);
+}

@@ -2,6 +2,7 @@
 //! status lets the session go on, and whose statuses accept every item of the phone's
 //! (the protocol's own refusals excepted).
 
+use crate::syncml::auth::{decode_nonce, AUTH_MD5};
 use crate::syncml::codes::StatusCode;
 use crate::syncml::model::{Command, Status};
 use crate::syncml::{decode, Message};
@@ -30,6 +31,8 @@ pub struct ReplyFacts {
     pub final_: bool,
     /// The server asks the phone to go on (a status 222 Alert: "next message").
     pub wants_more: bool,
+    /// The header was refused with an MD5 challenge: its nonce (raw).
+    pub md5_challenge: Option<Vec<u8>>,
     /// What is wrong with the reply, in words.
     pub problems: Vec<String>,
 }
@@ -65,7 +68,12 @@ fn facts_of(message: &Message) -> ReplyFacts {
     };
     for command in &message.body.commands {
         match command {
-            Command::Status(s) => facts.statuses.push(line_of(s)),
+            Command::Status(s) => {
+                if s.cmd == "SyncHdr" && matches!(s.code.code(), 401 | 407) {
+                    facts.md5_challenge = md5_nonce(s);
+                }
+                facts.statuses.push(line_of(s));
+            }
             Command::Sync(sync) => {
                 for inner in &sync.commands {
                     if let Command::Add(add) = inner {
@@ -83,6 +91,16 @@ fn facts_of(message: &Message) -> ReplyFacts {
         }
     }
     facts
+}
+
+/// The nonce of a status's MD5 challenge.
+fn md5_nonce(s: &Status) -> Option<Vec<u8>> {
+    let meta = &s.chal.as_ref()?.meta;
+    let md5 = meta
+        .content_type
+        .as_deref()
+        .is_some_and(|t| t.trim() == AUTH_MD5);
+    md5.then(|| decode_nonce(meta.next_nonce.as_deref().unwrap_or_default()))
 }
 
 fn line_of(s: &Status) -> StatusLine {

@@ -22,7 +22,7 @@ use std::time::Duration;
 pub use check::{acceptable, read_reply, recorded_adds, ReplyFacts, StatusLine};
 pub use recording::{Recorded, Recording};
 
-use crate::syncml::{decode, encode_with, EncodeOptions, Encoding};
+use crate::syncml::{auth, decode, encode_with, EncodeOptions, Encoding};
 
 /// Why a replay could not run (a check failing is not an error: it is in the report).
 #[derive(Debug, thiserror::Error)]
@@ -207,7 +207,8 @@ pub async fn replay_with(
             conv.recorded_adds.clear();
             conv.live_adds.clear();
         }
-        let (body, content_type) = prepare(recorded, &recorded_url, options, &conv.ids)?;
+        let (body, content_type) =
+            prepare(recorded, &recorded_url, options, &conv.ids, Login::AsGiven)?;
         let mut exchange = Exchange {
             message: recorded.name.clone(),
             session,
@@ -219,7 +220,25 @@ pub async fn replay_with(
         };
         if let Some(reply) = post(&client, &mut exchange, body, content_type).await {
             let msg_id = rewrite::msg_id(&recorded.client).unwrap_or_default();
-            let facts = read_reply(&reply, &msg_id);
+            let mut facts = read_reply(&reply, &msg_id);
+            let mut reply = reply;
+            // A bridge that wants MD5 challenges the Basic log-in once: answer it.
+            if let (Some(nonce), Some(_)) = (facts.md5_challenge.take(), &options.credentials) {
+                let login = Login::Md5(nonce);
+                let (body, content_type) =
+                    prepare(recorded, &recorded_url, options, &conv.ids, login)?;
+                exchange.problems.clear();
+                match post(&client, &mut exchange, body, content_type).await {
+                    Some(again) => {
+                        facts = read_reply(&again, &msg_id);
+                        reply = again;
+                    }
+                    None => {
+                        report.exchanges.push(exchange);
+                        continue;
+                    }
+                }
+            }
             if let Some(resp) = &facts.resp_uri {
                 conv.url = rewrite::unescape(resp.trim());
             }
@@ -274,16 +293,37 @@ async fn post(
     }
 }
 
+/// How the header's credentials are given.
+enum Login {
+    /// Basic for the options' user, or as recorded when the options name none.
+    AsGiven,
+    /// MD5 over this nonce (raw), after the bridge challenged a Basic log-in.
+    Md5(Vec<u8>),
+}
+
 /// The recorded message made fit for the bridge: the bytes to post and their type.
 fn prepare(
     recorded: &Recorded,
     recorded_url: &str,
     options: &ReplayOptions,
     ids: &BTreeMap<String, String>,
+    login: Login,
 ) -> Result<(Vec<u8>, &'static str), ReplayError> {
     let mut xml = rewrite::replace_text(&recorded.client, recorded_url, &options.url);
     if let Some((user, password)) = &options.credentials {
-        xml = rewrite::basic_cred(&xml, user, password);
+        xml = match login {
+            Login::AsGiven => rewrite::basic_cred(&xml, user, password),
+            Login::Md5(nonce) => {
+                let v10 = rewrite::element(rewrite::header(&xml), "VerDTD")
+                    .is_some_and(|v| v.trim() == "1.0");
+                let digest = if v10 {
+                    auth::md5_v10(user, password, &nonce)
+                } else {
+                    auth::md5_v11(user, password, &nonce)
+                };
+                rewrite::md5_cred(&xml, user, &digest)
+            }
+        };
     }
     for (from, to) in ids {
         xml = rewrite::replace_text(&xml, from, to);
