@@ -55,6 +55,11 @@ fn replay_motorola_v3_calendar_without_item_types() {
 }
 
 #[test]
+fn replay_syncevolution_1_2_wbxml_contacts_and_calendar() {
+    replay_and_check("syncevolution-1.2-wbxml-contacts-calendar");
+}
+
+#[test]
 fn replay_siemens_s65_latin1_contacts() {
     replay_and_check("siemens-s65-contacts");
 }
@@ -234,4 +239,135 @@ fn a_phone_asking_for_more_after_the_last_package_still_gets_its_map_answered() 
             "seeded={seeded}:\n{report}"
         );
     }
+}
+
+/// The time spellings of the SyncML 1.0 era, sent the P900's way (vCalendar 1.0 labelled
+/// `text/calendar`, one datastore for the agenda): each reaches Radicale as the day or the
+/// time the phone meant.
+#[test]
+fn every_1_0_era_time_spelling_reaches_radicale_as_the_phone_meant_it() {
+    let spellings: [(&str, &str, &str); 5] = [
+        // UTC midnight to hour 24 (Sony Ericsson P800/P900).
+        (
+            "utc-24",
+            "DTSTART:20061225T000000Z\r\nDTEND:20061225T240000Z",
+            "X-EPOCAGENDAENTRYTYPE:EVENT",
+        ),
+        // Local midnight to hour 24 (Motorola, UIQ).
+        (
+            "local-24",
+            "DTSTART:20070704T000000\r\nDTEND:20070704T240000",
+            "X-EPOCAGENDAENTRYTYPE:EVENT",
+        ),
+        // Date values.
+        (
+            "date-only",
+            "DTSTART:20070408\r\nDTEND:20070409",
+            "X-EPOCAGENDAENTRYTYPE:EVENT",
+        ),
+        // Start equal to end at midnight (Nokia Series 40).
+        (
+            "start-is-end",
+            "DTSTART:20070501T000000\r\nDTEND:20070501T000000",
+            "X-EPOCAGENDAENTRYTYPE:EVENT",
+        ),
+        // A timed appointment in the phone's local time, without a zone.
+        (
+            "local-time",
+            "DTSTART:20070315T093000\r\nDTEND:20070315T103000",
+            "X-EPOCAGENDAENTRYTYPE:APPOINTMENT",
+        ),
+    ];
+    let world = World::start();
+    let mut rec = load("sony-ericsson-p900-calendar-tasks");
+    rec.messages.truncate(3);
+    for m in &mut rec.messages {
+        m.server = None;
+    }
+    let items: String = spellings
+        .iter()
+        .enumerate()
+        .map(|(i, (name, times, kind))| {
+            format!(
+                "<Replace><CmdID>{}</CmdID><Meta><Type xmlns='syncml:metinf'>text/calendar</Type>\
+                 </Meta><Item><Source><LocURI>{}</LocURI></Source><Data><![CDATA[BEGIN:VCALENDAR\r\n\
+                 VERSION:1.0\r\nBEGIN:VEVENT\r\nUID:{}\r\nSUMMARY:{name}\r\n{times}\r\n{kind}\r\n\
+                 CLASS:PUBLIC\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n]]></Data></Item></Replace>",
+                5 + i,
+                700 + i,
+                700 + i
+            )
+        })
+        .collect();
+    let sync = &mut rec.messages[1].client;
+    let (start, end) = (
+        sync.find("<Replace>").expect("the recorded Replace"),
+        sync.find("</Sync>").expect("the recorded Sync"),
+    );
+    sync.replace_range(start..end, &items);
+    let report = replay_recording(&world, &rec);
+    assert!(report.passed(), "{report}");
+
+    let events: Vec<String> = world
+        .server_items(Datastore::Calendar)
+        .into_iter()
+        .map(|(_, b)| support::items::unfold(&b))
+        .collect();
+    let event = |name: &str| -> &String {
+        events
+            .iter()
+            .find(|e| e.lines().any(|l| l == format!("SUMMARY:{name}")))
+            .unwrap_or_else(|| panic!("{name} is not upstream: {events:#?}"))
+    };
+    for (name, start, end) in [
+        ("utc-24", "20061225", "20061226"),
+        ("local-24", "20070704", "20070705"),
+        ("date-only", "20070408", "20070409"),
+        ("start-is-end", "20070501", "20070502"),
+    ] {
+        let e = event(name);
+        assert!(
+            e.contains(&format!("DTSTART;VALUE=DATE:{start}")),
+            "{name}: {e}"
+        );
+        assert!(
+            e.contains(&format!("DTEND;VALUE=DATE:{end}")),
+            "{name}: {e}"
+        );
+    }
+    let timed = event("local-time");
+    assert!(
+        timed.contains("T093000") || timed.contains("T0930"),
+        "{timed}"
+    );
+    assert!(!timed.contains("VALUE=DATE"), "{timed}");
+    for e in &events {
+        assert!(e.contains("VERSION:2.0") && !e.contains("T240000"), "{e}");
+    }
+}
+
+/// A bridge that takes only MD5 challenges the replay's Basic log-in; the replay answers
+/// with MD5 over the nonce it was given, in every session (SyncML 1.0 and 1.1 digests).
+#[test]
+fn a_replay_logs_in_with_md5_when_the_bridge_challenges_for_it() {
+    let world = World::start_with(|b| {
+        support::crafted::md5_policy(b).app_password(support::e2e::USER, support::e2e::PASSWORD)
+    });
+    for name in ["motorola-v3-calendar", "sony-ericsson-p900-calendar-tasks"] {
+        let mut rec = load(name);
+        rec.messages.truncate(3);
+        for m in &mut rec.messages {
+            m.server = None;
+        }
+        let report = replay_recording(&world, &rec);
+        assert!(report.passed(), "{name}:\n{report}");
+        assert!(
+            report.exchanges[0]
+                .statuses
+                .iter()
+                .any(|s| s.cmd == "SyncHdr" && s.code == 212),
+            "{name}:\n{report}"
+        );
+    }
+    assert_eq!(world.server_items(Datastore::Calendar).len(), 4);
 }

@@ -5,9 +5,13 @@
 
 use super::Format;
 
-/// `declared`, unless the body plainly is something else.
+/// `declared`, unless the body plainly is another format of the same kind of item (a
+/// contact stays a contact: a note whose text happens to start with `BEGIN:VCARD` stays
+/// a note).
 pub fn settle(declared: Format, body: &[u8]) -> Format {
-    sniff(body, declared).unwrap_or(declared)
+    sniff(body, declared)
+        .filter(|f| f.kind() == declared.kind())
+        .unwrap_or(declared)
 }
 
 /// The format the body shows, if it shows one; `declared` breaks ties (a vCard without a
@@ -123,5 +127,12 @@ mod tests {
     fn plain_text_keeps_its_label() {
         assert_eq!(settle(Format::Text, b"shopping list"), Format::Text);
         assert_eq!(settle(Format::Sifn, b""), Format::Sifn);
+    }
+
+    #[test]
+    fn a_body_of_another_kind_of_item_keeps_the_label() {
+        let card = b"BEGIN:VCARD\r\nVERSION:2.1\r\nFN:A\r\nEND:VCARD\r\n";
+        assert_eq!(settle(Format::Text, card), Format::Text);
+        assert_eq!(settle(Format::Vcal10, b"<contact/>"), Format::Vcal10);
     }
 }

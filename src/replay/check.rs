@@ -2,6 +2,7 @@
 //! status lets the session go on, and whose statuses accept every item of the phone's
 //! (the protocol's own refusals excepted).
 
+use crate::syncml::auth::{decode_nonce, AUTH_MD5};
 use crate::syncml::codes::StatusCode;
 use crate::syncml::model::{Command, Status};
 use crate::syncml::{decode, Message};
@@ -10,6 +11,8 @@ use crate::syncml::{decode, Message};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusLine {
     pub cmd: String,
+    /// The message of the phone's the status answers (empty: the one just sent).
+    pub msg_ref: String,
     pub cmd_ref: String,
     pub code: u16,
     /// The item the status is about (its SourceRef, else its TargetRef), if any.
@@ -28,6 +31,8 @@ pub struct ReplyFacts {
     pub final_: bool,
     /// The server asks the phone to go on (a status 222 Alert: "next message").
     pub wants_more: bool,
+    /// The header was refused with an MD5 challenge: its nonce (raw).
+    pub md5_challenge: Option<Vec<u8>>,
     /// What is wrong with the reply, in words.
     pub problems: Vec<String>,
 }
@@ -63,7 +68,12 @@ fn facts_of(message: &Message) -> ReplyFacts {
     };
     for command in &message.body.commands {
         match command {
-            Command::Status(s) => facts.statuses.push(line_of(s)),
+            Command::Status(s) => {
+                if s.cmd == "SyncHdr" && matches!(s.code.code(), 401 | 407) {
+                    facts.md5_challenge = md5_nonce(s);
+                }
+                facts.statuses.push(line_of(s));
+            }
             Command::Sync(sync) => {
                 for inner in &sync.commands {
                     if let Command::Add(add) = inner {
@@ -83,24 +93,23 @@ fn facts_of(message: &Message) -> ReplyFacts {
     facts
 }
 
+/// The nonce of a status's MD5 challenge.
+fn md5_nonce(s: &Status) -> Option<Vec<u8>> {
+    let meta = &s.chal.as_ref()?.meta;
+    let md5 = meta
+        .content_type
+        .as_deref()
+        .is_some_and(|t| t.trim() == AUTH_MD5);
+    md5.then(|| decode_nonce(meta.next_nonce.as_deref().unwrap_or_default()))
+}
+
 fn line_of(s: &Status) -> StatusLine {
     StatusLine {
         cmd: s.cmd.clone(),
+        msg_ref: s.msg_ref.clone(),
         cmd_ref: s.cmd_ref.clone(),
         code: s.code.code(),
         item: s.source_refs.first().or(s.target_refs.first()).cloned(),
-    }
-    .with_msg_ref(&s.msg_ref)
-}
-
-impl StatusLine {
-    // The MsgRef is checked by `problems`; carrying it in `cmd_ref` would change its meaning,
-    // so a status for another message is marked in `cmd`.
-    fn with_msg_ref(mut self, msg_ref: &str) -> Self {
-        if !msg_ref.is_empty() {
-            self.cmd_ref = format!("{msg_ref}/{}", self.cmd_ref);
-        }
-        self
     }
 }
 
@@ -127,13 +136,14 @@ fn problems(statuses: &[StatusLine], msg_id: &str) -> Vec<String> {
         Some(_) => {}
     }
     for s in statuses {
-        let for_this = s.cmd_ref.split('/').next() == Some(msg_id) || !s.cmd_ref.contains('/');
+        let for_this = s.msg_ref.is_empty() || s.msg_ref == msg_id;
         if s.cmd == "SyncHdr" || !for_this || acceptable(&s.cmd, s.code) {
             continue;
         }
         out.push(format!(
-            "{} (command {}){} got {}",
+            "{} (command {}/{}){} got {}",
             s.cmd,
+            s.msg_ref,
             s.cmd_ref,
             s.item
                 .as_deref()
@@ -152,7 +162,8 @@ mod tests {
     fn line(cmd: &str, code: u16) -> StatusLine {
         StatusLine {
             cmd: cmd.into(),
-            cmd_ref: "1/2".into(),
+            msg_ref: "1".into(),
+            cmd_ref: "2".into(),
             code,
             item: Some("7".into()),
         }
@@ -180,7 +191,7 @@ mod tests {
     #[test]
     fn statuses_for_other_messages_are_not_checked_here() {
         let mut other = line("Add", 400);
-        other.cmd_ref = "3/4".into();
+        other.msg_ref = "3".into();
         assert!(problems(&[line("SyncHdr", 200), other], "1").is_empty());
     }
 

@@ -22,6 +22,8 @@ use std::time::Duration;
 pub use check::{acceptable, read_reply, recorded_adds, ReplyFacts, StatusLine};
 pub use recording::{Recorded, Recording};
 
+use crate::syncml::{auth, decode, encode_with, EncodeOptions, Encoding};
+
 /// Why a replay could not run (a check failing is not an error: it is in the report).
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -30,7 +32,17 @@ pub enum ReplayError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("no NN-in.xml message in {0}")]
+    #[error("{path}: {source}")]
+    Codec {
+        path: PathBuf,
+        source: crate::syncml::CodecError,
+    },
+    #[error("{message}: the rewritten message cannot be encoded again: {source}")]
+    Reencode {
+        message: String,
+        source: crate::syncml::CodecError,
+    },
+    #[error("no NN-in.xml or NN-in.wbxml message in {0}")]
     Empty(PathBuf),
     #[error("{0}: the recorded message has no SyncHdr Target LocURI")]
     NoTarget(String),
@@ -106,7 +118,11 @@ impl fmt::Display for Report {
                     .as_deref()
                     .map(|i| format!(" {i}"))
                     .unwrap_or_default();
-                writeln!(f, "    {} {}{item}: {}", s.cmd, s.cmd_ref, s.code)?;
+                writeln!(
+                    f,
+                    "    {} {}/{}{item}: {}",
+                    s.cmd, s.msg_ref, s.cmd_ref, s.code
+                )?;
             }
             for p in &e.problems {
                 writeln!(f, "    FAILED: {p}")?;
@@ -163,7 +179,10 @@ pub async fn replay_with(
         .timeout(options.timeout)
         .build()
         .map_err(ReplayError::Client)?;
-    let first = &recording.messages[0];
+    let first = recording
+        .messages
+        .first()
+        .ok_or_else(|| ReplayError::Empty(recording.dir.clone()))?;
     let recorded_url = rewrite::target_url(&first.client)
         .ok_or_else(|| ReplayError::NoTarget(first.name.clone()))?;
     let mut conv = Conversation {
@@ -188,8 +207,8 @@ pub async fn replay_with(
             conv.recorded_adds.clear();
             conv.live_adds.clear();
         }
-        let body = prepare(recorded, &recorded_url, options, &conv.ids);
-        let msg_id = rewrite::msg_id(&recorded.client).unwrap_or_default();
+        let (body, content_type) =
+            prepare(recorded, &recorded_url, options, &conv.ids, Login::AsGiven)?;
         let mut exchange = Exchange {
             message: recorded.name.clone(),
             session,
@@ -199,37 +218,27 @@ pub async fn replay_with(
             problems: Vec::new(),
             reply: Vec::new(),
         };
-        let answer = client
-            .post(&conv.url)
-            .header("content-type", "application/vnd.syncml+xml")
-            .body(body)
-            .send()
-            .await;
-        let reply = match answer {
-            Ok(r) => {
-                exchange.http = Some(r.status().as_u16());
-                let ok = r.status().is_success();
-                match r.bytes().await {
-                    Ok(b) if ok => Some(b),
-                    Ok(_) => {
-                        exchange
-                            .problems
-                            .push("the HTTP status is not a success".into());
-                        None
+        if let Some(reply) = post(&client, &mut exchange, body, content_type).await {
+            let msg_id = rewrite::msg_id(&recorded.client).unwrap_or_default();
+            let mut facts = read_reply(&reply, &msg_id);
+            let mut reply = reply;
+            // A bridge that wants MD5 challenges the Basic log-in once: answer it.
+            if let (Some(nonce), Some(_)) = (facts.md5_challenge.take(), &options.credentials) {
+                let login = Login::Md5(nonce);
+                let (body, content_type) =
+                    prepare(recorded, &recorded_url, options, &conv.ids, login)?;
+                exchange.problems.clear();
+                match post(&client, &mut exchange, body, content_type).await {
+                    Some(again) => {
+                        facts = read_reply(&again, &msg_id);
+                        reply = again;
                     }
-                    Err(e) => {
-                        exchange.problems.push(format!("reading the answer: {e}"));
-                        None
+                    None => {
+                        report.exchanges.push(exchange);
+                        continue;
                     }
                 }
             }
-            Err(e) => {
-                exchange.problems.push(format!("no answer: {e}"));
-                None
-            }
-        };
-        if let Some(reply) = reply {
-            let facts = read_reply(&reply, &msg_id);
             if let Some(resp) = &facts.resp_uri {
                 conv.url = rewrite::unescape(resp.trim());
             }
@@ -240,33 +249,108 @@ pub async fn replay_with(
             conv.learn_ids();
             exchange.statuses = facts.statuses;
             exchange.problems.extend(facts.problems);
-            exchange.reply = reply.to_vec();
+            exchange.reply = reply;
         }
         report.exchanges.push(exchange);
     }
     Ok(report)
 }
 
-/// The recorded message made fit for the bridge, as the bytes to post.
+/// Posts one message to the exchange's URL: its HTTP status is noted, the reply body
+/// returned when the status is a success, else what went wrong is one of its problems.
+async fn post(
+    client: &reqwest::Client,
+    exchange: &mut Exchange,
+    body: Vec<u8>,
+    content_type: &str,
+) -> Option<Vec<u8>> {
+    let answer = match client
+        .post(&exchange.url)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            exchange.problems.push(format!("no answer: {e}"));
+            return None;
+        }
+    };
+    exchange.http = Some(answer.status().as_u16());
+    if !answer.status().is_success() {
+        exchange
+            .problems
+            .push("the HTTP status is not a success".into());
+        return None;
+    }
+    match answer.bytes().await {
+        Ok(b) => Some(b.to_vec()),
+        Err(e) => {
+            exchange.problems.push(format!("reading the answer: {e}"));
+            None
+        }
+    }
+}
+
+/// How the header's credentials are given.
+enum Login {
+    /// Basic for the options' user, or as recorded when the options name none.
+    AsGiven,
+    /// MD5 over this nonce (raw), after the bridge challenged a Basic log-in.
+    Md5(Vec<u8>),
+}
+
+/// The recorded message made fit for the bridge: the bytes to post and their type.
 fn prepare(
     recorded: &Recorded,
     recorded_url: &str,
     options: &ReplayOptions,
     ids: &BTreeMap<String, String>,
-) -> Vec<u8> {
+    login: Login,
+) -> Result<(Vec<u8>, &'static str), ReplayError> {
     let mut xml = rewrite::replace_text(&recorded.client, recorded_url, &options.url);
     if let Some((user, password)) = &options.credentials {
-        xml = rewrite::basic_cred(&xml, user, password);
+        xml = match login {
+            Login::AsGiven => rewrite::basic_cred(&xml, user, password),
+            Login::Md5(nonce) => {
+                let v10 = rewrite::element(rewrite::header(&xml), "VerDTD")
+                    .is_some_and(|v| v.trim() == "1.0");
+                let digest = if v10 {
+                    auth::md5_v10(user, password, &nonce)
+                } else {
+                    auth::md5_v11(user, password, &nonce)
+                };
+                rewrite::md5_cred(&xml, user, &digest)
+            }
+        };
     }
     for (from, to) in ids {
         xml = rewrite::replace_text(&xml, from, to);
     }
-    if recorded.latin1 {
+    let bytes: Vec<u8> = if recorded.latin1 {
         // Every char came from one byte, and what was put in is ASCII.
         xml.chars()
             .map(|c| u8::try_from(c).unwrap_or(b'?'))
             .collect()
     } else {
         xml.into_bytes()
-    }
+    };
+    let Some(form) = recorded.wbxml else {
+        return Ok((bytes, Encoding::Xml.mime_type()));
+    };
+    let again = |source| ReplayError::Reencode {
+        message: recorded.name.clone(),
+        source,
+    };
+    let message = decode(&bytes).map_err(again)?.message;
+    let wbxml = encode_with(
+        &message,
+        &EncodeOptions {
+            encoding: Encoding::Wbxml,
+            wbxml: form,
+        },
+    )
+    .map_err(again)?;
+    Ok((wbxml, Encoding::Wbxml.mime_type()))
 }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::ReplayError;
+use crate::syncml::{decode, encode_with, EncodeOptions, Encoding, WbxmlForm};
 
 /// One message the phone sent, and the reply the recorded server gave to it.
 #[derive(Debug, Clone)]
@@ -13,6 +14,9 @@ pub struct Recorded {
     pub client: String,
     /// The file was not UTF-8 and is kept as Latin-1 text: it is sent in Latin-1 again.
     pub latin1: bool,
+    /// The message was recorded in WBXML (`NN-in.wbxml`, with this framing): it is read
+    /// as XML for the rewrites and sent in WBXML again.
+    pub wbxml: Option<WbxmlForm>,
     pub server: Option<String>,
 }
 
@@ -24,7 +28,8 @@ pub struct Recording {
 }
 
 impl Recording {
-    /// Reads the `NN-in.xml` files of `dir` (sorted by name) and their `NN-out.xml`.
+    /// Reads the `NN-in.xml` (or `NN-in.wbxml`) files of `dir`, sorted by name, and their
+    /// `NN-out.xml` (or `NN-out.wbxml`).
     pub fn load(dir: &Path) -> Result<Self, ReplayError> {
         let read_dir = |e| ReplayError::Read {
             path: dir.to_owned(),
@@ -35,8 +40,10 @@ impl Recording {
             .flatten()
             .map(|e| e.path())
             .filter(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().ends_with("-in.xml"))
+                p.file_name().is_some_and(|n| {
+                    let n = n.to_string_lossy();
+                    n.ends_with("-in.xml") || n.ends_with("-in.wbxml")
+                })
             })
             .collect();
         files.sort();
@@ -45,10 +52,10 @@ impl Recording {
         }
         let mut messages = Vec::with_capacity(files.len());
         for file in files {
-            let (client, latin1) = read_text(&file)?;
-            let out = PathBuf::from(file.to_string_lossy().replace("-in.xml", "-out.xml"));
+            let (client, latin1, wbxml) = read_message(&file)?;
+            let out = PathBuf::from(file.to_string_lossy().replace("-in.", "-out."));
             let server = if out.exists() {
-                Some(read_text(&out)?.0)
+                Some(read_message(&out)?.0)
             } else {
                 None
             };
@@ -59,6 +66,7 @@ impl Recording {
                     .unwrap_or_default(),
                 client,
                 latin1,
+                wbxml,
                 server,
             });
         }
@@ -69,18 +77,42 @@ impl Recording {
     }
 }
 
-/// A recorded file as text; a file in another charset than UTF-8 is read as Latin-1, the
-/// way the phones of the time wrote it.
-fn read_text(path: &Path) -> Result<(String, bool), ReplayError> {
+/// A recorded message as XML text, whether it was Latin-1, and its WBXML framing when it
+/// was WBXML.
+fn read_message(path: &Path) -> Result<(String, bool, Option<WbxmlForm>), ReplayError> {
     let bytes = std::fs::read(path).map_err(|e| ReplayError::Read {
         path: path.to_owned(),
         source: e,
     })?;
-    Ok(match String::from_utf8(bytes) {
+    if !path.to_string_lossy().ends_with(".wbxml") {
+        let (text, latin1) = read_text(bytes);
+        return Ok((text, latin1, None));
+    }
+    let codec = |source| ReplayError::Codec {
+        path: path.to_owned(),
+        source,
+    };
+    let decoded = decode(&bytes).map_err(codec)?;
+    let xml = encode_with(
+        &decoded.message,
+        &EncodeOptions {
+            encoding: Encoding::Xml,
+            wbxml: WbxmlForm::default(),
+        },
+    )
+    .map_err(codec)?;
+    let (text, latin1) = read_text(xml);
+    Ok((text, latin1, Some(decoded.wbxml.unwrap_or_default())))
+}
+
+/// Recorded bytes as text; a file in another charset than UTF-8 is read as Latin-1, the
+/// way the phones of the time wrote it.
+fn read_text(bytes: Vec<u8>) -> (String, bool) {
+    match String::from_utf8(bytes) {
         Ok(s) => (s, false),
         Err(e) => (
             e.into_bytes().iter().map(|&b| char::from(b)).collect(),
             true,
         ),
-    })
+    }
 }

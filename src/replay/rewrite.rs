@@ -5,6 +5,8 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 
+use crate::syncml::auth::AUTH_MD5;
+
 /// The `(start, end)` byte range of the text of the first `<name ...>...</name>` at or after
 /// `from`; attributes and a namespace prefix-free name are allowed.
 fn element_range(xml: &str, name: &str, from: usize) -> Option<(usize, usize)> {
@@ -131,6 +133,42 @@ pub fn basic_cred(xml: &str, user: &str, password: &str) -> String {
     out
 }
 
+/// The header's credentials made MD5 for `user` with `digest` (computed over the server's
+/// nonce), and the user named in the header's Source/LocName, where MD5 log-ins carry it.
+pub fn md5_cred(xml: &str, user: &str, digest: &str) -> String {
+    let Some((cs, ce)) = element_range(xml, "Cred", 0) else {
+        return xml.to_owned();
+    };
+    let mut cred = xml[cs..ce].to_owned();
+    if let Some((ts, te)) = element_range(&cred, "Type", 0) {
+        cred.replace_range(ts..te, AUTH_MD5);
+    }
+    if let Some((ds, de)) = element_range(&cred, "Data", 0) {
+        cred.replace_range(ds..de, digest);
+    }
+    let mut out = xml.to_owned();
+    out.replace_range(cs..ce, &cred);
+    with_loc_name(&out, user)
+}
+
+/// The header's Source with `<LocName>user</LocName>`.
+fn with_loc_name(xml: &str, user: &str) -> String {
+    let Some((hs, _)) = element_range(xml, "SyncHdr", 0) else {
+        return xml.to_owned();
+    };
+    let Some((ss, se)) = element_range(xml, "Source", hs) else {
+        return xml.to_owned();
+    };
+    let mut source = xml[ss..se].to_owned();
+    match element_range(&source, "LocName", 0) {
+        Some((ls, le)) => source.replace_range(ls..le, &escape(user)),
+        None => source.push_str(&format!("<LocName>{}</LocName>", escape(user))),
+    }
+    let mut out = xml.to_owned();
+    out.replace_range(ss..se, &source);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +196,18 @@ mod tests {
         let out = basic_cred(xml, "alice", "secret");
         assert!(out.contains(">syncml:auth-basic</Type>"));
         assert!(out.contains("<Data>YWxpY2U6c2VjcmV0</Data>"));
+    }
+
+    #[test]
+    fn md5_credentials_name_the_user_in_the_source() {
+        let xml = "<SyncHdr><Source><LocURI>IMEI:1</LocURI></Source><Cred><Meta><Type>\
+                   syncml:auth-basic</Type></Meta><Data>x</Data></Cred></SyncHdr>";
+        let out = md5_cred(xml, "alice", "ZGlnZXN0");
+        assert!(out.contains("<Source><LocURI>IMEI:1</LocURI><LocName>alice</LocName></Source>"));
+        assert!(out.contains("<Type>syncml:auth-md5</Type>"));
+        assert!(out.contains("<Data>ZGlnZXN0</Data>"));
+        let again = md5_cred(&out, "bob", "eA==");
+        assert!(again.contains("<LocName>bob</LocName>") && !again.contains("alice"));
     }
 
     #[test]

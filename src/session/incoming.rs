@@ -321,3 +321,44 @@ fn item_bytes(item: &Item, b64: bool) -> Vec<u8> {
     }
     raw
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(content_type: Option<&str>, format: Option<&str>) -> Meta {
+        Meta {
+            content_type: content_type.map(Into::into),
+            format: format.map(Into::into),
+            ..Meta::default()
+        }
+    }
+
+    #[test]
+    fn the_items_meta_wins_field_by_field_over_the_commands() {
+        // Sync4j: the type on the command, b64 on the item.
+        let (cmd, item) = (meta(Some("text/x-s4j-sifc"), None), meta(None, Some("b64")));
+        let d = Declared::of(Some(&item), Some(&cmd));
+        assert_eq!(d.format(), Some(Format::Sifc));
+        assert!(d.b64());
+        // The item's own type beats the command's.
+        let item = meta(Some("text/x-s4j-sifn"), None);
+        assert_eq!(
+            Declared::of(Some(&item), Some(&cmd)).format(),
+            Some(Format::Sifn)
+        );
+        // Nothing declared: the datastore's format decides.
+        assert_eq!(Declared::of(None, None).format(), None);
+        assert!(!Declared::of(None, Some(&meta(None, Some("bin")))).b64());
+    }
+
+    #[test]
+    fn b64_data_is_decoded_and_other_data_kept() {
+        let item = Item {
+            data: Some(Data::Text("PG5vdGUvPg==\n".into())),
+            ..Item::default()
+        };
+        assert_eq!(item_bytes(&item, true), b"<note/>");
+        assert_eq!(item_bytes(&item, false), b"PG5vdGUvPg==\n");
+    }
+}

@@ -95,18 +95,17 @@ pub fn replay_recording(world: &World, recording: &Recording) -> Report {
 /// repeated: they name the phone's ids, whose upstream items only the bridge knows.
 fn seed(world: &World, session: &[Recorded]) {
     let now = chrono::Utc::now();
-    for (format, bytes) in session
+    for (i, (format, bytes)) in session
         .iter()
         .filter_map(|m| m.server.as_deref())
         .flat_map(server_adds)
+        .enumerate()
     {
+        let name = format!("seed-{}-{i}", now.timestamp_micros());
         let format = convert::sniff::settle(format, &bytes);
         let tree = convert::to_dav(format, &bytes, &ConvertOptions::new(now))
             .unwrap_or_else(|e| panic!("the recorded server's {format} item: {e}"));
-        let body = with_uid(
-            &String::from_utf8_lossy(&convert::dav_bytes(&tree)),
-            &format!("seed-{}", now.timestamp_micros()),
-        );
+        let body = with_uid(&String::from_utf8_lossy(&convert::dav_bytes(&tree)), &name);
         let (datastore, ext, mime) = if tree.name == "VCARD" {
             (Datastore::Contacts, "vcf", "text/vcard")
         } else if body.contains("BEGIN:VTODO") {
@@ -116,12 +115,7 @@ fn seed(world: &World, session: &[Recorded]) {
         } else {
             (Datastore::Calendar, "ics", "text/calendar")
         };
-        let n = world.server_items(datastore).len();
-        let href = format!(
-            "{}seed-{n}-{}.{ext}",
-            world.collection(datastore),
-            now.timestamp_micros()
-        );
+        let href = format!("{}{name}.{ext}", world.collection(datastore));
         let reply = world.dav().put(&href, mime, &body);
         assert!(
             (200..300).contains(&reply.status),

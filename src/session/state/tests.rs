@@ -209,3 +209,65 @@ async fn a_command_out_of_place_is_refused_and_the_session_goes_on() {
     assert!(matches!(phase, Phase::Done));
     assert!(answer.final_);
 }
+
+fn next_message_alert() -> Command {
+    Command::Alert(crate::syncml::model::Alert {
+        cmd_id: "2".into(),
+        no_resp: false,
+        cred: None,
+        code: AlertCode::NextMessage,
+        items: Vec::new(),
+        extra: Vec::new(),
+    })
+}
+
+#[test]
+fn a_phone_asking_for_the_next_message_in_package_5_has_not_sent_its_map_yet() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = session(dir.path());
+    let mut answer = Answer::default();
+    let phase = AwaitMap.handle(
+        &mut core,
+        &message("3", vec![next_message_alert()], true),
+        &mut answer,
+    );
+    assert!(matches!(phase, Phase::Map(AwaitMap)));
+    assert_eq!(statuses(&answer), vec![("Alert".into(), 200)]);
+    assert!(answer.final_);
+
+    let map = Command::Map(Map {
+        cmd_id: "4".into(),
+        target: Location::new("contacts"),
+        source: Location::new("./contacts"),
+        ..Map::default()
+    });
+    let mut answer = Answer::default();
+    let phase = AwaitMap.handle(&mut core, &message("4", vec![map], true), &mut answer);
+    assert!(matches!(phase, Phase::Done));
+    assert_eq!(statuses(&answer), vec![("Map".into(), 200)]);
+}
+
+#[test]
+fn after_the_end_a_map_is_answered_and_a_request_for_more_keeps_the_session() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = session(dir.path());
+    let mut answer = Answer::default();
+    assert!(after_end(
+        &mut core,
+        &message("3", vec![next_message_alert()], true),
+        &mut answer
+    ));
+    let map = Command::Map(Map {
+        cmd_id: "4".into(),
+        target: Location::new("contacts"),
+        source: Location::new("./contacts"),
+        ..Map::default()
+    });
+    let mut answer = Answer::default();
+    assert!(!after_end(
+        &mut core,
+        &message("4", vec![map], true),
+        &mut answer
+    ));
+    assert_eq!(statuses(&answer), vec![("Map".into(), 200)]);
+}
