@@ -299,6 +299,14 @@ fn every_1_0_era_time_spelling_reaches_radicale_as_the_phone_meant_it() {
             )
         })
         .collect();
+    // And a to-do of the same agenda, due at the phone's local midnight.
+    let items = format!(
+        "{items}<Replace><CmdID>20</CmdID><Meta><Type xmlns='syncml:metinf'>text/calendar</Type>\
+         </Meta><Item><Source><LocURI>720</LocURI></Source><Data><![CDATA[BEGIN:VCALENDAR\r\n\
+         VERSION:1.0\r\nBEGIN:VTODO\r\nUID:720\r\nSUMMARY:due-local-midnight\r\n\
+         DUE:20070531T000000\r\nX-EPOCAGENDAENTRYTYPE:TODO\r\nEND:VTODO\r\nEND:VCALENDAR\r\n\
+         ]]></Data></Item></Replace>"
+    );
     let sync = &mut rec.messages[1].client;
     let (start, end) = (
         sync.find("<Replace>").expect("the recorded Replace"),
@@ -344,6 +352,14 @@ fn every_1_0_era_time_spelling_reaches_radicale_as_the_phone_meant_it() {
     for e in &events {
         assert!(e.contains("VERSION:2.0") && !e.contains("T240000"), "{e}");
     }
+    let tasks = world.server_items(Datastore::Tasks);
+    assert_eq!(
+        tasks.len(),
+        1,
+        "the to-do is not in the task list: {tasks:?}"
+    );
+    let todo = support::items::unfold(&tasks[0].1);
+    assert!(todo.contains("DUE;VALUE=DATE:20070531"), "{todo}");
 }
 
 /// A bridge that takes only MD5 challenges the replay's Basic log-in; the replay answers

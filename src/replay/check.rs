@@ -27,10 +27,6 @@ pub struct ReplyFacts {
     pub resp_uri: Option<String>,
     /// The ids of the items the server added, in order.
     pub server_adds: Vec<String>,
-    /// The reply ends its package.
-    pub final_: bool,
-    /// The server asks the phone to go on (a status 222 Alert: "next message").
-    pub wants_more: bool,
     /// The header was refused with an MD5 challenge: its nonce (raw).
     pub md5_challenge: Option<Vec<u8>>,
     /// What is wrong with the reply, in words.
@@ -63,13 +59,16 @@ pub fn recorded_adds(reply: &str) -> Vec<String> {
 fn facts_of(message: &Message) -> ReplyFacts {
     let mut facts = ReplyFacts {
         resp_uri: message.header.resp_uri.clone(),
-        final_: message.body.final_,
         ..ReplyFacts::default()
     };
     for command in &message.body.commands {
         match command {
             Command::Status(s) => {
-                if s.cmd == "SyncHdr" && matches!(s.code.code(), 401 | 407) {
+                let refused = matches!(
+                    s.code,
+                    StatusCode::InvalidCredentials | StatusCode::MissingCredentials
+                );
+                if s.cmd == "SyncHdr" && refused {
                     facts.md5_challenge = md5_nonce(s);
                 }
                 facts.statuses.push(line_of(s));
@@ -86,7 +85,6 @@ fn facts_of(message: &Message) -> ReplyFacts {
                     }
                 }
             }
-            Command::Alert(a) if a.code.code() == 222 => facts.wants_more = true,
             _ => {}
         }
     }
@@ -116,6 +114,7 @@ fn line_of(s: &Status) -> StatusLine {
 /// Whether a status code for the phone's command `cmd` is one the protocol allows to
 /// refuse with: 508 asks for a slow sync, deleting what the server never had is 404 or 211.
 pub fn acceptable(cmd: &str, code: u16) -> bool {
+    // The 1xx and 2xx classes accept.
     if code < 300 {
         return true;
     }
@@ -130,7 +129,12 @@ fn problems(statuses: &[StatusLine], msg_id: &str) -> Vec<String> {
     let mut out = Vec::new();
     match statuses.iter().find(|s| s.cmd == "SyncHdr") {
         None => out.push("the reply has no status for the header".to_owned()),
-        Some(h) if !matches!(h.code, 200 | 212) => {
+        Some(h)
+            if !matches!(
+                StatusCode::from_code(h.code),
+                StatusCode::Ok | StatusCode::AuthenticationAccepted
+            ) =>
+        {
             out.push(format!("the header status is {}, not 200 or 212", h.code));
         }
         Some(_) => {}

@@ -13,9 +13,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use syncml_bridge::convert::{self, ConvertOptions, Format};
+use syncml_bridge::replay::rewrite;
 pub use syncml_bridge::replay::Report;
 use syncml_bridge::replay::{replay_with, Recorded, Recording, ReplayOptions};
-use syncml_bridge::syncml::model::{Command, Data, Meta};
+use syncml_bridge::store::{DatastoreKey, Store};
+use syncml_bridge::syncml::model::{Command, Data, Item, Meta};
 
 use super::e2e::{World, PASSWORD, USER};
 use super::items::unfold;
@@ -89,41 +91,85 @@ pub fn replay_recording(world: &World, recording: &Recording) -> Report {
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-/// The items the recorded server added to the phone in this session, put in Radicale
-/// before the session starts: they were the server's own items then (Horde's test harness
-/// did the same with its backend). The recorded server's Replaces and Deletes are not
-/// repeated: they name the phone's ids, whose upstream items only the bridge knows.
+/// What the recorded server sent the phone in this session, done upstream before the
+/// session starts, so the bridge has the same to send: its own items are put in Radicale
+/// (as Horde's test harness did with its backend), its new versions and deletes of the
+/// phone's items are written to the items the bridge mapped those LUIDs to. A change to an
+/// item the bridge does not know is left out.
 fn seed(world: &World, session: &[Recorded]) {
     let now = chrono::Utc::now();
-    for (i, (format, bytes)) in session
+    let device = session
+        .first()
+        .and_then(|m| rewrite::element(rewrite::header(&m.client), "Source"))
+        .and_then(|s| rewrite::element(s, "LocURI"))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let changes = session
         .iter()
         .filter_map(|m| m.server.as_deref())
-        .flat_map(server_adds)
-        .enumerate()
-    {
+        .flat_map(server_changes);
+    for (i, change) in changes.enumerate() {
         let name = format!("seed-{}-{i}", now.timestamp_micros());
-        let format = convert::sniff::settle(format, &bytes);
-        let tree = convert::to_dav(format, &bytes, &ConvertOptions::new(now))
-            .unwrap_or_else(|e| panic!("the recorded server's {format} item: {e}"));
-        let body = with_uid(&String::from_utf8_lossy(&convert::dav_bytes(&tree)), &name);
-        let (datastore, ext, mime) = if tree.name == "VCARD" {
-            (Datastore::Contacts, "vcf", "text/vcard")
-        } else if body.contains("BEGIN:VTODO") {
-            (Datastore::Tasks, "ics", "text/calendar")
-        } else if body.contains("BEGIN:VJOURNAL") {
-            (Datastore::Notes, "ics", "text/calendar")
-        } else {
-            (Datastore::Calendar, "ics", "text/calendar")
-        };
-        let href = format!("{}{name}.{ext}", world.collection(datastore));
-        let reply = world.dav().put(&href, mime, &body);
-        assert!(
-            (200..300).contains(&reply.status),
-            "seeding {href}: {} {}",
-            reply.status,
-            reply.body
-        );
+        match change {
+            ServerChange::Add(format, bytes) => {
+                let (datastore, body) = dav_body(format, &bytes, &name);
+                let (ext, mime) = if datastore == Datastore::Contacts {
+                    ("vcf", "text/vcard")
+                } else {
+                    ("ics", "text/calendar")
+                };
+                let href = format!("{}{name}.{ext}", world.collection(datastore));
+                world.dav().put(&href, mime, &body);
+            }
+            ServerChange::Replace(luid, format, bytes) => {
+                let Some(href) = href_of(world, &device, &luid) else {
+                    continue;
+                };
+                let Some(old) = world.dav().get(&href) else {
+                    continue;
+                };
+                let uid = unfold(&old.body)
+                    .lines()
+                    .find_map(|l| l.strip_prefix("UID:").map(str::to_owned))
+                    .unwrap_or(name);
+                let (datastore, body) = dav_body(format, &bytes, &uid);
+                let mime = if datastore == Datastore::Contacts {
+                    "text/vcard"
+                } else {
+                    "text/calendar"
+                };
+                world.dav().put(&href, mime, &body);
+            }
+            ServerChange::Delete(luid) => {
+                if let Some(href) = href_of(world, &device, &luid) {
+                    world.dav().delete(&href);
+                }
+            }
+        }
     }
+}
+
+/// A recorded item in its DAV form with `uid` as its UID (in place of the recorded
+/// server's own, if any), and the datastore it belongs to.
+fn dav_body(format: Format, bytes: &[u8], uid: &str) -> (Datastore, String) {
+    let tree = convert::to_dav(format, bytes, &ConvertOptions::new(chrono::Utc::now()))
+        .unwrap_or_else(|e| panic!("the recorded server's {format} item: {e}"));
+    let body = String::from_utf8_lossy(&convert::dav_bytes(&tree)).into_owned();
+    let datastore = if tree.name == "VCARD" {
+        Datastore::Contacts
+    } else if body.contains("BEGIN:VTODO") {
+        Datastore::Tasks
+    } else if body.contains("BEGIN:VJOURNAL") {
+        Datastore::Notes
+    } else {
+        Datastore::Calendar
+    };
+    let body: String = body
+        .split_inclusive('\n')
+        .filter(|l| !l.starts_with("UID:"))
+        .collect();
+    (datastore, with_uid(&body, uid))
 }
 
 /// The item with a UID (Radicale wants one; SIF items carry none), after its first
@@ -150,9 +196,16 @@ fn with_uid(body: &str, uid: &str) -> String {
     out
 }
 
-/// (format, bytes) of every item a recorded reply adds to the phone.
-fn server_adds(reply: &str) -> Vec<(Format, Vec<u8>)> {
-    use base64::Engine;
+/// What the recorded server did to the phone in a reply.
+enum ServerChange {
+    Add(Format, Vec<u8>),
+    /// A new version of the phone's item `luid`.
+    Replace(String, Format, Vec<u8>),
+    Delete(String),
+}
+
+/// Every Add, Replace and Delete a recorded reply sends the phone, in order.
+fn server_changes(reply: &str) -> Vec<ServerChange> {
     let Ok(decoded) = syncml_bridge::syncml::decode(reply.as_bytes()) else {
         return Vec::new();
     };
@@ -162,38 +215,71 @@ fn server_adds(reply: &str) -> Vec<(Format, Vec<u8>)> {
             continue;
         };
         for inner in &sync.commands {
-            let Command::Add(add) = inner else { continue };
-            for item in &add.items {
-                let field = |f: &dyn Fn(&Meta) -> Option<String>| {
-                    item.meta
-                        .as_ref()
-                        .and_then(f)
-                        .or_else(|| add.meta.as_ref().and_then(f))
-                };
-                let Some(format) = field(&|m| m.content_type.clone())
-                    .and_then(|t| Format::from_mime(&t, field(&|m| m.version.clone()).as_deref()))
-                else {
-                    continue;
-                };
-                let Some(Data::Text(text)) = &item.data else {
-                    continue;
-                };
-                let b64 = field(&|m| m.format.clone()).is_some_and(|f| f == "b64");
-                let bytes = if b64 {
-                    let clean: String = text.split_whitespace().collect();
-                    base64::engine::general_purpose::STANDARD
-                        .decode(clean)
-                        .expect("the recorded server's b64 item")
-                } else {
-                    text.clone().into_bytes()
-                };
-                out.push((format, bytes));
+            match inner {
+                Command::Add(c) | Command::Replace(c) => {
+                    let add = matches!(inner, Command::Add(_));
+                    for item in &c.items {
+                        let Some((format, bytes)) = item_body(item, c.meta.as_ref()) else {
+                            continue;
+                        };
+                        let luid = item.target.as_ref().map(|l| l.loc_uri.clone());
+                        out.push(match (add, luid) {
+                            (false, Some(luid)) => ServerChange::Replace(luid, format, bytes),
+                            _ => ServerChange::Add(format, bytes),
+                        });
+                    }
+                }
+                Command::Delete(d) => out.extend(
+                    d.items
+                        .iter()
+                        .filter_map(|i| i.target.as_ref())
+                        .map(|l| ServerChange::Delete(l.loc_uri.clone())),
+                ),
+                _ => {}
             }
         }
     }
     out
 }
 
+/// An item's format and bytes, its Meta read field by field over its command's.
+fn item_body(item: &Item, command: Option<&Meta>) -> Option<(Format, Vec<u8>)> {
+    use base64::Engine;
+    let field = |f: &dyn Fn(&Meta) -> Option<String>| {
+        item.meta
+            .as_ref()
+            .and_then(f)
+            .or_else(|| command.and_then(f))
+    };
+    let format = field(&|m| m.content_type.clone())
+        .and_then(|t| Format::from_mime(&t, field(&|m| m.version.clone()).as_deref()))?;
+    let Some(Data::Text(text)) = &item.data else {
+        return None;
+    };
+    let bytes = if field(&|m| m.format.clone()).is_some_and(|f| f == "b64") {
+        let clean: String = text.split_whitespace().collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(clean)
+            .expect("the recorded server's b64 item")
+    } else {
+        text.clone().into_bytes()
+    };
+    Some((convert::sniff::settle(format, &bytes), bytes))
+}
+
+/// The upstream href the bridge keeps for the phone's item `luid`, from its store.
+fn href_of(world: &World, device: &str, luid: &str) -> Option<String> {
+    let store = Store::open(world.bridge.data_dir()).expect("open the bridge's store");
+    let datastores = store
+        .datastores(USER, device)
+        .expect("the device's datastores");
+    datastores.into_iter().find_map(|(name, _)| {
+        store
+            .map_by_luid(&DatastoreKey::new(USER, device, name.as_str()), luid)
+            .expect("read the map")
+            .map(|e| e.href)
+    })
+}
 /// Replays `name` into a fresh world and checks every answer and what Radicale holds.
 pub fn replay_and_check(name: &str) -> World {
     let world = World::start();
