@@ -144,3 +144,29 @@ pub(super) fn encrypt_for_phone(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(format: &str) -> Meta {
+        Meta {
+            format: Some(format.into()),
+            ..Meta::default()
+        }
+    }
+
+    #[test]
+    fn only_chains_that_name_a_cipher_are_read_here() {
+        for plain in ["b64", "bin", "chr", "xml", "B64"] {
+            assert_eq!(encrypted_chain(Some(&meta(plain))), Ok(None), "{plain}");
+        }
+        assert_eq!(encrypted_chain(None), Ok(None));
+        let des = encrypted_chain(Some(&meta("des;b64"))).unwrap().unwrap();
+        assert!(des.is_encrypted());
+        assert_eq!(
+            encrypted_chain(Some(&meta("aes;des;b64"))),
+            Err(ItemFormatError::Unknown("aes".into()))
+        );
+    }
+}
