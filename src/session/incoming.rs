@@ -85,12 +85,17 @@ impl SessionCore {
                     .and_then(|m| m.content_type.as_deref())
                     .and_then(|t| Format::from_mime(t, meta.and_then(|m| m.version.as_deref())))
                     .unwrap_or(default_format);
-                let decrypted: Item;
-                let item = match self.plain_item(slot, item, meta, &luid) {
-                    Ok(None) => item,
+                // A decrypted item goes on as plain bytes, its Meta without the chain.
+                let (decrypted, plain_meta): (Item, Meta);
+                let (item, meta) = match self.plain_item(slot, item, meta, &luid) {
+                    Ok(None) => (item, meta),
                     Ok(Some(plain)) => {
                         decrypted = plain;
-                        &decrypted
+                        plain_meta = Meta {
+                            format: None,
+                            ..meta.cloned().unwrap_or_default()
+                        };
+                        (&decrypted, Some(&plain_meta))
                     }
                     Err(code) => {
                         st.code = code;

@@ -60,6 +60,7 @@ impl SessionCore {
         self.note_item_format(slot, &chain);
         Ok(Some(Item {
             data: Some(Data::Binary(plain)),
+            meta: item.meta.clone().map(|m| Meta { format: None, ..m }),
             ..item.clone()
         }))
     }
