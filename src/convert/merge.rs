@@ -9,7 +9,6 @@
 //! the server's version, so a round trip does not cause an update.
 
 use super::capability::{significant_types, Capability};
-use super::shaping;
 use super::vobject::{split_structured, Component, Dialect, Property};
 use super::ConvertError;
 
@@ -214,13 +213,13 @@ fn merge_property(
         return merge_slots(name, existing, incoming, cap, sent);
     }
     match (existing.first(), incoming.first()) {
-        (Some(e), Some(i)) => vec![merge_one(name, e, i, cap)],
+        (Some(e), Some(i)) => vec![merge_sent_back(name, e, i, cap)],
         (None, Some(i)) => vec![(*i).clone()],
         // Left out: deleted, unless the device was never sent it.
         (Some(e), None)
             if cap.absent_means_deleted()
                 && sent.is_none_or(|s| !s.is_empty())
-                && !shaping::is_withheld(cap, e) =>
+                && !super::shaping::is_withheld(cap, e) =>
         {
             Vec::new()
         }
@@ -241,7 +240,7 @@ fn merge_slots(
     let max = cap.property(name).and_then(|p| p.max_occur);
     let fits = |p: &Property| {
         !cap.absent_means_deleted()
-            || (cap.fits_types(name, &p.types()) && !shaping::is_withheld(cap, p))
+            || (cap.fits_types(name, &p.types()) && !super::shaping::is_withheld(cap, p))
     };
     // The instances the device held: the first that fit its slots, of what it was sent
     // when that is known, else of the server's own list.
@@ -298,7 +297,7 @@ fn merge_slots(
     let mut out = Vec::with_capacity(existing.len().max(incoming.len()));
     for (k, e) in existing.iter().enumerate() {
         match pair[k] {
-            Some(j) => out.push(merge_one(name, e, incoming[j], cap)),
+            Some(j) => out.push(merge_sent_back(name, e, incoming[j], cap)),
             None if visible[k] && cap.absent_means_deleted() => {}
             None => out.push((*e).clone()),
         }
@@ -313,6 +312,21 @@ fn merge_slots(
     out
 }
 
+/// One server instance and what the device sent back for it: the form the device was
+/// sent of the server's value (cut to its MaxSize, a TYPE mapped to one it knows) keeps
+/// the server's whole value.
+fn merge_sent_back(
+    name: &str,
+    existing: &Property,
+    incoming: &Property,
+    cap: &Capability,
+) -> Property {
+    if super::shaping::is_shaped_form(cap, existing, incoming) {
+        return existing.clone();
+    }
+    merge_one(name, existing, incoming, cap)
+}
+
 /// One server instance and the device's replacement for it.
 fn merge_one(name: &str, existing: &Property, incoming: &Property, cap: &Capability) -> Property {
     if same_value(name, existing, incoming)
@@ -320,9 +334,7 @@ fn merge_one(name: &str, existing: &Property, incoming: &Property, cap: &Capabil
     {
         return existing.clone();
     }
-    // What the device was sent of the server's value (cut, a TYPE mapped) coming back.
-    if is_cut_off(name, existing, incoming, cap) || shaping::is_shaped_form(cap, existing, incoming)
-    {
+    if is_cut_off(name, existing, incoming, cap) {
         return existing.clone();
     }
     let mut out = incoming.clone();

@@ -75,6 +75,20 @@ impl SessionCore {
                     .or(item.target.as_ref())
                     .map(|l| l.loc_uri.clone())
                     .unwrap_or_default();
+                // An encrypted item goes on decrypted (a Delete carries no data).
+                let decrypted: Item;
+                let item = match is_add.map(|_| self.plain_item(slot, item, cmd_meta, &luid)) {
+                    None | Some(Ok(None)) => item,
+                    Some(Ok(Some(plain))) => {
+                        decrypted = plain;
+                        &decrypted
+                    }
+                    Some(Err(code)) => {
+                        st.code = code;
+                        answer.commands.push(Command::Status(st));
+                        continue;
+                    }
+                };
                 let Some(is_add) = is_add else {
                     changes.push(PhoneChange::Delete { luid });
                     templates.push(st);
@@ -85,24 +99,6 @@ impl SessionCore {
                     .and_then(|m| m.content_type.as_deref())
                     .and_then(|t| Format::from_mime(t, meta.and_then(|m| m.version.as_deref())))
                     .unwrap_or(default_format);
-                // A decrypted item goes on as plain bytes, its Meta without the chain.
-                let (decrypted, plain_meta): (Item, Meta);
-                let (item, meta) = match self.plain_item(slot, item, meta, &luid) {
-                    Ok(None) => (item, meta),
-                    Ok(Some(plain)) => {
-                        decrypted = plain;
-                        plain_meta = Meta {
-                            format: None,
-                            ..meta.cloned().unwrap_or_default()
-                        };
-                        (&decrypted, Some(&plain_meta))
-                    }
-                    Err(code) => {
-                        st.code = code;
-                        answer.commands.push(Command::Status(st));
-                        continue;
-                    }
-                };
                 let it = ItemIn {
                     slot,
                     is_add,

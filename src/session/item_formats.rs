@@ -13,10 +13,10 @@ fn setting_key(phone_uri: &str) -> String {
     format!("item-format:{phone_uri}")
 }
 
-/// The encrypted chain `meta` declares, if any; `Err` for one the bridge cannot read.
-/// Chains without a cipher (`b64`, `bin`, `chr`) are read as before.
-fn encrypted_chain(meta: Option<&Meta>) -> Result<Option<FormatChain>, ItemFormatError> {
-    let Some(text) = meta.and_then(|m| m.format.as_deref()) else {
+/// The encrypted chain declared in `format`, if any; `Err` for one the bridge cannot
+/// read. Chains without a cipher (`b64`, `bin`, `chr`) are read as before.
+fn encrypted_chain(format: Option<&str>) -> Result<Option<FormatChain>, ItemFormatError> {
+    let Some(text) = format else {
         return Ok(None);
     };
     let ciphered = text
@@ -29,17 +29,20 @@ fn encrypted_chain(meta: Option<&Meta>) -> Result<Option<FormatChain>, ItemForma
 }
 
 impl SessionCore {
-    /// The item with its data decrypted when its Format names a cipher (`None`: not
-    /// encrypted); `Err` is the status that refuses it. The chain is remembered for the
-    /// server's items to the same datastore.
+    /// The item with its data decrypted when its Format (its own, else its command's)
+    /// names a cipher (`None`: not encrypted); `Err` is the status that refuses it. The
+    /// chain is remembered for the server's items to the same datastore.
     pub(super) fn plain_item(
         &mut self,
         slot: usize,
         item: &Item,
-        meta: Option<&Meta>,
+        cmd_meta: Option<&Meta>,
         luid: &str,
     ) -> Result<Option<Item>, StatusCode> {
-        let chain = match encrypted_chain(meta) {
+        let format = [item.meta.as_ref(), cmd_meta]
+            .into_iter()
+            .find_map(|m| m.and_then(|m| m.format.as_deref()));
+        let chain = match encrypted_chain(format) {
             Ok(Some(chain)) => chain,
             Ok(None) => {
                 // A phone that stopped encrypting gets the server's items plain again.
@@ -150,23 +153,16 @@ pub(super) fn encrypt_for_phone(
 mod tests {
     use super::*;
 
-    fn meta(format: &str) -> Meta {
-        Meta {
-            format: Some(format.into()),
-            ..Meta::default()
-        }
-    }
-
     #[test]
     fn only_chains_that_name_a_cipher_are_read_here() {
         for plain in ["b64", "bin", "chr", "xml", "B64"] {
-            assert_eq!(encrypted_chain(Some(&meta(plain))), Ok(None), "{plain}");
+            assert_eq!(encrypted_chain(Some(plain)), Ok(None), "{plain}");
         }
         assert_eq!(encrypted_chain(None), Ok(None));
-        let des = encrypted_chain(Some(&meta("des;b64"))).unwrap().unwrap();
+        let des = encrypted_chain(Some("des;b64")).unwrap().unwrap();
         assert!(des.is_encrypted());
         assert_eq!(
-            encrypted_chain(Some(&meta("aes;des;b64"))),
+            encrypted_chain(Some("aes;des;b64")),
             Err(ItemFormatError::Unknown("aes".into()))
         );
     }

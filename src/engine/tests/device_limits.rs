@@ -118,3 +118,52 @@ async fn an_item_over_the_phones_max_obj_size_is_held_back_and_offered_again() {
         .expect("stored");
     assert!(state.held_back.is_empty(), "{state:?}");
 }
+
+/// The same limits said the 1.1 way (flat CTCap at DevInf level, `Size`, bare TYPE
+/// values as `ParamName`s) and the 1.2 way (CTCap in the DataStore, `MaxSize`,
+/// `PropParam` with `ValEnum`s) shape a card alike.
+#[test]
+fn ds11_and_ds12_ctcaps_shape_alike() {
+    let v11 = r#"<DevInf xmlns="syncml:devinf"><VerDTD>1.1</VerDTD><DevID>p</DevID><DevTyp>phone</DevTyp>
+        <DataStore><SourceRef>./contacts</SourceRef></DataStore>
+        <CTCap><CTType>text/x-vcard</CTType><PropName>BEGIN</PropName><ValEnum>VCARD</ValEnum>
+        <PropName>N</PropName><DataType>chr</DataType><Size>10</Size>
+        <PropName>TITLE</PropName><Size>3</Size><NoTruncate/>
+        <PropName>CLASS</PropName><ValEnum>PUBLIC</ValEnum><ValEnum>PRIVATE</ValEnum>
+        <PropName>TEL</PropName><ParamName>HOME</ParamName><ParamName>WORK</ParamName><ParamName>CELL</ParamName>
+        </CTCap></DevInf>"#;
+    let v12 = r#"<DevInf xmlns="syncml:devinf"><VerDTD>1.2</VerDTD><DevID>p</DevID><DevTyp>phone</DevTyp>
+        <DataStore><SourceRef>./contacts</SourceRef><CTCap><CTType>text/x-vcard</CTType><VerCT>2.1</VerCT>
+        <Property><PropName>N</PropName><DataType>chr</DataType><MaxSize>10</MaxSize></Property>
+        <Property><PropName>TITLE</PropName><MaxSize>3</MaxSize><NoTruncate/></Property>
+        <Property><PropName>CLASS</PropName><ValEnum>PUBLIC</ValEnum><ValEnum>PRIVATE</ValEnum></Property>
+        <Property><PropName>TEL</PropName><PropParam><ParamName>TYPE</ParamName>
+        <ValEnum>HOME</ValEnum><ValEnum>WORK</ValEnum><ValEnum>CELL</ValEnum></PropParam></Property>
+        </CTCap></DataStore></DevInf>"#;
+    let card = crate::convert::to_dav(
+        Format::Vcard30,
+        b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:u\r\nN:Schwarzenegger;Max;;;\r\nTITLE:Boss\r\n\
+          CLASS:CONFIDENTIAL\r\nNOTE:n\r\nTEL;TYPE=PAGER:1\r\nTEL;TYPE=MOBILE:2\r\nEND:VCARD\r\n",
+        &ConvertOptions::new(chrono::DateTime::UNIX_EPOCH),
+    )
+    .unwrap();
+    let mut shaped = Vec::new();
+    for xml in [v11, v12] {
+        let tree = crate::syncml::xml::parse(xml.as_bytes()).unwrap();
+        let devinf = crate::syncml::devinf::DevInf::from_element(&tree).unwrap();
+        let cap = items::capability_for(Some(&devinf), Format::Vcard21);
+        assert!(crate::convert::shaping::applies(&cap));
+        shaped.push(crate::convert::shaping::shape(&cap, &card));
+    }
+    assert_eq!(shaped[0], shaped[1]);
+    let item = &shaped[0].item;
+    assert_eq!(item.value("N"), Some("Schwarzene;Max;;;"));
+    assert_eq!(item.value("TITLE"), None);
+    assert_eq!(item.value("NOTE"), None);
+    assert_eq!(item.value("CLASS"), Some("PRIVATE"));
+    let tels: Vec<(&str, Vec<String>)> = item
+        .properties_named("TEL")
+        .map(|p| (p.value.as_str(), p.types()))
+        .collect();
+    assert_eq!(tels, [("2", vec!["CELL".to_owned()])]);
+}
