@@ -33,10 +33,10 @@ use crate::syncml::codes::StatusCode;
 
 pub use conflict::ConflictPolicy;
 pub use dav_items::DavItems;
-pub use outgoing::HeldBack;
 pub use sync_method::SyncMethod;
 
 use index::ServerIndex;
+use outgoing::HeldBack;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
