@@ -9,6 +9,7 @@
 //! the server's version, so a round trip does not cause an update.
 
 use super::capability::{significant_types, Capability};
+use super::shaping;
 use super::vobject::{split_structured, Component, Dialect, Property};
 use super::ConvertError;
 
@@ -219,7 +220,7 @@ fn merge_property(
         (Some(e), None)
             if cap.absent_means_deleted()
                 && sent.is_none_or(|s| !s.is_empty())
-                && !super::shaping::is_withheld(cap, e) =>
+                && !shaping::is_withheld(cap, e) =>
         {
             Vec::new()
         }
@@ -240,7 +241,7 @@ fn merge_slots(
     let max = cap.property(name).and_then(|p| p.max_occur);
     let fits = |p: &Property| {
         !cap.absent_means_deleted()
-            || (cap.fits_types(name, &p.types()) && !super::shaping::is_withheld(cap, p))
+            || (cap.fits_types(name, &p.types()) && !shaping::is_withheld(cap, p))
     };
     // The instances the device held: the first that fit its slots, of what it was sent
     // when that is known, else of the server's own list.
@@ -314,14 +315,14 @@ fn merge_slots(
 
 /// One server instance and what the device sent back for it: the form the device was
 /// sent of the server's value (cut to its MaxSize, a TYPE mapped to one it knows) keeps
-/// the server's whole value.
+/// the server's whole value, before any other rule compares the two.
 fn merge_sent_back(
     name: &str,
     existing: &Property,
     incoming: &Property,
     cap: &Capability,
 ) -> Property {
-    if super::shaping::is_shaped_form(cap, existing, incoming) {
+    if shaping::is_shaped_form(cap, existing, incoming) {
         return existing.clone();
     }
     merge_one(name, existing, incoming, cap)
@@ -334,7 +335,9 @@ fn merge_one(name: &str, existing: &Property, incoming: &Property, cap: &Capabil
     {
         return existing.clone();
     }
-    if is_cut_off(name, existing, incoming, cap) {
+    // What the device was sent of the server's value (cut, a TYPE mapped) coming back.
+    if is_cut_off(name, existing, incoming, cap) || shaping::is_shaped_form(cap, existing, incoming)
+    {
         return existing.clone();
     }
     let mut out = incoming.clone();

@@ -55,6 +55,19 @@ fn uid_holder(item: &mut Component) -> &mut Component {
     item
 }
 
+/// The item's UID (the VCARD's or the calendar's main item's), if it has one.
+pub fn uid_of(item: &Component) -> Option<String> {
+    let holder = if item.name == "VCALENDAR" {
+        item.components
+            .iter()
+            .find(|c| c.name != "VTIMEZONE" && c.property("RECURRENCE-ID").is_none())
+            .unwrap_or(item)
+    } else {
+        item
+    };
+    holder.value("UID").map(str::to_owned)
+}
+
 /// The item's UID, given one when it has none (phones rarely send UIDs).
 pub fn ensure_uid(item: &mut Component) -> String {
     let holder = uid_holder(item);
@@ -177,5 +190,54 @@ mod tests {
         let text = String::from_utf8(convert::dav_bytes(&card)).unwrap();
         let back = parse_dav(&text, &opts).unwrap();
         assert_eq!(back.value("UID"), Some(uid.as_str()));
+    }
+
+    /// The same limits said the 1.1 way (flat CTCap at DevInf level, `Size`, bare TYPE
+    /// values as `ParamName`s) and the 1.2 way (CTCap in the DataStore, `MaxSize`,
+    /// `PropParam` with `ValEnum`s) shape a card alike.
+    #[test]
+    fn ds11_and_ds12_ctcaps_shape_alike() {
+        let v11 = r#"<DevInf xmlns="syncml:devinf"><VerDTD>1.1</VerDTD><DevID>p</DevID><DevTyp>phone</DevTyp>
+            <DataStore><SourceRef>./contacts</SourceRef></DataStore>
+            <CTCap><CTType>text/x-vcard</CTType><PropName>BEGIN</PropName><ValEnum>VCARD</ValEnum>
+            <PropName>N</PropName><DataType>chr</DataType><Size>10</Size>
+            <PropName>TITLE</PropName><Size>3</Size><NoTruncate/>
+            <PropName>CLASS</PropName><ValEnum>PUBLIC</ValEnum><ValEnum>PRIVATE</ValEnum>
+            <PropName>TEL</PropName><ParamName>HOME</ParamName><ParamName>WORK</ParamName><ParamName>CELL</ParamName>
+            </CTCap></DevInf>"#;
+        let v12 = r#"<DevInf xmlns="syncml:devinf"><VerDTD>1.2</VerDTD><DevID>p</DevID><DevTyp>phone</DevTyp>
+            <DataStore><SourceRef>./contacts</SourceRef><CTCap><CTType>text/x-vcard</CTType><VerCT>2.1</VerCT>
+            <Property><PropName>N</PropName><DataType>chr</DataType><MaxSize>10</MaxSize></Property>
+            <Property><PropName>TITLE</PropName><MaxSize>3</MaxSize><NoTruncate/></Property>
+            <Property><PropName>CLASS</PropName><ValEnum>PUBLIC</ValEnum><ValEnum>PRIVATE</ValEnum></Property>
+            <Property><PropName>TEL</PropName><PropParam><ParamName>TYPE</ParamName>
+            <ValEnum>HOME</ValEnum><ValEnum>WORK</ValEnum><ValEnum>CELL</ValEnum></PropParam></Property>
+            </CTCap></DataStore></DevInf>"#;
+        let card = convert::to_dav(
+            Format::Vcard30,
+            b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:u\r\nN:Schwarzenegger;Max;;;\r\nTITLE:Boss\r\n\
+              CLASS:CONFIDENTIAL\r\nNOTE:n\r\nTEL;TYPE=PAGER:1\r\nTEL;TYPE=MOBILE:2\r\nEND:VCARD\r\n",
+            &ConvertOptions::new(DateTime::UNIX_EPOCH),
+        )
+        .unwrap();
+        let mut shaped = Vec::new();
+        for xml in [v11, v12] {
+            let tree = crate::syncml::xml::parse(xml.as_bytes()).unwrap();
+            let devinf = DevInf::from_element(&tree).unwrap();
+            let cap = capability_for(Some(&devinf), Format::Vcard21);
+            assert!(crate::convert::shaping::applies(&cap));
+            shaped.push(crate::convert::shaping::shape(&cap, &card));
+        }
+        assert_eq!(shaped[0], shaped[1]);
+        let item = &shaped[0].item;
+        assert_eq!(item.value("N"), Some("Schwarzene;Max;;;"));
+        assert_eq!(item.value("TITLE"), None);
+        assert_eq!(item.value("NOTE"), None);
+        assert_eq!(item.value("CLASS"), Some("PRIVATE"));
+        let tels: Vec<(&str, Vec<String>)> = item
+            .properties_named("TEL")
+            .map(|p| (p.value.as_str(), p.types()))
+            .collect();
+        assert_eq!(tels, [("2", vec!["CELL".to_owned()])]);
     }
 }

@@ -36,7 +36,6 @@ pub use dav_items::DavItems;
 pub use sync_method::SyncMethod;
 
 use index::ServerIndex;
-use outgoing::HeldBack;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -135,10 +134,6 @@ pub struct DatastoreRun {
     pub cap: Capability,
     /// Longest server id the phone keeps (DevInf MaxGUIDSize).
     pub max_guid: usize,
-    /// The largest item the phone takes (its MaxObjSize), when it says.
-    pub phone_max_obj: Option<u64>,
-    /// Server items too large for the phone, once the server's changes were converted.
-    held_back: Option<Vec<HeldBack>>,
     pub phone_next: String,
     pub server_next: String,
     previous: DatastoreState,
@@ -164,6 +159,18 @@ pub struct DatastoreRun {
     /// Whether anything failed upstream (anchors then stay where they were). Set by
     /// the engine alone; the session reads it through [`DatastoreRun::failed`].
     failed: bool,
+    /// The largest item the phone takes (its MaxObjSize), when it says.
+    pub phone_max_obj: Option<u64>,
+    /// Server items too large for the phone, once the server's changes were converted.
+    held_back: Option<Vec<HeldBack>>,
+}
+
+/// A server item not sent because it is larger than the phone takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldBack {
+    pub href: String,
+    pub size: usize,
+    pub limit: u64,
 }
 
 fn store_err(k: &DatastoreKey) -> impl FnOnce(StoreError) -> EngineError + '_ {
@@ -313,8 +320,6 @@ impl DatastoreRun {
             phone_format: setup.phone_format,
             cap: setup.cap,
             max_guid: setup.max_guid,
-            phone_max_obj: None,
-            held_back: None,
             phone_next: setup.phone_next,
             server_next: Utc::now().format("%Y%m%dT%H%M%SZ").to_string(),
             previous: prior.state,
@@ -329,6 +334,8 @@ impl DatastoreRun {
             send_back: HashSet::new(),
             forget_luids: Vec::new(),
             failed: false,
+            phone_max_obj: None,
+            held_back: None,
             key,
         };
         if matches!(

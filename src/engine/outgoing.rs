@@ -15,14 +15,6 @@ use crate::convert::Component;
 use crate::dav::{ChangeState, Changes, DavError};
 use crate::store::{MapChange, MapEntry, PendingMap};
 
-/// A server item not sent because it is larger than the phone takes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeldBack {
-    pub href: String,
-    pub size: usize,
-    pub limit: u64,
-}
-
 /// What goes to the phone, gathered before conversion.
 #[derive(Default)]
 struct Outgoing {
@@ -237,9 +229,9 @@ impl DatastoreRun {
                 }
             };
             if let Some(limit) = self.phone_max_obj.filter(|&m| data.len() as u64 > m) {
-                let uid = uid_of(tree).unwrap_or_default();
+                let uid = items::uid_of(tree).unwrap_or_default();
                 tracing::warn!(datastore = %self.key.datastore, %href, %uid, size = data.len(), limit, "server item larger than the phone's MaxObjSize: not sent, offered again next session");
-                held_back.push(HeldBack {
+                held_back.push(super::HeldBack {
                     href: href.clone(),
                     size: data.len(),
                     limit,
@@ -368,17 +360,4 @@ impl DatastoreRun {
         self.settle_states(states);
         Ok(())
     }
-}
-
-/// The item's UID (the VCARD's or the calendar's main item's), for log lines.
-fn uid_of(item: &Component) -> Option<String> {
-    let holder = if item.name == "VCALENDAR" {
-        item.components
-            .iter()
-            .find(|c| c.name != "VTIMEZONE" && c.property("RECURRENCE-ID").is_none())
-            .unwrap_or(item)
-    } else {
-        item
-    };
-    holder.value("UID").map(str::to_owned)
 }

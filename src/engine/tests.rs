@@ -9,8 +9,6 @@ use crate::convert::capability::Capability;
 use crate::convert::{ConvertOptions, Format};
 use crate::store::{DatastoreKey, MapChange, MapEntry, Store};
 
-mod device_limits;
-
 const CONTACTS: &str = "/dav/alice/contacts/";
 const CALENDAR: &str = "/dav/alice/calendar/";
 const TASKS: &str = "/dav/alice/tasks/";
@@ -595,3 +593,5 @@ async fn two_identical_items_without_uid_are_both_created() {
     assert_eq!(uids.len(), 2, "two UIDs: {uids:?}");
     assert_ne!(w.href_of("tasks", "1"), w.href_of("tasks", "2"));
 }
+
+mod device_limits;

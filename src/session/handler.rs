@@ -279,13 +279,13 @@ impl SessionHandler {
             deps,
             record,
         );
+        core.item_keys = Some(ItemKeys::from_password(&password));
         let target = header.target.loc_uri.clone();
         let recorder = debug_enabled(&self.shared.debug_devices, &core.record)
             .then(|| Recorder::new(&self.shared.data_dir, &device, &sid));
         if let Some(r) = &recorder {
             tracing::info!(%device, dir = %r.dir().display(), "debug recording of the session");
         }
-        core.item_keys = Some(ItemKeys::from_password(&password));
         tracing::info!(%device, %user, version = version.ver_dtd(), "session opened");
         let proof = JoinProof {
             password: password.clone(),

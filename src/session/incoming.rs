@@ -75,20 +75,6 @@ impl SessionCore {
                     .or(item.target.as_ref())
                     .map(|l| l.loc_uri.clone())
                     .unwrap_or_default();
-                // An encrypted item goes on decrypted (a Delete carries no data).
-                let decrypted: Item;
-                let item = match is_add.map(|_| self.plain_item(slot, item, cmd_meta, &luid)) {
-                    None | Some(Ok(None)) => item,
-                    Some(Ok(Some(plain))) => {
-                        decrypted = plain;
-                        &decrypted
-                    }
-                    Some(Err(code)) => {
-                        st.code = code;
-                        answer.commands.push(Command::Status(st));
-                        continue;
-                    }
-                };
                 let Some(is_add) = is_add else {
                     changes.push(PhoneChange::Delete { luid });
                     templates.push(st);
@@ -99,6 +85,19 @@ impl SessionCore {
                     .and_then(|m| m.content_type.as_deref())
                     .and_then(|t| Format::from_mime(t, meta.and_then(|m| m.version.as_deref())))
                     .unwrap_or(default_format);
+                let decrypted: Item;
+                let item = match self.plain_item(slot, item, cmd_meta, &luid) {
+                    Ok(None) => item,
+                    Ok(Some(plain)) => {
+                        decrypted = plain;
+                        &decrypted
+                    }
+                    Err(code) => {
+                        st.code = code;
+                        answer.commands.push(Command::Status(st));
+                        continue;
+                    }
+                };
                 let it = ItemIn {
                     slot,
                     is_add,

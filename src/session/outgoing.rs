@@ -39,11 +39,11 @@ impl SessionCore {
                     continue;
                 }
             };
-            let mime = run.phone_format.mime_type();
-            let datastore = run.kind.key();
             if !run.held_back().is_empty() {
                 tracing::warn!(device = %self.device, datastore = %server_uri, count = run.held_back().len(), "server items larger than the phone's MaxObjSize were not sent");
             }
+            let mime = run.phone_format.mime_type();
+            let datastore = run.kind.key();
             let mut cmds = Vec::with_capacity(changes.len());
             for c in changes {
                 expects_answer = true;

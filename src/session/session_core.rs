@@ -33,8 +33,6 @@ pub struct SessionCore {
     pub shared: Arc<Shared>,
     pub device: String,
     pub user: String,
-    /// The keys for encrypted items (`des;b64`), from the log-in password.
-    pub item_keys: Option<ItemKeys>,
     pub version: Version,
     pub url: UrlParams,
     pub deps: EngineDeps,
@@ -43,6 +41,8 @@ pub struct SessionCore {
     pub profile: DeviceProfile,
     pub slots: Vec<Slot>,
     pub outbox: Outbox,
+    /// The keys for encrypted items (`des;b64`), from the log-in password.
+    pub item_keys: Option<ItemKeys>,
 }
 
 /// The statuses and commands answering one message, before packing.
@@ -102,7 +102,6 @@ impl SessionCore {
             shared,
             device,
             user,
-            item_keys: None,
             version,
             url,
             deps,
@@ -111,6 +110,7 @@ impl SessionCore {
             profile,
             slots: Vec::new(),
             outbox: Outbox::default(),
+            item_keys: None,
         };
         core.set_devinf(devinf);
         core
