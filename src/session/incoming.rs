@@ -86,7 +86,7 @@ impl SessionCore {
                     .and_then(|t| Format::from_mime(t, meta.and_then(|m| m.version.as_deref())))
                     .unwrap_or(default_format);
                 let decrypted: Item;
-                let item = match self.plain_item(slot, item, cmd_meta, &luid) {
+                let item = match self.plain_item(slot, item, meta, &luid) {
                     Ok(None) => item,
                     Ok(Some(plain)) => {
                         decrypted = plain;

@@ -13,12 +13,19 @@ fn setting_key(phone_uri: &str) -> String {
     format!("item-format:{phone_uri}")
 }
 
-/// The encrypted chain declared in `format`, if any; `Err` for one the bridge cannot
-/// read. Chains without a cipher (`b64`, `bin`, `chr`) are read as before.
-fn encrypted_chain(format: Option<&str>) -> Result<Option<FormatChain>, ItemFormatError> {
-    let Some(text) = format else {
+/// The encrypted chain `meta` declares, if any; `Err` for one the bridge cannot read.
+/// Chains without a cipher (`b64`, `bin`, `chr`) are read as before.
+fn encrypted_chain(meta: Option<&Meta>) -> Result<Option<FormatChain>, ItemFormatError> {
+    let Some(text) = meta.and_then(|m| m.format.as_deref()) else {
         return Ok(None);
     };
+    cipher_chain(text)
+}
+
+/// The chain `text` spells when it names a cipher (`des;b64`); `None` for one without
+/// (`b64`, `bin`, `chr`), which is read as before; `Err` for a cipher chain with a step
+/// the bridge does not know.
+fn cipher_chain(text: &str) -> Result<Option<FormatChain>, ItemFormatError> {
     let ciphered = text
         .split(';')
         .any(|s| matches!(s.trim().to_ascii_lowercase().as_str(), "des" | "3des"));
@@ -29,20 +36,17 @@ fn encrypted_chain(format: Option<&str>) -> Result<Option<FormatChain>, ItemForm
 }
 
 impl SessionCore {
-    /// The item with its data decrypted when its Format (its own, else its command's)
-    /// names a cipher (`None`: not encrypted); `Err` is the status that refuses it. The
-    /// chain is remembered for the server's items to the same datastore.
+    /// The item with its data decrypted when its Format names a cipher (`None`: not
+    /// encrypted); `Err` is the status that refuses it. The chain is remembered for the
+    /// server's items to the same datastore.
     pub(super) fn plain_item(
         &mut self,
         slot: usize,
         item: &Item,
-        cmd_meta: Option<&Meta>,
+        meta: Option<&Meta>,
         luid: &str,
     ) -> Result<Option<Item>, StatusCode> {
-        let format = [item.meta.as_ref(), cmd_meta]
-            .into_iter()
-            .find_map(|m| m.and_then(|m| m.format.as_deref()));
-        let chain = match encrypted_chain(format) {
+        let chain = match encrypted_chain(meta) {
             Ok(Some(chain)) => chain,
             Ok(None) => {
                 // A phone that stopped encrypting gets the server's items plain again.
@@ -63,7 +67,11 @@ impl SessionCore {
         self.note_item_format(slot, &chain);
         Ok(Some(Item {
             data: Some(Data::Binary(plain)),
-            meta: item.meta.clone().map(|m| Meta { format: None, ..m }),
+            // Plain bytes now: no later step may read the chain again.
+            meta: item
+                .meta
+                .clone()
+                .map(|m| crate::syncml::model::Meta { format: None, ..m }),
             ..item.clone()
         }))
     }
@@ -156,13 +164,13 @@ mod tests {
     #[test]
     fn only_chains_that_name_a_cipher_are_read_here() {
         for plain in ["b64", "bin", "chr", "xml", "B64"] {
-            assert_eq!(encrypted_chain(Some(plain)), Ok(None), "{plain}");
+            assert_eq!(cipher_chain(plain), Ok(None), "{plain}");
         }
-        assert_eq!(encrypted_chain(None), Ok(None));
-        let des = encrypted_chain(Some("des;b64")).unwrap().unwrap();
+        let des = cipher_chain("des;b64").unwrap().unwrap();
         assert!(des.is_encrypted());
+        assert!(cipher_chain("3DES;B64").unwrap().unwrap().is_encrypted());
         assert_eq!(
-            encrypted_chain(Some("aes;des;b64")),
+            cipher_chain("aes;des;b64"),
             Err(ItemFormatError::Unknown("aes".into()))
         );
     }
