@@ -226,7 +226,7 @@ fn merge_property(
         return merge_slots(name, existing, incoming, cap, sent);
     }
     match (existing.first(), incoming.first()) {
-        (Some(e), Some(i)) => vec![merge_one(name, e, i, cap)],
+        (Some(e), Some(i)) => vec![merge_sent_back(name, e, i, cap)],
         (None, Some(i)) => vec![(*i).clone()],
         // Left out: deleted, unless the device was never sent it.
         (Some(e), None)
@@ -310,7 +310,7 @@ fn merge_slots(
     let mut out = Vec::with_capacity(existing.len().max(incoming.len()));
     for (k, e) in existing.iter().enumerate() {
         match pair[k] {
-            Some(j) => out.push(merge_one(name, e, incoming[j], cap)),
+            Some(j) => out.push(merge_sent_back(name, e, incoming[j], cap)),
             None if visible[k] && cap.absent_means_deleted() => {}
             None => out.push((*e).clone()),
         }
@@ -323,6 +323,21 @@ fn merge_slots(
             .map(|(i, _)| (*i).clone()),
     );
     out
+}
+
+/// One server instance and what the device sent back for it: the form the device was
+/// sent of the server's value (cut to its MaxSize, a TYPE mapped to one it knows) keeps
+/// the server's whole value, before any other rule compares the two.
+fn merge_sent_back(
+    name: &str,
+    existing: &Property,
+    incoming: &Property,
+    cap: &Capability,
+) -> Property {
+    if shaping::is_shaped_form(cap, existing, incoming) {
+        return existing.clone();
+    }
+    merge_one(name, existing, incoming, cap)
 }
 
 /// One server instance and the device's replacement for it.

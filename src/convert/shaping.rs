@@ -513,6 +513,28 @@ mod tests {
         assert!(shaped.notes.is_empty());
     }
 
+    /// The merge takes back what the device was sent as no change: the cut name, a TYPE
+    /// mapped to one it knows, a value withheld under NoTruncate, a property it lacks.
+    #[test]
+    fn the_shaped_item_sent_back_merges_to_the_server_item() {
+        let server = card(
+            "UID:u1\r\nN:Schwarzenegger;Maximilian;;;\r\nTITLE:Chief\r\nNOTE:gym\r\n\
+             TEL;TYPE=IPHONE:+4917222\r\nTEL;TYPE=PAGER:+4930111\r\nEMAIL:a@b.c\r\n",
+        );
+        let cap = device();
+        let sent = shape(&cap, &server).item;
+        let merged = crate::convert::merge::merge(&server, &sent, &cap).unwrap();
+        assert_eq!(merged, server);
+        let mut edited = sent.clone();
+        edited.set(Property::new("EMAIL", "new@b.c"));
+        let merged = crate::convert::merge::merge(&server, &edited, &cap).unwrap();
+        assert_eq!(merged.value("EMAIL"), Some("new@b.c"));
+        assert_eq!(merged.value("N"), server.value("N"));
+        assert_eq!(merged.value("TITLE"), Some("Chief"));
+        let tels: Vec<Vec<String>> = merged.properties_named("TEL").map(|p| p.types()).collect();
+        assert_eq!(tels, [vec!["IPHONE".to_owned()], vec!["PAGER".to_owned()]]);
+    }
+
     #[test]
     fn type_mapping_keeps_listed_values_and_drops_qualifiers() {
         let allowed: Vec<String> = ["HOME", "WORK", "CELL"].map(String::from).to_vec();

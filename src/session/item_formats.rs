@@ -19,6 +19,13 @@ fn encrypted_chain(declared: Option<&str>) -> Result<Option<FormatChain>, ItemFo
     let Some(text) = declared else {
         return Ok(None);
     };
+    cipher_chain(text)
+}
+
+/// The chain `text` spells when it names a cipher (`des;b64`); `None` for one without
+/// (`b64`, `bin`, `chr`), which is read as before; `Err` for a cipher chain with a step
+/// the bridge does not know.
+fn cipher_chain(text: &str) -> Result<Option<FormatChain>, ItemFormatError> {
     let ciphered = text
         .split(';')
         .any(|s| matches!(s.trim().to_ascii_lowercase().as_str(), "des" | "3des"));
@@ -60,6 +67,11 @@ impl SessionCore {
         self.note_item_format(slot, &chain);
         Ok(Some(Item {
             data: Some(Data::Binary(plain)),
+            // Plain bytes now: no later step may read the chain again.
+            meta: item
+                .meta
+                .clone()
+                .map(|m| crate::syncml::model::Meta { format: None, ..m }),
             ..item.clone()
         }))
     }
@@ -142,5 +154,24 @@ pub(super) fn encrypt_for_phone(
             tracing::warn!(device = %core.device, error = %e, "item not encrypted for the phone, not sent");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_chains_that_name_a_cipher_are_read_here() {
+        for plain in ["b64", "bin", "chr", "xml", "B64"] {
+            assert_eq!(cipher_chain(plain), Ok(None), "{plain}");
+        }
+        let des = cipher_chain("des;b64").unwrap().unwrap();
+        assert!(des.is_encrypted());
+        assert!(cipher_chain("3DES;B64").unwrap().unwrap().is_encrypted());
+        assert_eq!(
+            cipher_chain("aes;des;b64"),
+            Err(ItemFormatError::Unknown("aes".into()))
+        );
     }
 }

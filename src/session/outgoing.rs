@@ -8,6 +8,7 @@ use crate::catalog::DatastoreUri;
 use crate::engine::ServerChange;
 use crate::metrics::{Direction, ItemChange};
 use crate::syncml::codes::StatusCode;
+use crate::syncml::item_format::FormatChain;
 use crate::syncml::model::{Command, Data, Delete, Item, ItemCommand, Location, Meta};
 
 impl SessionCore {
@@ -24,7 +25,11 @@ impl SessionCore {
             let Some(run) = self.slots[i].run.as_mut() else {
                 continue;
             };
-            run.phone_max_obj = max_obj;
+            // An encrypted item travels padded and in base64: its plain form must be smaller.
+            run.phone_max_obj = match &chain {
+                Some(_) => max_obj.map(|m| (m / 4 * 3).saturating_sub(8)),
+                None => max_obj,
+            };
             let changes = match run.server_changes(&self.deps).await {
                 Ok(c) => c,
                 Err(e) => {
@@ -43,47 +48,8 @@ impl SessionCore {
             let mut cmds = Vec::with_capacity(changes.len());
             for c in changes {
                 expects_answer = true;
-                let text = |d: Vec<u8>| match &chain {
-                    Some(chain) => encrypt_for_phone(chain, &d, self),
-                    None => Some(match String::from_utf8(d) {
-                        Ok(t) => Data::Text(t),
-                        Err(e) => Data::Binary(e.into_bytes()),
-                    }),
-                };
-                let format = chain.as_ref().map(|c| c.spelled());
-                let cmd = match c {
-                    ServerChange::Add { server_id, data } => {
-                        let Some(data) = text(data) else { continue };
-                        Command::Add(item_command(
-                            mime,
-                            format,
-                            Item {
-                                source: Some(Location::new(server_id)),
-                                data: Some(data),
-                                ..Item::default()
-                            },
-                        ))
-                    }
-                    ServerChange::Replace { luid, data } => {
-                        let Some(data) = text(data) else { continue };
-                        Command::Replace(item_command(
-                            mime,
-                            format,
-                            Item {
-                                target: Some(Location::new(luid)),
-                                data: Some(data),
-                                ..Item::default()
-                            },
-                        ))
-                    }
-                    ServerChange::Delete { luid } => Command::Delete(Delete {
-                        cmd_id: "0".into(),
-                        items: vec![Item {
-                            target: Some(Location::new(luid)),
-                            ..Item::default()
-                        }],
-                        ..Delete::default()
-                    }),
+                let Some(cmd) = self.server_command(c, mime, chain.as_ref()) else {
+                    continue;
                 };
                 let change = match &cmd {
                     Command::Add(_) => ItemChange::Added,
@@ -113,6 +79,54 @@ impl SessionCore {
             expects_answer,
             unread,
         }
+    }
+}
+
+impl SessionCore {
+    /// One server change as the phone's command, its item encrypted when the phone
+    /// encrypts that datastore; `None` when it cannot be.
+    fn server_command(
+        &self,
+        change: ServerChange,
+        mime: &str,
+        chain: Option<&FormatChain>,
+    ) -> Option<Command> {
+        let text = |d: Vec<u8>| match chain {
+            Some(chain) => encrypt_for_phone(chain, &d, self),
+            None => Some(match String::from_utf8(d) {
+                Ok(t) => Data::Text(t),
+                Err(e) => Data::Binary(e.into_bytes()),
+            }),
+        };
+        let format = chain.map(FormatChain::spelled);
+        Some(match change {
+            ServerChange::Add { server_id, data } => Command::Add(item_command(
+                mime,
+                format,
+                Item {
+                    source: Some(Location::new(server_id)),
+                    data: Some(text(data)?),
+                    ..Item::default()
+                },
+            )),
+            ServerChange::Replace { luid, data } => Command::Replace(item_command(
+                mime,
+                format,
+                Item {
+                    target: Some(Location::new(luid)),
+                    data: Some(text(data)?),
+                    ..Item::default()
+                },
+            )),
+            ServerChange::Delete { luid } => Command::Delete(Delete {
+                cmd_id: "0".into(),
+                items: vec![Item {
+                    target: Some(Location::new(luid)),
+                    ..Item::default()
+                }],
+                ..Delete::default()
+            }),
+        })
     }
 }
 
