@@ -175,8 +175,7 @@ impl DatastoreRun {
                 .values()
                 .filter(|e| {
                     // A LUID re-created under a new href this session is not stale.
-                    !self.taken.contains(&e.href)
-                        && self.luid_to_href.get(&e.luid) == Some(&e.href)
+                    !self.taken.contains(&e.href) && self.luid_to_href.get(&e.luid) == Some(&e.href)
                 })
                 .map(|e| e.luid.clone())
                 .collect();

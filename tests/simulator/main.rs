@@ -89,9 +89,9 @@ fn run_seeds(first: u64, count: u64, jobs: usize) -> Outcome {
                         known.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(e) => {
-                    let r = report(seed, &s, &e);
-                    eprintln!("{r}");
-                    failures.lock().unwrap_or_else(|p| p.into_inner()).push(r);
+                        let r = report(seed, &s, &e);
+                        eprintln!("{r}");
+                        failures.lock().unwrap_or_else(|p| p.into_inner()).push(r);
                     }
                     Ok(()) => {}
                 }

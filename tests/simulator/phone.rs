@@ -41,6 +41,8 @@ pub struct PhoneItem {
     pub told: bool,
     /// Local writes not yet in step with the server.
     pub pending: Vec<u32>,
+    /// The rev last sent, settled or not.
+    pub sent_rev: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -122,6 +124,7 @@ impl Phone {
                 synced_rev: 0,
                 told: false,
                 pending: vec![tag],
+                sent_rev: None,
             },
         );
     }
@@ -407,6 +410,7 @@ impl Phone {
                         synced_rev: rev,
                         told: true,
                         pending: Vec::new(),
+                        sent_rev: None,
                     },
                 );
                 settled.insert(luid.clone(), rev);

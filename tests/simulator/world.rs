@@ -130,6 +130,9 @@ impl World {
             faults,
         };
         let mut result = self.session(p, kind, &mut talk).await;
+        if result.is_err() {
+            self.note_lost_maps(p);
+        }
         if matches!(result, Err(Broke::StartOver)) {
             talk.msg_no = 0;
             talk.path = "/syncml".into();
@@ -139,18 +142,23 @@ impl World {
         }
         self.upstream.disarm();
         if result.is_err() {
-            let phone = &self.phones[p];
-            let mut model = lock(&self.model);
-            for luid in phone.pending_map.values() {
-                if let Some(it) = phone.items.get(luid) {
-                    model.lost_maps.insert(it.card.k);
-                }
-            }
+            self.note_lost_maps(p);
         }
         match result {
             Ok(()) => Ok(()),
             Err(Broke::Failed(why)) => Err(why),
             Err(b) => Err(format!("{b:?}")),
+        }
+    }
+
+    /// The items phone `p` holds whose Map did not reach the bridge.
+    fn note_lost_maps(&self, p: usize) {
+        let phone = &self.phones[p];
+        let mut model = lock(&self.model);
+        for luid in phone.pending_map.values() {
+            if let Some(it) = phone.items.get(luid) {
+                model.lost_maps.insert(it.card.k);
+            }
         }
     }
 
@@ -292,6 +300,14 @@ impl World {
                         model.unmapped_changes.insert(it.card.k);
                     }
                 }
+            }
+        }
+        for (_, luid, rev) in &changes {
+            if let Some(it) = self.phones[p].items.get_mut(luid) {
+                if it.sent_rev == Some(*rev) {
+                    lock(&self.model).resend(&it.card);
+                }
+                it.sent_rev = Some(*rev);
             }
         }
         // Package 3, a few item commands per message.
@@ -445,7 +461,9 @@ impl World {
                     .keys()
                     .chain(held.keys())
                     .filter(|k| seen.get(k) != held.get(k));
-                let lost_map = differing.into_iter().all(|k| model.lost_maps.contains(k));
+                let lost_map = differing
+                    .into_iter()
+                    .all(|k| model.lost_maps.contains(k) || model.unmapped_changes.contains(k));
                 return Err(format!(
                     "{}phone {} differs from the server:\n  phone:  {:?}\n  server: {:?}",
                     if lost_map {
