@@ -391,3 +391,106 @@ fn sif_events_tasks_and_notes_sync_both_ways_under_funambols_sif_names() {
         &stores(["scal", "stask", "snote"]),
     );
 }
+
+/// The Format of every `cmd` of a Sync (empty when it names none).
+fn formats_of(sync: &str, cmd: &str) -> Vec<String> {
+    sync.split(&format!("<{cmd}>"))
+        .skip(1)
+        .map(|c| {
+            let c = c.split(&format!("</{cmd}>")).next().unwrap_or_default();
+            let Some(at) = c.find("<Format") else {
+                return String::new();
+            };
+            let start = c[at..].find('>').map_or(at, |i| at + i + 1);
+            let end = c[start..].find('<').map_or(start, |i| start + i);
+            c[start..end].to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn sif_items_go_to_the_phone_in_base64_where_the_phone_sent_its_own_in_base64() {
+    let world = World::start();
+    let url = world.bridge.syncml_url();
+    let stores = stores(["scal", "stask", "snote"]);
+    put_server_items(&world);
+
+    // Session 1: the phone's event comes in base64, its task as plain XML.
+    let mut phone = Crafted::new(&url, "fwm-b64", "1");
+    let m = phone.message(
+        &basic(USER, PASSWORD),
+        &alerts(&stores, 201, None, "1"),
+        true,
+    );
+    assert_eq!(header_code(&phone.post(&m)), 212);
+    let task = phone_task("Phone task", false);
+    let body = [
+        sync(
+            10,
+            &stores[0],
+            &item_command("Add", 11, &stores[0], "luid-ev", PHONE_EVENT),
+        ),
+        sync(
+            20,
+            &stores[1],
+            &item_command("Add", 21, &stores[1], "luid-td", &task),
+        ),
+        sync(30, &stores[2], ""),
+    ]
+    .concat();
+    let m = phone.message("", &body, true);
+    let p4 = phone.post(&m);
+    let events = server_sync(&p4, &stores[0]);
+    assert_eq!(formats_of(events, "Add"), ["b64"], "{}", p4.text);
+    let (_, doc, _) = &items_of(events, "Add")[0];
+    assert!(doc.contains("<Subject>Server meeting</Subject>"), "{doc}");
+    let raw = inner(events, "Data").unwrap_or_default();
+    assert!(!raw.contains("appointment"), "not base64: {raw}");
+    assert_eq!(
+        formats_of(server_sync(&p4, &stores[1]), "Add"),
+        [""],
+        "plain like the phone's: {}",
+        p4.text
+    );
+    let server_id = items_of(events, "Add")[0].2.clone();
+    let map = format!(
+        "<Map><CmdID>40</CmdID><Target><LocURI>scal</LocURI></Target><Source><LocURI>./Calendar</LocURI></Source>\
+         <MapItem><Target><LocURI>{server_id}</LocURI></Target><Source><LocURI>srv-ev</LocURI></Source></MapItem></Map>"
+    );
+    let m = phone.message("", &map, true);
+    phone.post(&m);
+
+    // Session 2: the phone sends no event, the server's changed: it still goes in base64.
+    let moved = world
+        .server_items(Datastore::Calendar)
+        .into_iter()
+        .find(|(_, b)| b.contains("UID:srv-ev"))
+        .map(|(_, b)| b.replace("SUMMARY:Server meeting", "SUMMARY:Server meeting moved"))
+        .expect("the server's event");
+    let url_ev = format!("{}srv-ev.ics", world.collection(Datastore::Calendar));
+    assert!(world
+        .dav()
+        .put(&url_ev, "text/calendar", &moved)
+        .is_success());
+    let mut phone = Crafted::new(&url, "fwm-b64", "2");
+    let m = phone.message(
+        &basic(USER, PASSWORD),
+        &alerts(&stores, 200, Some("1"), "2"),
+        true,
+    );
+    phone.post(&m);
+    let body: String = stores
+        .iter()
+        .enumerate()
+        .map(|(i, s)| sync(10 * (i as u32 + 1), s, ""))
+        .collect();
+    let m = phone.message("", &body, true);
+    let p4 = phone.post(&m);
+    let events = server_sync(&p4, &stores[0]);
+    assert_eq!(formats_of(events, "Replace"), ["b64"], "{}", p4.text);
+    let (_, doc, _) = &items_of(events, "Replace")[0];
+    assert!(
+        doc.contains("<Subject>Server meeting moved</Subject>"),
+        "{doc}"
+    );
+}

@@ -25,7 +25,7 @@ impl SessionCore {
             let Some(run) = self.slots[i].run.as_mut() else {
                 continue;
             };
-            // An encrypted item travels padded and in base64: its plain form must be smaller.
+            // An encrypted or base64 item grows on the way: its plain form must be smaller.
             run.phone_max_obj = match &chain {
                 Some(_) => max_obj.map(|m| (m / 4 * 3).saturating_sub(8)),
                 None => max_obj,
@@ -83,8 +83,8 @@ impl SessionCore {
 }
 
 impl SessionCore {
-    /// One server change as the phone's command, its item encrypted when the phone
-    /// encrypts that datastore; `None` when it cannot be.
+    /// One server change as the phone's command, its item encrypted (or in base64) when
+    /// the phone sends that datastore's items so; `None` when it cannot be.
     fn server_command(
         &self,
         change: ServerChange,
