@@ -598,4 +598,5 @@ async fn two_identical_items_without_uid_are_both_created() {
 
 mod device_limits;
 mod resume;
+mod sif_calendar;
 mod stale_writes;

@@ -43,10 +43,14 @@ impl SessionCore {
             if !run.held_back().is_empty() {
                 tracing::warn!(device = %self.device, datastore = %server_uri, count = run.held_back().len(), "server items larger than the phone's MaxObjSize were not sent");
             }
-            let mime = run.phone_format.mime_type();
+            // Each item's own type: a combined SIF calendar sends its tasks as SIF tasks.
+            let mimes: Vec<&'static str> = changes
+                .iter()
+                .map(|c| run.format_of(c).mime_type())
+                .collect();
             let datastore = run.kind.key();
             let mut cmds = Vec::with_capacity(changes.len());
-            for c in changes {
+            for (c, mime) in changes.into_iter().zip(mimes) {
                 expects_answer = true;
                 let Some(cmd) = self.server_command(c, mime, chain.as_ref()) else {
                     continue;
