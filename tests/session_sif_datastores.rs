@@ -494,3 +494,64 @@ fn sif_items_go_to_the_phone_in_base64_where_the_phone_sent_its_own_in_base64() 
         "{doc}"
     );
 }
+
+/// A DevInf Put of a Nokia phone (its calendar datastore holds tasks too) whose calendar
+/// takes SIF events.
+fn nokia_sif_devinf_put(device: &str) -> String {
+    format!(
+        "<Put><CmdID>5</CmdID><Meta><Type xmlns=\"syncml:metinf\">application/vnd.syncml-devinf+xml</Type></Meta>\
+         <Item><Source><LocURI>./devinf12</LocURI></Source><Data><DevInf xmlns=\"syncml:devinf\">\
+         <VerDTD>1.2</VerDTD><Man>Nokia</Man><Mod>E51</Mod><DevID>{device}</DevID><DevTyp>phone</DevTyp>\
+         <DataStore><SourceRef>./Calendar</SourceRef>\
+         <Rx-Pref><CTType>text/x-s4j-sife</CTType><VerCT>1.0</VerCT></Rx-Pref>\
+         <Tx-Pref><CTType>text/x-s4j-sife</CTType><VerCT>1.0</VerCT></Tx-Pref>\
+         <SyncCap><SyncType>1</SyncType><SyncType>2</SyncType></SyncCap></DataStore>\
+         </DevInf></Data></Item></Put>"
+    )
+}
+
+#[test]
+fn a_combined_sif_calendar_gets_its_tasks_as_sif_tasks_and_its_events_as_sif_events() {
+    let world = World::start();
+    put_server_items(&world);
+    let url = world.bridge.syncml_url_with("format=sif");
+    let device = "IMEI:35195801234567";
+    let mut phone = Crafted::new(&url, device, "1");
+    let alert = "<Alert><CmdID>1</CmdID><Data>201</Data><Item><Target><LocURI>calendar</LocURI></Target>\
+         <Source><LocURI>./Calendar</LocURI></Source><Meta><Anchor xmlns=\"syncml:metinf\"><Next>1</Next></Anchor></Meta></Item></Alert>";
+    let m = phone.message(
+        &basic(USER, PASSWORD),
+        &(nokia_sif_devinf_put(device) + alert),
+        true,
+    );
+    let p2 = phone.post(&m);
+    assert_eq!(header_code(&p2), 212, "{}", p2.text);
+    let calendar = Store {
+        name: "calendar",
+        local: "./Calendar",
+        sif_type: "text/x-s4j-sife",
+        root: "appointment",
+    };
+    let m = phone.message("", &sync(2, &calendar, ""), true);
+    let p4 = phone.post(&m);
+    let mut sent = items_of(server_sync(&p4, &calendar), "Add");
+    sent.sort();
+    assert_eq!(sent.len(), 2, "no item skipped: {}", p4.text);
+    let (ty, doc, _) = &sent[0];
+    assert_eq!(ty, "text/x-s4j-sife", "{doc}");
+    assert!(
+        doc.contains("<appointment>") && doc.contains("Server meeting"),
+        "{doc}"
+    );
+    let (ty, doc, _) = &sent[1];
+    assert_eq!(ty, "text/x-s4j-sift", "{doc}");
+    assert!(
+        doc.contains("<task>") && doc.contains("Server task"),
+        "{doc}"
+    );
+    assert!(
+        !world.bridge.log_text().contains("not convertible"),
+        "{}",
+        world.log_tail(20)
+    );
+}
