@@ -555,3 +555,50 @@ fn a_combined_sif_calendar_gets_its_tasks_as_sif_tasks_and_its_events_as_sif_eve
         world.log_tail(20)
     );
 }
+
+#[test]
+fn a_funambol_client_on_its_default_path_is_answered_as_syncml_and_the_rest_is_proxied() {
+    let world = World::start();
+    put_server_items(&world);
+    let url = format!("{}/funambol/ds", world.bridge.base_url());
+    let stores = stores(["scal", "stask", "snote"]);
+    let mut phone = Crafted::new(&url, "fwm-default-path", "1");
+    let m = phone.message(
+        &basic(USER, PASSWORD),
+        &alerts(&stores, 201, None, "1"),
+        true,
+    );
+    let p2 = phone.post(&m);
+    assert_eq!(header_code(&p2), 212, "{}", p2.text);
+    let body: String = stores
+        .iter()
+        .enumerate()
+        .map(|(i, s)| sync(10 * (i as u32 + 1), s, ""))
+        .collect();
+    let m = phone.message("", &body, true);
+    let p4 = phone.post(&m);
+    let sent = items_of(server_sync(&p4, &stores[0]), "Add");
+    assert_eq!(sent.len(), 1, "{}", p4.text);
+    assert!(sent[0].1.contains("Server meeting"), "{:?}", sent[0]);
+
+    // Anything but a SyncML POST there is the upstream's business.
+    let http = reqwest::blocking::Client::new();
+    let get = http.get(&url).send().expect("GET");
+    let text = get.text().expect("body");
+    assert!(
+        !text.contains("SyncML"),
+        "GET answered by the bridge: {text}"
+    );
+    let plain = http
+        .post(&url)
+        .header("Content-Type", "text/plain")
+        .body("hello")
+        .send()
+        .expect("POST");
+    let status = plain.status().as_u16();
+    let text = plain.text().expect("body");
+    assert!(
+        !text.contains("<SyncML") && !text.contains("SyncML endpoint"),
+        "a plain POST answered by the bridge ({status}): {text}"
+    );
+}
