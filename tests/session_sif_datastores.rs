@@ -391,3 +391,214 @@ fn sif_events_tasks_and_notes_sync_both_ways_under_funambols_sif_names() {
         &stores(["scal", "stask", "snote"]),
     );
 }
+
+/// The Format of every `cmd` of a Sync (empty when it names none).
+fn formats_of(sync: &str, cmd: &str) -> Vec<String> {
+    sync.split(&format!("<{cmd}>"))
+        .skip(1)
+        .map(|c| {
+            let c = c.split(&format!("</{cmd}>")).next().unwrap_or_default();
+            let Some(at) = c.find("<Format") else {
+                return String::new();
+            };
+            let start = c[at..].find('>').map_or(at, |i| at + i + 1);
+            let end = c[start..].find('<').map_or(start, |i| start + i);
+            c[start..end].to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn sif_items_go_to_the_phone_in_base64_where_the_phone_sent_its_own_in_base64() {
+    let world = World::start();
+    let url = world.bridge.syncml_url();
+    let stores = stores(["scal", "stask", "snote"]);
+    put_server_items(&world);
+
+    // Session 1: the phone's event comes in base64, its task as plain XML.
+    let mut phone = Crafted::new(&url, "fwm-b64", "1");
+    let m = phone.message(
+        &basic(USER, PASSWORD),
+        &alerts(&stores, 201, None, "1"),
+        true,
+    );
+    assert_eq!(header_code(&phone.post(&m)), 212);
+    let task = phone_task("Phone task", false);
+    let body = [
+        sync(
+            10,
+            &stores[0],
+            &item_command("Add", 11, &stores[0], "luid-ev", PHONE_EVENT),
+        ),
+        sync(
+            20,
+            &stores[1],
+            &item_command("Add", 21, &stores[1], "luid-td", &task),
+        ),
+        sync(30, &stores[2], ""),
+    ]
+    .concat();
+    let m = phone.message("", &body, true);
+    let p4 = phone.post(&m);
+    let events = server_sync(&p4, &stores[0]);
+    assert_eq!(formats_of(events, "Add"), ["b64"], "{}", p4.text);
+    let (_, doc, _) = &items_of(events, "Add")[0];
+    assert!(doc.contains("<Subject>Server meeting</Subject>"), "{doc}");
+    let raw = inner(events, "Data").unwrap_or_default();
+    assert!(!raw.contains("appointment"), "not base64: {raw}");
+    assert_eq!(
+        formats_of(server_sync(&p4, &stores[1]), "Add"),
+        [""],
+        "plain like the phone's: {}",
+        p4.text
+    );
+    let server_id = items_of(events, "Add")[0].2.clone();
+    let map = format!(
+        "<Map><CmdID>40</CmdID><Target><LocURI>scal</LocURI></Target><Source><LocURI>./Calendar</LocURI></Source>\
+         <MapItem><Target><LocURI>{server_id}</LocURI></Target><Source><LocURI>srv-ev</LocURI></Source></MapItem></Map>"
+    );
+    let m = phone.message("", &map, true);
+    phone.post(&m);
+
+    // Session 2: the phone sends no event, the server's changed: it still goes in base64.
+    let moved = world
+        .server_items(Datastore::Calendar)
+        .into_iter()
+        .find(|(_, b)| b.contains("UID:srv-ev"))
+        .map(|(_, b)| b.replace("SUMMARY:Server meeting", "SUMMARY:Server meeting moved"))
+        .expect("the server's event");
+    let url_ev = format!("{}srv-ev.ics", world.collection(Datastore::Calendar));
+    assert!(world
+        .dav()
+        .put(&url_ev, "text/calendar", &moved)
+        .is_success());
+    let mut phone = Crafted::new(&url, "fwm-b64", "2");
+    let m = phone.message(
+        &basic(USER, PASSWORD),
+        &alerts(&stores, 200, Some("1"), "2"),
+        true,
+    );
+    phone.post(&m);
+    let body: String = stores
+        .iter()
+        .enumerate()
+        .map(|(i, s)| sync(10 * (i as u32 + 1), s, ""))
+        .collect();
+    let m = phone.message("", &body, true);
+    let p4 = phone.post(&m);
+    let events = server_sync(&p4, &stores[0]);
+    assert_eq!(formats_of(events, "Replace"), ["b64"], "{}", p4.text);
+    let (_, doc, _) = &items_of(events, "Replace")[0];
+    assert!(
+        doc.contains("<Subject>Server meeting moved</Subject>"),
+        "{doc}"
+    );
+}
+
+/// A DevInf Put of a Nokia phone (its calendar datastore holds tasks too) whose calendar
+/// takes SIF events.
+fn nokia_sif_devinf_put(device: &str) -> String {
+    format!(
+        "<Put><CmdID>5</CmdID><Meta><Type xmlns=\"syncml:metinf\">application/vnd.syncml-devinf+xml</Type></Meta>\
+         <Item><Source><LocURI>./devinf12</LocURI></Source><Data><DevInf xmlns=\"syncml:devinf\">\
+         <VerDTD>1.2</VerDTD><Man>Nokia</Man><Mod>E51</Mod><DevID>{device}</DevID><DevTyp>phone</DevTyp>\
+         <DataStore><SourceRef>./Calendar</SourceRef>\
+         <Rx-Pref><CTType>text/x-s4j-sife</CTType><VerCT>1.0</VerCT></Rx-Pref>\
+         <Tx-Pref><CTType>text/x-s4j-sife</CTType><VerCT>1.0</VerCT></Tx-Pref>\
+         <SyncCap><SyncType>1</SyncType><SyncType>2</SyncType></SyncCap></DataStore>\
+         </DevInf></Data></Item></Put>"
+    )
+}
+
+#[test]
+fn a_combined_sif_calendar_gets_its_tasks_as_sif_tasks_and_its_events_as_sif_events() {
+    let world = World::start();
+    put_server_items(&world);
+    let url = world.bridge.syncml_url_with("format=sif");
+    let device = "IMEI:35195801234567";
+    let mut phone = Crafted::new(&url, device, "1");
+    let alert = "<Alert><CmdID>1</CmdID><Data>201</Data><Item><Target><LocURI>calendar</LocURI></Target>\
+         <Source><LocURI>./Calendar</LocURI></Source><Meta><Anchor xmlns=\"syncml:metinf\"><Next>1</Next></Anchor></Meta></Item></Alert>";
+    let m = phone.message(
+        &basic(USER, PASSWORD),
+        &(nokia_sif_devinf_put(device) + alert),
+        true,
+    );
+    let p2 = phone.post(&m);
+    assert_eq!(header_code(&p2), 212, "{}", p2.text);
+    let calendar = Store {
+        name: "calendar",
+        local: "./Calendar",
+        sif_type: "text/x-s4j-sife",
+        root: "appointment",
+    };
+    let m = phone.message("", &sync(2, &calendar, ""), true);
+    let p4 = phone.post(&m);
+    let mut sent = items_of(server_sync(&p4, &calendar), "Add");
+    sent.sort();
+    assert_eq!(sent.len(), 2, "no item skipped: {}", p4.text);
+    let (ty, doc, _) = &sent[0];
+    assert_eq!(ty, "text/x-s4j-sife", "{doc}");
+    assert!(
+        doc.contains("<appointment>") && doc.contains("Server meeting"),
+        "{doc}"
+    );
+    let (ty, doc, _) = &sent[1];
+    assert_eq!(ty, "text/x-s4j-sift", "{doc}");
+    assert!(
+        doc.contains("<task>") && doc.contains("Server task"),
+        "{doc}"
+    );
+    assert!(
+        !world.bridge.log_text().contains("not convertible"),
+        "{}",
+        world.log_tail(20)
+    );
+}
+
+#[test]
+fn a_funambol_client_on_its_default_path_is_answered_as_syncml_and_the_rest_is_proxied() {
+    let world = World::start();
+    put_server_items(&world);
+    let url = format!("{}/funambol/ds", world.bridge.base_url());
+    let stores = stores(["scal", "stask", "snote"]);
+    let mut phone = Crafted::new(&url, "fwm-default-path", "1");
+    let m = phone.message(
+        &basic(USER, PASSWORD),
+        &alerts(&stores, 201, None, "1"),
+        true,
+    );
+    let p2 = phone.post(&m);
+    assert_eq!(header_code(&p2), 212, "{}", p2.text);
+    let body: String = stores
+        .iter()
+        .enumerate()
+        .map(|(i, s)| sync(10 * (i as u32 + 1), s, ""))
+        .collect();
+    let m = phone.message("", &body, true);
+    let p4 = phone.post(&m);
+    let sent = items_of(server_sync(&p4, &stores[0]), "Add");
+    assert_eq!(sent.len(), 1, "{}", p4.text);
+    assert!(sent[0].1.contains("Server meeting"), "{:?}", sent[0]);
+
+    // Anything but a SyncML POST there is the upstream's business.
+    let http = reqwest::blocking::Client::new();
+    let get = http.get(&url).send().expect("GET");
+    let text = get.text().expect("body");
+    assert!(
+        !text.contains("SyncML"),
+        "GET answered by the bridge: {text}"
+    );
+    let plain = http
+        .post(&url)
+        .header("Content-Type", "text/plain")
+        .body("hello")
+        .send()
+        .expect("POST");
+    let status = plain.status().as_u16();
+    let text = plain.text().expect("body");
+    assert!(
+        !text.contains("<SyncML") && !text.contains("SyncML endpoint"),
+        "a plain POST answered by the bridge ({status}): {text}"
+    );
+}

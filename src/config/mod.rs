@@ -46,6 +46,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Path on which SyncML messages are posted; every other path is proxied.
     pub syncml_path: String,
+    /// More paths that take SyncML, for clients with a built-in default path (Funambol's
+    /// `/funambol/ds`): only a POST declared as SyncML goes to the bridge there, anything
+    /// else is proxied like any other path.
+    pub syncml_aliases: Vec<String>,
     pub upstream: UpstreamConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
@@ -418,12 +422,16 @@ pub struct LogConfig {
     pub debug_devices: Vec<String>,
 }
 
+/// The path Funambol and Sync4j clients post to unless told otherwise.
+pub const FUNAMBOL_PATH: &str = "/funambol/ds";
+
 impl Default for Config {
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./data"),
             syncml_path: "/syncml".into(),
+            syncml_aliases: vec![FUNAMBOL_PATH.into()],
             upstream: UpstreamConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
@@ -647,6 +655,16 @@ impl Config {
             return Err(invalid(
                 "syncml_path",
                 "must start with `/` and name a path, e.g. `/syncml`".into(),
+            ));
+        }
+        if let Some(bad) = self
+            .syncml_aliases
+            .iter()
+            .find(|p| !p.starts_with('/') || p.trim_end_matches('/').is_empty())
+        {
+            return Err(invalid(
+                "syncml_aliases",
+                format!("`{bad}` must start with `/` and name a path, e.g. `/funambol/ds`"),
             ));
         }
         Ok(())
@@ -1211,5 +1229,24 @@ mod tests {
             "SYNCML_BRIDGE_LIMITS__MAX_BODY_BYTES"
         );
         assert!(known_keys().contains(&"upstream.multiget_batch".to_string()));
+    }
+}
+
+#[cfg(test)]
+mod syncml_alias_tests {
+    use super::*;
+
+    #[test]
+    fn funambols_default_path_is_a_syncml_alias_and_a_bad_alias_is_refused() {
+        let mut c = Config::default();
+        assert_eq!(c.syncml_aliases, [FUNAMBOL_PATH]);
+        assert!(c.validate().is_ok());
+        for bad in ["funambol/ds", "/", ""] {
+            c.syncml_aliases = vec![bad.into()];
+            let err = c.validate().expect_err(bad).to_string();
+            assert!(err.contains("syncml_aliases"), "{err}");
+        }
+        c.syncml_aliases = Vec::new();
+        assert!(c.validate().is_ok());
     }
 }

@@ -194,7 +194,37 @@ pub fn merge_component(
         }
     }
     out.components = merge_subcomponents(existing, incoming, cap);
+    keep_end_form_of(&mut out, incoming);
     out
+}
+
+/// The property that ends `item` other than DURATION (DTEND of an event, DUE of a task).
+fn end_property(item: &Component) -> Option<&'static str> {
+    match item.name.to_ascii_uppercase().as_str() {
+        "VEVENT" => Some("DTEND"),
+        "VTODO" => Some("DUE"),
+        _ => None,
+    }
+}
+
+/// An event or task ends either by DTEND/DUE or by DURATION, never both (RFC 5545): when
+/// `out` holds both, the form `winner` uses stays and the other goes.
+pub(super) fn keep_end_form_of(out: &mut Component, winner: &Component) {
+    let Some(end) = end_property(out) else {
+        return;
+    };
+    if out.property(end).is_none() || out.property("DURATION").is_none() {
+        return;
+    }
+    match (
+        winner.property(end).is_some(),
+        winner.property("DURATION").is_some(),
+    ) {
+        (true, false) => out.remove("DURATION"),
+        (false, true) => out.remove(end),
+        // Both or neither: nothing tells which form is meant; the end time is exact.
+        _ => out.remove("DURATION"),
+    }
 }
 
 fn merge_property(
@@ -818,5 +848,52 @@ mod tests {
             merge(&a, &b, &Capability::unknown()),
             Err(ConvertError::MergeMismatch { .. })
         ));
+    }
+
+    fn vevent(text: &str) -> Component {
+        card(&format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{text}END:VCALENDAR\r\n"
+        ))
+    }
+
+    #[test]
+    fn the_phones_dtend_replaces_the_servers_duration_and_due_replaces_it_in_a_task() {
+        let server = vevent(
+            "BEGIN:VEVENT\r\nUID:e\r\nSUMMARY:Talk\r\nDTSTART:20260310T090000Z\r\nDURATION:PT1H\r\nEND:VEVENT\r\n",
+        );
+        let phone = vevent(
+            "BEGIN:VEVENT\r\nSUMMARY:Talk\r\nDTSTART:20260310T090000Z\r\nDTEND:20260310T110000Z\r\nEND:VEVENT\r\n",
+        );
+        let cap = ctcap(&[
+            ("SUMMARY", None, &[]),
+            ("DTSTART", None, &[]),
+            ("DTEND", None, &[]),
+        ]);
+        let merged = merge(&server, &phone, &cap).unwrap();
+        let ev = master(&merged).unwrap();
+        assert_eq!(ev.value("DTEND"), Some("20260310T110000Z"));
+        assert!(ev.property("DURATION").is_none(), "{merged:?}");
+
+        let server = vevent(
+            "BEGIN:VTODO\r\nUID:t\r\nSUMMARY:Pay\r\nDTSTART:20260310T090000Z\r\nDURATION:P2D\r\nEND:VTODO\r\n",
+        );
+        let phone = vevent("BEGIN:VTODO\r\nSUMMARY:Pay\r\nDUE:20260313T090000Z\r\nEND:VTODO\r\n");
+        let merged = merge(&server, &phone, &Capability::unknown()).unwrap();
+        let todo = master(&merged).unwrap();
+        assert_eq!(todo.value("DUE"), Some("20260313T090000Z"));
+        assert!(todo.property("DURATION").is_none(), "{merged:?}");
+    }
+
+    #[test]
+    fn the_phones_duration_replaces_the_servers_dtend() {
+        let server = vevent(
+            "BEGIN:VEVENT\r\nUID:e\r\nDTSTART:20260310T090000Z\r\nDTEND:20260310T100000Z\r\nEND:VEVENT\r\n",
+        );
+        let phone =
+            vevent("BEGIN:VEVENT\r\nDTSTART:20260310T090000Z\r\nDURATION:PT3H\r\nEND:VEVENT\r\n");
+        let merged = merge(&server, &phone, &Capability::unknown()).unwrap();
+        let ev = master(&merged).unwrap();
+        assert_eq!(ev.value("DURATION"), Some("PT3H"));
+        assert!(ev.property("DTEND").is_none(), "{merged:?}");
     }
 }

@@ -7,7 +7,7 @@
 
 use super::capability::{Capability, CapabilitySource};
 use super::matching::main_of;
-use super::merge::{is_in, merge_calendar, same_value, SERVER_OWNED, STRUCTURED};
+use super::merge::{is_in, keep_end_form_of, merge_calendar, same_value, SERVER_OWNED, STRUCTURED};
 use super::vobject::{
     escape_text, join_structured, split_escaped, split_structured, unescape_text, Component,
     Dialect, Property,
@@ -85,6 +85,8 @@ fn unite_component(server: &Component, phone: &Component) -> Component {
         // Any other single value: the server's stays.
     }
     out.components = unite_subcomponents(server, phone);
+    // One end of the server's form: its end is a single value like any other.
+    keep_end_form_of(&mut out, server);
     out
 }
 

@@ -329,7 +329,7 @@ impl DatastoreRun {
 
     /// A slow sync's pair: neither version is known to be newer, so their union is
     /// written and, when the phone lacks part of it, sent back to the phone.
-    fn plan_union(
+    pub(super) fn plan_union(
         &mut self,
         luid: String,
         href: String,

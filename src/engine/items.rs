@@ -40,6 +40,21 @@ pub fn dav_to_phone(
     convert::from_dav(format, item, opts)
 }
 
+/// The format `item` goes to the phone in, for a datastore in `format`: a SIF calendar
+/// that also holds tasks gets each item in the SIF type of its own component.
+pub fn format_for_item(format: Format, item: &Component) -> Format {
+    let main = item
+        .components
+        .iter()
+        .find(|c| c.name != "VTIMEZONE")
+        .map(|c| c.name.as_str());
+    match (format, main) {
+        (Format::Sife, Some("VTODO")) => Format::Sift,
+        (Format::Sift, Some("VEVENT")) => Format::Sife,
+        _ => format,
+    }
+}
+
 /// The item's UID (the VCARD's or the calendar's main item's), if it has one.
 pub fn uid_of(item: &Component) -> Option<String> {
     let holder = if item.name == "VCALENDAR" {

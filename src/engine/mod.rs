@@ -174,6 +174,9 @@ pub struct DatastoreRun {
     pub phone_max_obj: Option<u64>,
     /// Server items too large for the phone, once the server's changes were converted.
     held_back: Option<Vec<HeldBack>>,
+    /// Server ids and LUIDs of items sent in another format than the datastore's (a task
+    /// of a combined SIF calendar goes as a SIF task).
+    item_formats: HashMap<String, Format>,
 }
 
 /// A server item not sent because it is larger than the phone takes.
@@ -350,6 +353,7 @@ impl DatastoreRun {
             resume: resume::ResumeBook::default(),
             phone_max_obj: None,
             held_back: None,
+            item_formats: HashMap::new(),
             key,
         };
         if matches!(
@@ -481,6 +485,18 @@ impl DatastoreRun {
                 tracing::error!(datastore = %self.key.datastore, error = %e, "cannot store the datastore state");
             }
         }
+    }
+
+    /// The format a server change's item was converted to.
+    pub fn format_of(&self, change: &ServerChange) -> Format {
+        let id = match change {
+            ServerChange::Add { server_id, .. } => server_id,
+            ServerChange::Replace { luid, .. } | ServerChange::Delete { luid } => luid,
+        };
+        self.item_formats
+            .get(id)
+            .copied()
+            .unwrap_or(self.phone_format)
     }
 
     /// Server items this session did not send because the phone's MaxObjSize is smaller.

@@ -237,7 +237,8 @@ impl DatastoreRun {
                 continue;
             };
             let shaped = self.shape_for_phone(&href, tree);
-            let data = match items::dav_to_phone(self.phone_format, &shaped, &deps.opts) {
+            let format = items::format_for_item(self.phone_format, tree);
+            let data = match items::dav_to_phone(format, &shaped, &deps.opts) {
                 Ok(d) => d,
                 Err(e) => {
                     tracing::warn!(%href, error = %e, "server item not convertible for the phone");
@@ -263,6 +264,9 @@ impl DatastoreRun {
                 .filter(|e| !self.forget_luids.contains(&e.luid));
             match paired {
                 Some(entry) => {
+                    if format != self.phone_format {
+                        self.item_formats.insert(entry.luid.clone(), format);
+                    }
                     out.push(ServerChange::Replace {
                         luid: entry.luid.clone(),
                         data,
@@ -274,6 +278,9 @@ impl DatastoreRun {
                 }
                 None => {
                     let server_id = self.server_id(&href);
+                    if format != self.phone_format {
+                        self.item_formats.insert(server_id.clone(), format);
+                    }
                     out.push(ServerChange::Add {
                         server_id: server_id.clone(),
                         data,

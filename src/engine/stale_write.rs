@@ -4,7 +4,7 @@
 //! times, inside the same session. The phone gets the status the policy names.
 
 use super::incoming::{execute, Plan};
-use super::{items, ConflictPolicy, DatastoreRun, DavItems, EngineDeps, PhoneChange};
+use super::{items, ConflictPolicy, DatastoreRun, DavItems, EngineDeps, PhoneChange, SyncMethod};
 use crate::convert::Component;
 use crate::dav::{href, DavError, Written};
 use crate::syncml::codes::StatusCode;
@@ -153,17 +153,22 @@ impl DatastoreRun {
             }
         }
         if self.index.is_some() {
-            // A slow sync merges what it matched; the new version is merged the same way,
-            // and the merge goes back to the phone: it holds what the other editor added.
-            return Some(self.plan_merge(
-                luid,
-                target.to_owned(),
-                etag,
-                &existing,
-                &incoming,
-                StatusCode::Ok,
-                true,
-            ));
+            if self.method == SyncMethod::RefreshFromClient {
+                // The phone's items replace the server's: merged as in the first plan, and
+                // the merge goes back to the phone: it holds what the other editor added.
+                return Some(self.plan_merge(
+                    luid,
+                    target.to_owned(),
+                    etag,
+                    &existing,
+                    &incoming,
+                    StatusCode::Ok,
+                    true,
+                ));
+            }
+            // A slow sync's pair: neither version is newer, so the new one is united with
+            // the phone's like the first, and the union goes back where the phone lacks it.
+            return Some(self.plan_union(luid, target.to_owned(), etag, &existing, &incoming));
         }
         Some(self.plan_conflict(deps, luid, target.to_owned(), etag, &existing, incoming))
     }

@@ -15,6 +15,7 @@ use super::admission::Lane;
 use super::body::{full, text, BoxError, ResponseBody};
 use super::handler::SyncmlHandler;
 use super::layers::{trace, CatchPanicLayer};
+use super::media_type::{self, Declared};
 use super::proxy::Proxy;
 use super::settings::HttpSettings;
 use super::syncml_route::{SyncmlLimits, SyncmlRoute};
@@ -23,6 +24,8 @@ use crate::metrics::{self, Metrics};
 
 pub(crate) struct Router<H> {
     syncml: SyncmlRoute<H>,
+    /// More SyncML paths, taken only for a POST declared as SyncML.
+    aliases: Vec<String>,
     proxy: Proxy,
     metrics: Metrics,
 }
@@ -43,6 +46,11 @@ impl<H: SyncmlHandler> Router<H> {
                 },
                 settings.metrics.clone(),
             ),
+            aliases: settings
+                .syncml_aliases
+                .iter()
+                .map(|p| p.trim_end_matches('/').to_owned())
+                .collect(),
             proxy: Proxy::new(
                 settings.upstream.clone(),
                 settings.upstream_connect_timeout,
@@ -76,11 +84,34 @@ impl<H: SyncmlHandler> Router<H> {
             self.metrics.refused("connection_limit");
             return busy();
         }
-        if self.syncml.matches(path) {
+        if self.syncml.matches(path) || self.is_syncml_alias(&request) {
             return self.syncml.respond(request, remote).await;
         }
         self.proxy.forward(request, remote).await
     }
+}
+
+impl<H> Router<H> {
+    /// Whether `request` is a SyncML message posted to an alias path: a client's built-in
+    /// default path may also be the upstream's, so nothing else there is taken.
+    fn is_syncml_alias<B>(&self, request: &Request<B>) -> bool {
+        if request.method() != Method::POST {
+            return false;
+        }
+        let declared = request.headers().get(CONTENT_TYPE).map(|v| v.as_bytes());
+        if !matches!(media_type::declared(declared), Declared::SyncMl(_)) {
+            return false;
+        }
+        let path = request.uri().path();
+        self.aliases.iter().any(|a| under_path(a, path))
+    }
+}
+
+/// Whether `path` is `base` or below it (with the separators some clients glue their
+/// parameters on with).
+pub(crate) fn under_path(base: &str, path: &str) -> bool {
+    path.strip_prefix(base)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '&', ';', '#']))
 }
 
 /// The Prometheus scrape path; like `/healthz`, answered by the bridge itself and never

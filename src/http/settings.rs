@@ -14,6 +14,8 @@ use crate::metrics::Metrics;
 pub struct HttpSettings {
     /// Path the SyncML messages are posted to, e.g. `/syncml`.
     pub syncml_path: String,
+    /// More paths where a POST declared as SyncML is SyncML (Funambol's default).
+    pub syncml_aliases: Vec<String>,
     /// Largest SyncML request body, in bytes.
     pub max_body_bytes: usize,
     /// Time allowed to receive a SyncML body, and again to answer it.
@@ -59,6 +61,7 @@ impl HttpSettings {
         })?;
         let settings = HttpSettings {
             syncml_path: config.syncml_path.clone(),
+            syncml_aliases: config.syncml_aliases.clone(),
             max_body_bytes: config.limits.max_body_bytes,
             request_timeout: Duration::from_secs(config.limits.request_timeout_secs),
             header_read_timeout: Duration::from_secs(config.limits.header_read_timeout_secs),

@@ -109,10 +109,7 @@ impl<H: SyncmlHandler> SyncmlRoute<H> {
     /// Whether a request path is the SyncML path. Some clients glue their parameters
     /// onto the path with `&` or `;` instead of `?`; those still belong here.
     pub(crate) fn matches(&self, path: &str) -> bool {
-        match path.strip_prefix(self.path.as_str()) {
-            Some(rest) => rest.is_empty() || rest.starts_with(['/', '&', ';', '#']),
-            None => false,
-        }
+        super::routes::under_path(&self.path, path)
     }
 
     pub(crate) async fn respond<B>(

@@ -2,6 +2,8 @@
 //! decrypted with the session's keys, and a datastore whose phone encrypts gets the
 //! server's items encrypted the same way. The chain a phone used is kept in its device
 //! record, so the server's items are encrypted in a session where the phone sent none.
+//! A phone that sends its items in plain base64 (`b64`) gets the server's in base64 the
+//! same way.
 
 use super::session_core::SessionCore;
 use crate::syncml::codes::StatusCode;
@@ -35,6 +37,13 @@ fn cipher_chain(text: &str) -> Result<Option<FormatChain>, ItemFormatError> {
     FormatChain::parse(text).map(Some)
 }
 
+/// The chain `text` spells when it is plain base64 (`b64`), without a cipher.
+fn base64_chain(text: &str) -> Option<FormatChain> {
+    FormatChain::parse(text)
+        .ok()
+        .filter(|c| c.is_base64() && !c.is_encrypted())
+}
+
 impl SessionCore {
     /// The item with its data decrypted when its declared Format names a cipher (`None`:
     /// not encrypted); `Err` is the status that refuses it. The chain is remembered for
@@ -49,8 +58,13 @@ impl SessionCore {
         let chain = match encrypted_chain(declared_format) {
             Ok(Some(chain)) => chain,
             Ok(None) => {
-                // A phone that stopped encrypting gets the server's items plain again.
-                self.forget_item_format(slot);
+                // A phone that sends its items in base64 gets the server's in base64 (a
+                // Funambol client reads SIF only so); one that sends them plain, or
+                // stopped encrypting, gets them plain again.
+                match declared_format.and_then(base64_chain) {
+                    Some(chain) => self.note_item_format(slot, &chain),
+                    None => self.forget_item_format(slot),
+                }
                 return Ok(None);
             }
             Err(e) => {
@@ -128,13 +142,14 @@ impl SessionCore {
         }
     }
 
-    /// The chain the server's items for `slot` go out in, when the phone encrypts.
+    /// The chain the server's items for `slot` go out in, when the phone encrypts its
+    /// items or sends them in base64.
     pub(super) fn outgoing_chain(&self, slot: usize) -> Option<FormatChain> {
         let phone_uri = &self.slots.get(slot)?.phone_uri;
         let text = self.record.settings.get(&setting_key(phone_uri))?;
         FormatChain::parse(text)
             .ok()
-            .filter(FormatChain::is_encrypted)
+            .filter(|c| c.is_encrypted() || c.is_base64())
     }
 }
 
@@ -169,6 +184,8 @@ mod tests {
         let des = cipher_chain("des;b64").unwrap().unwrap();
         assert!(des.is_encrypted());
         assert!(cipher_chain("3DES;B64").unwrap().unwrap().is_encrypted());
+        assert!(base64_chain("B64").is_some());
+        assert!(base64_chain("des;b64").is_none() && base64_chain("bin").is_none());
         assert_eq!(
             cipher_chain("aes;des;b64"),
             Err(ItemFormatError::Unknown("aes".into()))

@@ -25,7 +25,7 @@ impl SessionCore {
             let Some(run) = self.slots[i].run.as_mut() else {
                 continue;
             };
-            // An encrypted item travels padded and in base64: its plain form must be smaller.
+            // An encrypted or base64 item grows on the way: its plain form must be smaller.
             run.phone_max_obj = match &chain {
                 Some(_) => max_obj.map(|m| (m / 4 * 3).saturating_sub(8)),
                 None => max_obj,
@@ -43,10 +43,14 @@ impl SessionCore {
             if !run.held_back().is_empty() {
                 tracing::warn!(device = %self.device, datastore = %server_uri, count = run.held_back().len(), "server items larger than the phone's MaxObjSize were not sent");
             }
-            let mime = run.phone_format.mime_type();
+            // Each item's own type: a combined SIF calendar sends its tasks as SIF tasks.
+            let mimes: Vec<&'static str> = changes
+                .iter()
+                .map(|c| run.format_of(c).mime_type())
+                .collect();
             let datastore = run.kind.key();
             let mut cmds = Vec::with_capacity(changes.len());
-            for c in changes {
+            for (c, mime) in changes.into_iter().zip(mimes) {
                 expects_answer = true;
                 let Some(cmd) = self.server_command(c, mime, chain.as_ref()) else {
                     continue;
@@ -83,8 +87,8 @@ impl SessionCore {
 }
 
 impl SessionCore {
-    /// One server change as the phone's command, its item encrypted when the phone
-    /// encrypts that datastore; `None` when it cannot be.
+    /// One server change as the phone's command, its item encrypted (or in base64) when
+    /// the phone sends that datastore's items so; `None` when it cannot be.
     fn server_command(
         &self,
         change: ServerChange,

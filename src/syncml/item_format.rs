@@ -73,6 +73,11 @@ impl FormatChain {
             .any(|s| matches!(s, Transform::Des | Transform::TripleDes))
     }
 
+    /// Whether the data travels in base64.
+    pub fn is_base64(&self) -> bool {
+        self.steps.contains(&Transform::B64)
+    }
+
     /// The chain as the device wrote it.
     pub fn spelled(&self) -> &str {
         &self.spelled

@@ -229,7 +229,7 @@ async fn a_create_meeting_another_uid_under_its_name_is_not_an_overwrite() {
 }
 
 #[tokio::test]
-async fn a_412_during_a_slow_sync_merges_the_new_version_and_sends_it_back() {
+async fn a_412_during_a_slow_sync_keeps_the_upstream_edit_and_sends_it_back() {
     let w = world(ConflictPolicy::Merge);
     let href = first_sync_with_one_contact(&w).await;
     w.dav.race_next_writes(&href, &with_email(&w, &href), 1);
@@ -252,4 +252,65 @@ async fn a_412_during_a_slow_sync_merges_the_new_version_and_sends_it_back() {
             if luid == "1" && String::from_utf8_lossy(data).contains("upstream@example.org")),
         "{out:?}"
     );
+}
+
+/// The stored item at `href` as another client edited it: its number and note changed.
+fn with_new_number_and_note(w: &World, href: &str) -> String {
+    let (_, data) = w.dav.get(href).expect("stored");
+    data.replace("+111", "+999")
+        .replace("END:VCARD", "NOTE:edited upstream\r\nEND:VCARD")
+}
+
+/// The phone's card again in a slow sync, with its own note and its old number.
+fn phone_card_with_note() -> Vec<u8> {
+    b"BEGIN:VCARD\r\nVERSION:2.1\r\nN:Doe;John\r\nFN:John Doe\r\nTEL;CELL:+111\r\nNOTE:from the phone\r\nEND:VCARD\r\n".to_vec()
+}
+
+#[tokio::test]
+async fn a_412_during_a_slow_sync_unites_the_new_version_with_the_phone_copy() {
+    let w = world(ConflictPolicy::Merge);
+    let href = first_sync_with_one_contact(&w).await;
+    w.dav
+        .race_next_writes(&href, &with_new_number_and_note(&w, &href), 1);
+    let mut run = w.contacts(SyncMethod::Slow);
+    let (st, out) = w
+        .session(
+            &mut run,
+            vec![add("1", Format::Vcard21, phone_card_with_note())],
+        )
+        .await;
+    assert_eq!(st, vec![StatusCode::Ok]);
+    assert!(!run.failed());
+    assert_eq!(w.dav.hrefs(CONTACTS).len(), 1);
+    let (_, data) = w.dav.get(&href).expect("kept");
+    // Neither side overwrites the other: both numbers, and the server's single note.
+    assert!(data.contains("+999") && data.contains("+111"), "{data}");
+    assert!(data.contains("edited upstream"), "{data}");
+    assert!(!data.contains("from the phone"), "{data}");
+    assert!(
+        matches!(&out[..], [ServerChange::Replace { luid, data }]
+            if luid == "1" && String::from_utf8_lossy(data).contains("+999")),
+        "{out:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_412_during_a_one_way_slow_to_server_unites_and_sends_nothing_back() {
+    let w = world(ConflictPolicy::Merge);
+    let href = first_sync_with_one_contact(&w).await;
+    w.dav
+        .race_next_writes(&href, &with_new_number_and_note(&w, &href), 1);
+    let mut run = w.contacts(SyncMethod::OneWaySlowToServer);
+    let (st, out) = w
+        .session(
+            &mut run,
+            vec![add("1", Format::Vcard21, phone_card_with_note())],
+        )
+        .await;
+    assert_eq!(st, vec![StatusCode::Ok]);
+    assert!(!run.failed());
+    let (_, data) = w.dav.get(&href).expect("kept");
+    assert!(data.contains("+999") && data.contains("+111"), "{data}");
+    assert!(data.contains("edited upstream"), "{data}");
+    assert!(out.is_empty(), "{out:?}");
 }
