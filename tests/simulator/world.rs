@@ -440,9 +440,17 @@ impl World {
             let mut seen = BTreeMap::new();
             for it in phone.items.values() {
                 if seen.insert(it.card.k, it.card).is_some() {
+                    let k = it.card.k;
+                    let lost_map =
+                        model.lost_maps.contains(&k) || model.unmapped_changes.contains(&k);
+                    let known = if lost_map {
+                        format!("{KNOWN_ISSUE} (a phone's copy whose Map was lost is not matched again): ")
+                    } else {
+                        String::new()
+                    };
                     return Err(format!(
-                        "person {} is on phone {} twice",
-                        it.card.k, phone.index
+                        "{known}person {k} is on phone {} twice",
+                        phone.index
                     ));
                 }
             }
