@@ -39,8 +39,8 @@ pub struct PhoneItem {
     pub synced_rev: u64,
     /// Its LUID was ever sent to the bridge (a delete of it is then reported).
     pub told: bool,
-    /// Local writes not yet in step with the server.
-    pub pending: Vec<u32>,
+    /// Local writes not yet in step with the server, with the rev each made.
+    pub pending: Vec<(u32, u64)>,
     /// The rev last sent, settled or not.
     pub sent_rev: Option<u64>,
 }
@@ -123,7 +123,7 @@ impl Phone {
                 rev,
                 synced_rev: 0,
                 told: false,
-                pending: vec![tag],
+                pending: vec![(tag, rev)],
                 sent_rev: None,
             },
         );
@@ -149,7 +149,7 @@ impl Phone {
             it.card.note = Some(tag);
         }
         it.rev = rev;
-        it.pending.push(tag);
+        it.pending.push((tag, rev));
     }
 
     /// The user deletes an item.
@@ -160,7 +160,7 @@ impl Phone {
         };
         let deletion = model.delete(it.card.k, it.card.tags(), Author::Phone(self.index));
         // The user's delete supersedes their own changes not yet sent.
-        for t in &it.pending {
+        for (t, _) in &it.pending {
             model.abandon_write(*t);
         }
         // The bridge learns which LUID a server item has from the Map alone: a delete
@@ -178,7 +178,7 @@ impl Phone {
     /// A refresh from the server: everything local goes, unsent changes with it.
     pub fn wipe(&mut self, model: &mut Model) {
         for it in self.items.values() {
-            for t in &it.pending {
+            for (t, _) in &it.pending {
                 model.abandon_write(*t);
             }
         }
@@ -479,9 +479,10 @@ impl Phone {
         self.last_anchor = Some(next);
         for (luid, rev) in settled {
             if let Some(it) = self.items.get_mut(luid) {
+                // Writes up to the settled rev reached the server.
+                it.pending.retain(|(_, r)| r > rev);
                 if it.rev == *rev {
                     it.synced_rev = *rev;
-                    it.pending.clear();
                 }
             }
         }
