@@ -68,6 +68,8 @@ pub struct Phone {
     pub next_luid: u32,
     pub rev: u64,
     pub sessions: u32,
+    /// Local writes a server delete took away, for the model to abandon.
+    pub dropped: Vec<u32>,
 }
 
 impl Phone {
@@ -85,6 +87,7 @@ impl Phone {
             next_luid: 0,
             rev: 0,
             sessions: 0,
+            dropped: Vec::new(),
         }
     }
 
@@ -443,9 +446,11 @@ impl Phone {
                     .and_then(|i| i.target.as_ref())
                     .map(|t| t.loc_uri.clone())
                     .unwrap_or_default();
-                if self.items.remove(&luid).is_none() {
+                let Some(gone) = self.items.remove(&luid) else {
                     return StatusCode::NotFound;
-                }
+                };
+                // The server's delete wins over changes the phone made meanwhile.
+                self.dropped.extend(gone.pending.iter().map(|(t, _)| *t));
                 self.known.retain(|_, l| *l != luid);
                 self.pending_map.retain(|_, l| *l != luid);
                 StatusCode::Ok

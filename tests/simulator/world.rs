@@ -309,6 +309,9 @@ impl World {
                     }
                 }
             }
+            for t in self.phones[p].dropped.drain(..) {
+                lock(&self.model).abandon_write(t);
+            }
             if reply.body.final_ {
                 answers = out;
                 break;
