@@ -39,8 +39,8 @@ pub struct PhoneItem {
     pub synced_rev: u64,
     /// Its LUID was ever sent to the bridge (a delete of it is then reported).
     pub told: bool,
-    /// Local writes not yet in step with the server.
-    pub pending: Vec<u32>,
+    /// Local writes not yet in step with the server, with the rev each made.
+    pub pending: Vec<(u32, u64)>,
     /// The rev last sent, settled or not.
     pub sent_rev: Option<u64>,
 }
@@ -68,6 +68,8 @@ pub struct Phone {
     pub next_luid: u32,
     pub rev: u64,
     pub sessions: u32,
+    /// Local writes a server delete took away, for the model to abandon.
+    pub dropped: Vec<u32>,
 }
 
 impl Phone {
@@ -85,6 +87,7 @@ impl Phone {
             next_luid: 0,
             rev: 0,
             sessions: 0,
+            dropped: Vec::new(),
         }
     }
 
@@ -123,7 +126,7 @@ impl Phone {
                 rev,
                 synced_rev: 0,
                 told: false,
-                pending: vec![tag],
+                pending: vec![(tag, rev)],
                 sent_rev: None,
             },
         );
@@ -149,7 +152,7 @@ impl Phone {
             it.card.note = Some(tag);
         }
         it.rev = rev;
-        it.pending.push(tag);
+        it.pending.push((tag, rev));
     }
 
     /// The user deletes an item.
@@ -160,7 +163,7 @@ impl Phone {
         };
         let deletion = model.delete(it.card.k, it.card.tags(), Author::Phone(self.index));
         // The user's delete supersedes their own changes not yet sent.
-        for t in &it.pending {
+        for (t, _) in &it.pending {
             model.abandon_write(*t);
         }
         // The bridge learns which LUID a server item has from the Map alone: a delete
@@ -178,7 +181,7 @@ impl Phone {
     /// A refresh from the server: everything local goes, unsent changes with it.
     pub fn wipe(&mut self, model: &mut Model) {
         for it in self.items.values() {
-            for t in &it.pending {
+            for (t, _) in &it.pending {
                 model.abandon_write(*t);
             }
         }
@@ -443,9 +446,11 @@ impl Phone {
                     .and_then(|i| i.target.as_ref())
                     .map(|t| t.loc_uri.clone())
                     .unwrap_or_default();
-                if self.items.remove(&luid).is_none() {
+                let Some(gone) = self.items.remove(&luid) else {
                     return StatusCode::NotFound;
-                }
+                };
+                // The server's delete wins over changes the phone made meanwhile.
+                self.dropped.extend(gone.pending.iter().map(|(t, _)| *t));
                 self.known.retain(|_, l| *l != luid);
                 self.pending_map.retain(|_, l| *l != luid);
                 StatusCode::Ok
@@ -479,9 +484,10 @@ impl Phone {
         self.last_anchor = Some(next);
         for (luid, rev) in settled {
             if let Some(it) = self.items.get_mut(luid) {
+                // Writes up to the settled rev reached the server.
+                it.pending.retain(|(_, r)| r > rev);
                 if it.rev == *rev {
                     it.synced_rev = *rev;
-                    it.pending.clear();
                 }
             }
         }
