@@ -597,5 +597,6 @@ async fn two_identical_items_without_uid_are_both_created() {
 }
 
 mod device_limits;
+mod lost_maps;
 mod resume;
 mod stale_writes;
