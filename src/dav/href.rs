@@ -66,6 +66,14 @@ pub fn child(collection: &str, name: &str) -> String {
     format!("{collection}{sep}{}", encode_segment(name))
 }
 
+/// An item's href split into its collection and its decoded resource name: what
+/// [`child`] joins again into the same href.
+pub fn split(href: &str) -> Option<(String, String)> {
+    let (collection, name) = href.rsplit_once('/')?;
+    let name = percent_decode_str(name).decode_utf8().ok()?.into_owned();
+    (!name.is_empty()).then(|| (format!("{collection}/"), name))
+}
+
 /// Compares two collection paths ignoring a trailing `/`.
 pub fn same_collection(a: &str, b: &str) -> bool {
     a.trim_end_matches('/') == b.trim_end_matches('/')
@@ -74,6 +82,19 @@ pub fn same_collection(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_split_href_joins_again_into_itself() {
+        for h in [
+            "/dav/anna/contacts/a%40b.vcf",
+            "/c/x%20y.ics",
+            "/c/plain.vcf",
+        ] {
+            let (collection, name) = split(h).unwrap();
+            assert_eq!(child(&collection, &name), h);
+        }
+        assert_eq!(split("/c/"), None);
+    }
 
     #[test]
     fn encodings_of_one_name_agree() {

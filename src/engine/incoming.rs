@@ -267,6 +267,12 @@ impl DatastoreRun {
                 }
                 return self.plan_union(luid, href, etag, &tree, &incoming);
             }
+            if let Some(href) = known.filter(|h| !index.by_href.contains_key(h)) {
+                // As in a two-way sync: under the href every phone's map names, so another
+                // phone's copy or change lands on the same item instead of a second one.
+                tracing::info!(datastore = %self.key.datastore, %luid, %href, "mapped item gone upstream, re-creating");
+                return self.plan_recreate(luid, &href, incoming, added);
+            }
         } else if let Some(href) = known {
             if let Some((etag, tree)) = current.get(&href) {
                 let synced = self.map.get(&href).and_then(|e| e.etag.clone());
@@ -278,8 +284,16 @@ impl DatastoreRun {
                 }
                 return self.plan_merge(luid, href, etag.clone(), tree, &incoming, ok, false);
             }
-            // Mapped but gone upstream: the phone's version comes back as a new item.
+            // Mapped but gone upstream: the phone's version comes back, under the href
+            // every phone's map names, so another phone's change lands on it too.
             tracing::info!(datastore = %self.key.datastore, %luid, %href, "mapped item gone upstream, re-creating");
+            return self.plan_recreate(luid, &href, incoming, added);
+        }
+        if !is_add && self.unmapped.waiting() {
+            // The phone names an item the bridge never learned: most likely one it sent
+            // whose Map is still to come. It waits for the Map rather than become a copy.
+            tracing::info!(datastore = %self.key.datastore, %luid, "change to an unmapped item waits for the phone's Map");
+            return Plan::Done(StatusCode::RetryLater);
         }
         self.plan_create(luid, incoming, added)
     }
@@ -300,6 +314,28 @@ impl DatastoreRun {
             body,
             status,
             renameable: items::uid_is_ours(&uid).then_some(incoming),
+        }
+    }
+
+    /// The phone's version of an item deleted upstream, written again at its old href.
+    fn plan_recreate(
+        &self,
+        luid: String,
+        old: &str,
+        mut incoming: Component,
+        status: StatusCode,
+    ) -> Plan {
+        let Some((collection, name)) = href::split(old) else {
+            return self.plan_create(luid, incoming, status);
+        };
+        items::ensure_uid(&mut incoming);
+        Plan::Create {
+            luid,
+            collection,
+            name,
+            body: convert::dav_bytes(&incoming),
+            status,
+            renameable: None,
         }
     }
 

@@ -21,6 +21,7 @@ mod stale_write;
 pub mod sync_method;
 #[cfg(test)]
 mod tests;
+mod unmapped;
 pub mod upstream;
 
 use std::collections::{HashMap, HashSet};
@@ -177,6 +178,8 @@ pub struct DatastoreRun {
     /// Server ids and LUIDs of items sent in another format than the datastore's (a task
     /// of a combined SIF calendar goes as a SIF task).
     item_formats: HashMap<String, Format>,
+    /// Items sent in earlier sessions whose Map is still to come.
+    unmapped: unmapped::Unmapped,
 }
 
 /// A server item not sent because it is larger than the phone takes.
@@ -354,6 +357,7 @@ impl DatastoreRun {
             phone_max_obj: None,
             held_back: None,
             item_formats: HashMap::new(),
+            unmapped: unmapped::Unmapped::default(),
             key,
         };
         if matches!(
@@ -364,7 +368,9 @@ impl DatastoreRun {
             deps.store
                 .clear_map(&run.key)
                 .map_err(store_err(&run.key))?;
+            unmapped::Unmapped::forget_all(deps, &run.key)?;
         } else {
+            run.unmapped = unmapped::Unmapped::load(deps, &run.key)?;
             for e in deps.store.map(&run.key).map_err(store_err(&run.key))? {
                 run.luid_to_href.insert(e.luid.clone(), e.href.clone());
                 run.map.insert(e.href.clone(), e);
@@ -448,11 +454,20 @@ impl DatastoreRun {
         deps: &EngineDeps<D>,
         pairs: &[(String, String)],
     ) -> Result<(), EngineError> {
+        let owed = self
+            .unmapped
+            .settle(deps, &self.key, &mut self.previous, pairs);
+        let entries = self.noting_failure(deps, owed)?;
         let settled = deps
             .store
             .settle_pending_maps(&self.key, pairs)
             .map_err(store_err(&self.key));
         let unknown = self.noting_failure(deps, settled)?;
+        // A Map sent again early in a later session names items this session may change.
+        for e in entries {
+            self.luid_to_href.insert(e.luid.clone(), e.href.clone());
+            self.map.insert(e.href.clone(), e);
+        }
         if !unknown.is_empty() {
             tracing::info!(datastore = %self.key.datastore, count = unknown.len(), "Map names ids never sent");
         }
@@ -544,10 +559,11 @@ impl DatastoreRun {
                 .apply_map(&self.key, &changes)
                 .map_err(store_err(&self.key))?;
         }
+        let never_mapped = self.unmapped.never_mapped(deps, &self.key)?;
         let mut state = self.previous.clone();
         state.phone_anchor = Some(self.phone_next.clone());
         state.server_anchor = Some(self.server_next.clone());
-        state.force_slow = false;
+        state.force_slow = never_mapped;
         state.last_sync = Some(Utc::now().timestamp());
         state.last_result = Some("ok".into());
         if let Some(held) = &self.held_back {

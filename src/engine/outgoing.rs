@@ -99,6 +99,13 @@ impl DatastoreRun {
         deps: &EngineDeps<D>,
         o: &mut Outgoing,
     ) -> Result<(), EngineError> {
+        // Phone items whose server item went before their Map came.
+        for luid in std::mem::take(&mut self.previous.owed_deletes) {
+            if self.luid_to_href.contains_key(&luid) {
+                o.out.push(ServerChange::Delete { luid: luid.clone() });
+                self.forget_luids.push(luid);
+            }
+        }
         for i in 0..self.upstreams.len() {
             let changes = self.changes_since_last(deps, i).await?;
             for c in &changes.changed {
@@ -111,6 +118,12 @@ impl DatastoreRun {
                 }
             }
             for href in &changes.deleted {
+                if self.written.contains_key(href) {
+                    // Re-created this session by the phone's change: it lives on.
+                    continue;
+                }
+                self.unmapped
+                    .gone_upstream(deps, &self.key, href, self.server_id(href));
                 if let Some(entry) = self.map.get(href) {
                     if self
                         .luid_to_href
@@ -289,6 +302,7 @@ impl DatastoreRun {
                         server_id,
                         href,
                         etag,
+                        gone: false,
                     });
                 }
             }

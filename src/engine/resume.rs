@@ -89,6 +89,8 @@ impl DatastoreRun {
     /// Continues from what an interrupted session finished (the session checked that the
     /// record fits: same anchors, not too old).
     pub fn resume_from(&mut self, record: SuspendedRun) {
+        // The items the broken session sent are this session's: their Map comes at its end.
+        self.unmapped = super::unmapped::Unmapped::default();
         let book = &mut self.resume;
         // A resume may leave its Last anchor out: the broken session's stays the one.
         if book.phone_last.is_none() {

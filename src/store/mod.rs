@@ -536,6 +536,24 @@ impl Store {
         self.range_json(PENDING_MAPS, &ds_prefix(k)?)
     }
 
+    /// Forgets pending entries whose Map will not come.
+    pub fn remove_pending_maps(
+        &self,
+        k: &DatastoreKey,
+        server_ids: &[String],
+    ) -> Result<(), StoreError> {
+        let prefix = ds_prefix(k)?;
+        let tx = self.db.begin_write().map_err(db_err("begin write"))?;
+        {
+            let mut t = tx.open_table(PENDING_MAPS).map_err(db_err("open table"))?;
+            for id in server_ids {
+                t.remove(sub_key(&prefix, id)?.as_str())
+                    .map_err(db_err("remove"))?;
+            }
+        }
+        tx.commit().map_err(db_err("commit"))
+    }
+
     /// Turns pending entries into map entries for the (server id, LUID) pairs a device's Map
     /// command named, in one transaction. Returns the server ids that had no pending entry.
     pub fn settle_pending_maps(
@@ -714,6 +732,7 @@ mod tests {
                 server_id: "s1".into(),
                 href: "/b/cal/x.ics".into(),
                 etag: None,
+                gone: false,
             }],
         )
         .unwrap();

@@ -92,6 +92,10 @@ pub struct DatastoreState {
     /// are offered again next session (hrefs).
     #[serde(default)]
     pub held_back: Vec<String>,
+    /// LUIDs of phone items whose server item was deleted before the phone's Map named
+    /// them: each gets a Delete next session.
+    #[serde(default)]
+    pub owed_deletes: Vec<String>,
 }
 
 /// One LUID <-> href pairing of a device datastore.
@@ -122,4 +126,7 @@ pub struct PendingMap {
     pub server_id: String,
     pub href: String,
     pub etag: Option<String>,
+    /// Deleted upstream while the Map was still to come.
+    #[serde(default)]
+    pub gone: bool,
 }

@@ -6,18 +6,45 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+/// How many e-mail addresses a card may hold besides its newest: a slow sync unites the
+/// phone's addresses with the server's (docs/matching-and-conflicts.md), so a card can
+/// carry an older address next to a newer one.
+pub const MORE_EMAILS: usize = 3;
+
 /// One person's fields as a copy holds them: tags of the writes that set them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Card {
     pub k: u32,
+    /// The newest e-mail address (the highest tag): the one a phone's edit replaces.
     pub email: Option<u32>,
+    /// Older addresses a slow sync united with it, ascending.
+    pub more_emails: [Option<u32>; MORE_EMAILS],
     pub note: Option<u32>,
 }
 
 impl Card {
+    pub fn new(k: u32, email: Option<u32>, note: Option<u32>) -> Card {
+        Card {
+            k,
+            email,
+            more_emails: [None; MORE_EMAILS],
+            note,
+        }
+    }
+
+    /// Every e-mail tag the copy holds, oldest first.
+    pub fn emails(&self) -> Vec<u32> {
+        self.more_emails
+            .iter()
+            .flatten()
+            .copied()
+            .chain(self.email)
+            .collect()
+    }
+
     /// The write tags this copy holds: what its next writer has seen.
     pub fn tags(&self) -> BTreeSet<u32> {
-        self.email.into_iter().chain(self.note).collect()
+        self.emails().into_iter().chain(self.note).collect()
     }
 
     /// A vCard 2.1 as a phone sends it; `note` only when the phone holds notes.
@@ -26,7 +53,7 @@ impl Card {
             "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Fam{k};Giv{k}\r\nFN:Giv{k} Fam{k}\r\nTEL;CELL:+4940{k:05}\r\n",
             k = self.k
         );
-        if let Some(e) = self.email {
+        for e in self.emails() {
             s += &format!("EMAIL;INTERNET:e{e}@k{}.example\r\n", self.k);
         }
         if let (Some(n), true) = (self.note, with_note) {
@@ -41,7 +68,7 @@ impl Card {
             "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:sim-{k}\r\nN:Fam{k};Giv{k};;;\r\nFN:Giv{k} Fam{k}\r\nTEL;TYPE=CELL:+4940{k:05}\r\n",
             k = self.k
         );
-        if let Some(e) = self.email {
+        for e in self.emails() {
             s += &format!("EMAIL;TYPE=INTERNET:e{e}@k{}.example\r\n", self.k);
         }
         if let Some(n) = self.note {
@@ -55,9 +82,8 @@ impl Card {
 pub fn parse(text: &str) -> Result<Card, String> {
     let unfolded = text.replace("\r\n ", "").replace("\n ", "");
     let mut k = None;
-    let mut email = None;
+    let mut emails: Vec<u32> = Vec::new();
     let mut note = None;
-    let mut emails = 0;
     for line in unfolded.lines() {
         let Some((head, value)) = line.split_once(':') else {
             continue;
@@ -70,11 +96,17 @@ pub fn parse(text: &str) -> Result<Card, String> {
                 k = fam.strip_prefix("Fam").and_then(|n| n.parse::<u32>().ok());
             }
             "EMAIL" if !value.is_empty() => {
-                emails += 1;
-                email = value
+                let tag = value
                     .strip_prefix('e')
                     .and_then(|r| r.split('@').next())
-                    .and_then(|n| n.parse().ok());
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| format!("unreadable e-mail address {value:?}: {text:?}"))?;
+                if emails.contains(&tag) {
+                    return Err(format!(
+                        "e-mail address {value:?} twice in one card: {text:?}"
+                    ));
+                }
+                emails.push(tag);
             }
             "NOTE" if !value.is_empty() => {
                 note = value.strip_prefix('n').and_then(|n| n.parse().ok());
@@ -82,11 +114,19 @@ pub fn parse(text: &str) -> Result<Card, String> {
             _ => {}
         }
     }
-    if emails > 1 {
-        return Err(format!("{emails} e-mail addresses in one card: {text:?}"));
+    if emails.len() > MORE_EMAILS + 1 {
+        return Err(format!(
+            "{} e-mail addresses in one card: {text:?}",
+            emails.len()
+        ));
     }
     let k = k.ok_or_else(|| format!("no readable name: {text:?}"))?;
-    Ok(Card { k, email, note })
+    emails.sort_unstable();
+    let mut card = Card::new(k, emails.pop(), note);
+    for (slot, e) in card.more_emails.iter_mut().zip(emails) {
+        *slot = Some(e);
+    }
+    Ok(card)
 }
 
 /// Who made a write.
@@ -268,19 +308,20 @@ impl Model {
                 ));
             }
         }
-        self.judge_field(k, "e-mail", card.email, &writes, |w| w.sets_email)?;
-        self.judge_field(k, "note", card.note, &writes, |w| w.sets_note)
+        self.judge_field(k, "e-mail", &card.emails(), &writes, |w| w.sets_email)?;
+        let note: Vec<u32> = card.note.into_iter().collect();
+        self.judge_field(k, "note", &note, &writes, |w| w.sets_note)
     }
 
     fn judge_field(
         &self,
         k: u32,
         field: &str,
-        fin: Option<u32>,
+        fin: &[u32],
         writes: &[(u32, &Write)],
         sets: impl Fn(&Write) -> bool,
     ) -> Result<(), String> {
-        if let Some(f) = fin {
+        for &f in fin {
             match self.writes.get(&f) {
                 Some(w) if w.k == k && sets(w) => {}
                 _ => {
@@ -290,7 +331,9 @@ impl Model {
                 }
             }
         }
-        let kept = fin.map(|f| self.ancestry(&BTreeSet::from([f])));
+        // Every value the copy holds keeps what its writer had seen (a slow sync's union
+        // holds several).
+        let kept = (!fin.is_empty()).then(|| self.ancestry(&fin.iter().copied().collect()));
         // A delete supersedes what its author had seen, whoever re-created the item.
         let mut deleted = BTreeSet::new();
         for d in self.deletions.iter().filter(|d| d.k == k) {

@@ -114,11 +114,7 @@ impl Phone {
         let tag = model.write(k, self.sets(), BTreeSet::new(), Author::Phone(self.index));
         self.next_luid += 1;
         let rev = self.bump();
-        let card = Card {
-            k,
-            email: Some(tag),
-            note: self.kind.holds_note.then_some(tag),
-        };
+        let card = Card::new(k, Some(tag), self.kind.holds_note.then_some(tag));
         self.items.insert(
             self.next_luid.to_string(),
             PhoneItem {

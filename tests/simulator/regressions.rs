@@ -99,3 +99,64 @@ fn a_slow_sync_that_re_creates_an_item_deleted_upstream_keeps_its_new_pairing() 
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+/// Two sessions in a row: the server's card reaches the phone, whose Map is lost when it
+/// gives up before package 5.
+fn map_lost_then(phones: usize, after: Vec<Op>) -> Scenario {
+    let mut ops = vec![
+        Op::ServerAdd,
+        Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+        Op::ServerAdd,
+        Op::Sync(
+            0,
+            SyncKind::TwoWay,
+            Faults {
+                give_up_at: Some(3),
+                ..Faults::default()
+            },
+        ),
+    ];
+    ops.extend(after);
+    Scenario {
+        phones: (0..phones).map(|_| phone(true, false, true)).collect(),
+        ops,
+    }
+}
+
+#[test]
+fn a_lost_map_costs_a_slow_sync_never_a_duplicate() {
+    for pick in 0..2 {
+        let s = map_lost_then(
+            1,
+            vec![
+                Op::PhoneEdit(0, pick),
+                Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            ],
+        );
+        assert_eq!(run(&s), Ok(()), "edit of item {pick}");
+    }
+}
+
+#[test]
+fn a_card_deleted_upstream_before_the_phones_map_arrived_goes_from_the_phone() {
+    for pick in 0..2 {
+        let s = map_lost_then(1, vec![Op::ServerDelete(pick)]);
+        assert_eq!(run(&s), Ok(()), "delete of item {pick}");
+    }
+}
+
+#[test]
+fn a_deleted_card_changed_on_two_phones_is_on_the_server_once() {
+    let s = Scenario {
+        phones: vec![phone(true, false, true), phone(false, false, true)],
+        ops: vec![
+            Op::ServerAdd,
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(1, SyncKind::TwoWay, Faults::default()),
+            Op::ServerDelete(0),
+            Op::PhoneEdit(0, 0),
+            Op::PhoneEdit(1, 0),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}

@@ -76,11 +76,7 @@ impl SimUpstream {
         let mut m = lock(&self.model);
         let k = m.new_person();
         let tag = m.write(k, (true, true), BTreeSet::new(), Author::Server);
-        let card = Card {
-            k,
-            email: Some(tag),
-            note: Some(tag),
-        };
+        let card = Card::new(k, Some(tag), Some(tag));
         let href = format!("{COLLECTION}other-{k}.vcf");
         let _ = self.dav.put(&href, &card.vcard30());
     }
@@ -101,11 +97,7 @@ impl SimUpstream {
         let Ok(card) = parse(&data) else { return };
         let mut m = lock(&self.model);
         let tag = m.write(card.k, (true, true), card.tags(), Author::Server);
-        let new = Card {
-            k: card.k,
-            email: Some(tag),
-            note: Some(tag),
-        };
+        let new = Card::new(card.k, Some(tag), Some(tag));
         let _ = self.dav.put(href, &new.vcard30());
     }
 

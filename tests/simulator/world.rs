@@ -423,17 +423,7 @@ impl World {
         for (href, card) in self.upstream.cards() {
             let card = card.map_err(|e| format!("server item {href} unreadable: {e}"))?;
             if server.insert(card.k, card).is_some() {
-                let model = lock(&self.model);
-                let deleted = model.deletions.iter().any(|d| d.k == card.k);
-                let unmapped = model.unmapped_changes.contains(&card.k);
-                let known = if deleted {
-                    format!("{KNOWN_ISSUE} (a deleted item re-created by two phones): ")
-                } else if unmapped {
-                    format!("{KNOWN_ISSUE} (a change to an item whose Map was lost): ")
-                } else {
-                    String::new()
-                };
-                return Err(format!("{known}person {} is on the server twice", card.k));
+                return Err(format!("person {} is on the server twice", card.k));
             }
         }
         let model = lock(&self.model);
@@ -469,20 +459,8 @@ impl World {
                 })
                 .collect();
             if seen != held {
-                let differing = seen
-                    .keys()
-                    .chain(held.keys())
-                    .filter(|k| seen.get(k) != held.get(k));
-                let lost_map = differing
-                    .into_iter()
-                    .all(|k| model.lost_maps.contains(k) || model.unmapped_changes.contains(k));
                 return Err(format!(
-                    "{}phone {} differs from the server:\n  phone:  {:?}\n  server: {:?}",
-                    if lost_map {
-                        format!("{KNOWN_ISSUE} (an item deleted upstream before the phone's Map arrived): ")
-                    } else {
-                        String::new()
-                    },
+                    "phone {} differs from the server:\n  phone:  {:?}\n  server: {:?}",
                     phone.index,
                     seen.values().collect::<Vec<_>>(),
                     held.values().collect::<Vec<_>>()
