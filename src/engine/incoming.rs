@@ -325,7 +325,13 @@ impl DatastoreRun {
         mut incoming: Component,
         status: StatusCode,
     ) -> Plan {
-        let Some((collection, name)) = href::split(old) else {
+        // An href of a collection the run no longer reads (one gone and rediscovered)
+        // cannot be written again: the item is new in the run's own collection.
+        let Some((collection, name)) = href::split(old).filter(|(c, _)| {
+            self.upstreams
+                .iter()
+                .any(|u| href::same_collection(&u.href, c))
+        }) else {
             return self.plan_create(luid, incoming, status);
         };
         items::ensure_uid(&mut incoming);

@@ -160,3 +160,34 @@ fn a_deleted_card_changed_on_two_phones_is_on_the_server_once() {
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+#[test]
+fn a_slow_sync_re_creates_a_card_deleted_upstream_at_its_old_href_so_a_phone_edit_lands_on_it() {
+    let s = Scenario {
+        phones: vec![
+            Kind {
+                v12: false,
+                wbxml: true,
+                max_msg_size: 2785,
+                per_message: 3,
+                holds_note: true,
+            },
+            Kind {
+                v12: false,
+                wbxml: true,
+                max_msg_size: 5751,
+                per_message: 1,
+                holds_note: false,
+            },
+        ],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(1, SyncKind::TwoWay, Faults::default()),
+            Op::ServerDelete(0),
+            Op::Sync(1, SyncKind::Slow, Faults::default()),
+            Op::PhoneEdit(0, 0),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
