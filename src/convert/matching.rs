@@ -76,7 +76,7 @@ pub fn disagreement(a: &Component, b: &Component, zone: Tz) -> Option<&'static s
 
 /// The component that carries the item's fields: the VCARD itself or the calendar's
 /// main item.
-pub(super) fn main_of(item: &Component) -> &Component {
+pub fn main_of(item: &Component) -> &Component {
     if item.name != "VCALENDAR" {
         return item;
     }

@@ -57,15 +57,9 @@ pub fn format_for_item(format: Format, item: &Component) -> Format {
 
 /// The item's UID (the VCARD's or the calendar's main item's), if it has one.
 pub fn uid_of(item: &Component) -> Option<String> {
-    let holder = if item.name == "VCALENDAR" {
-        item.components
-            .iter()
-            .find(|c| c.name != "VTIMEZONE" && c.property("RECURRENCE-ID").is_none())
-            .unwrap_or(item)
-    } else {
-        item
-    };
-    holder.value("UID").map(str::to_owned)
+    convert::matching::main_of(item)
+        .value("UID")
+        .map(str::to_owned)
 }
 
 /// The item's UID, given a new random one when it has none (phones rarely send UIDs).
