@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs many sync-simulator scenarios (release build) and prints how many ran, how fast,
 # and every failure shrunk to a replayable scenario.
-# Usage: scripts/simulate.sh [--scenarios N] [--seed FIRST] [--jobs J]
+# Usage: scripts/simulate.sh [--scenarios N] [--seed FIRST] [--jobs J] [--no-shrink]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,7 @@ while [ $# -gt 0 ]; do
     --scenarios) scenarios="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
+    --no-shrink) export SIM_SHRINK=0; shift ;;
     -h|--help) sed -n '2,4p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac

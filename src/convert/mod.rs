@@ -9,6 +9,7 @@ pub mod alarm;
 pub mod aliases;
 pub mod capability;
 pub mod empty;
+pub mod fingerprint;
 pub mod matching;
 pub mod matchkey;
 pub mod merge;

@@ -2,7 +2,7 @@
 //! the writes run with preconditions, and the outcome settled into a status, the map and
 //! what goes back to the phone.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use futures_util::stream::{self, StreamExt};
 
@@ -11,7 +11,7 @@ use super::{
     DavItems, EngineDeps, EngineError, PhoneChange, SyncMethod,
 };
 use crate::convert::capability::Capability;
-use crate::convert::{self, merge, union, Component};
+use crate::convert::{self, fingerprint, merge, union, Component};
 use crate::dav::{href, DavError, Written};
 use crate::store::{MapChange, MapEntry};
 use crate::syncml::codes::StatusCode;
@@ -77,6 +77,7 @@ impl DatastoreRun {
         }
         // Current server versions of the items the phone replaces, in one read.
         let mut current: HashMap<String, (String, Component)> = HashMap::new();
+        let mut gone = HashSet::new();
         if self.index.is_none() {
             // An Add under a known LUID is one the phone sends again (its status never
             // reached it): the item it names is read like a replaced one.
@@ -88,6 +89,11 @@ impl DatastoreRun {
             if !hrefs.is_empty() {
                 match self.fetch(deps, &hrefs).await {
                     Ok(fetched) => {
+                        gone = hrefs
+                            .iter()
+                            .filter(|h| !fetched.iter().any(|it| &it.href == *h))
+                            .cloned()
+                            .collect();
                         for item in fetched {
                             if let Ok(tree) = items::parse_dav(&item.data, &deps.opts) {
                                 current.insert(
@@ -109,7 +115,7 @@ impl DatastoreRun {
         let originals = changes.clone();
         let plans: Vec<Plan> = changes
             .into_iter()
-            .map(|c| self.plan(deps, c, &current))
+            .map(|c| self.plan(deps, c, &current, &gone))
             .collect();
         self.record_intents(deps, &plans)?;
         let results: Vec<(Plan, Result<Option<Written>, DavError>)> =
@@ -158,6 +164,7 @@ impl DatastoreRun {
                     luid: luid.clone(),
                     href: href::child(collection, name),
                     etag: None,
+                    phone_copy: None,
                 })),
                 _ => None,
             })
@@ -200,6 +207,7 @@ impl DatastoreRun {
                             luid: luid.clone(),
                             href: it.href.clone(),
                             etag: None,
+                            phone_copy: None,
                         }));
                         self.luid_to_href.insert(luid.clone(), it.href.clone());
                     }
@@ -220,6 +228,7 @@ impl DatastoreRun {
         deps: &EngineDeps<D>,
         change: PhoneChange,
         current: &HashMap<String, (String, Component)>,
+        gone: &HashSet<String>,
     ) -> Plan {
         let (luid, format, data, is_add) = match change {
             PhoneChange::Delete { luid } => return self.plan_delete(luid),
@@ -239,8 +248,19 @@ impl DatastoreRun {
         } else {
             StatusCode::Ok
         };
+        let copy = fingerprint::of(&incoming);
+        self.phone_copies.insert(luid.clone(), copy.clone());
         // Known LUID: the item it names.
-        let known = self.luid_to_href.get(&luid).cloned();
+        let mut known = self.luid_to_href.get(&luid).cloned();
+        if known.is_none() && self.method == SyncMethod::Slow && self.unmapped.waiting() {
+            known = self.pair_by_copy(deps, &luid, &copy);
+        }
+        if let Some(href) = &known {
+            let now = self.server_now(href, current, gone);
+            if let Some(plan) = self.plan_by_history(&luid, href, &copy, &incoming, now, ok) {
+                return plan;
+            }
+        }
         if let Some(index) = &self.index {
             let hit = known
                 .as_ref()
@@ -510,6 +530,7 @@ impl DatastoreRun {
                 self.taken.insert(w.href.clone());
                 self.luid_to_href.insert(luid.clone(), w.href.clone());
                 let entry = MapEntry {
+                    phone_copy: self.phone_copies.remove(&luid),
                     luid,
                     href: w.href.clone(),
                     etag: Some(w.etag),
@@ -529,6 +550,7 @@ impl DatastoreRun {
                 Ok(None),
             ) => {
                 let entry = MapEntry {
+                    phone_copy: self.phone_copies.remove(&luid),
                     luid,
                     href: href.clone(),
                     etag: Some(etag),

@@ -11,6 +11,7 @@
 
 pub mod conflict;
 pub mod dav_items;
+mod history;
 mod incoming;
 mod index;
 pub mod items;
@@ -180,6 +181,11 @@ pub struct DatastoreRun {
     item_formats: HashMap<String, Format>,
     /// Items sent in earlier sessions whose Map is still to come.
     unmapped: unmapped::Unmapped,
+    /// LUID -> digest of the item the phone sent this session, for its map entry.
+    phone_copies: HashMap<String, String>,
+    /// LUIDs of unchanged phone copies of items deleted upstream (a slow sync's): each
+    /// gets a Delete.
+    doomed: Vec<String>,
 }
 
 /// A server item not sent because it is larger than the phone takes.
@@ -358,6 +364,8 @@ impl DatastoreRun {
             held_back: None,
             item_formats: HashMap::new(),
             unmapped: unmapped::Unmapped::default(),
+            phone_copies: HashMap::new(),
+            doomed: Vec::new(),
             key,
         };
         if matches!(
@@ -559,7 +567,8 @@ impl DatastoreRun {
                 .apply_map(&self.key, &changes)
                 .map_err(store_err(&self.key))?;
         }
-        let never_mapped = self.unmapped.never_mapped(deps, &self.key)?;
+        let matched_all = self.method.phone_sends_all() && self.method.writes_upstream();
+        let never_mapped = self.unmapped.never_mapped(deps, &self.key, matched_all)?;
         let mut state = self.previous.clone();
         state.phone_anchor = Some(self.phone_next.clone());
         state.server_anchor = Some(self.server_next.clone());

@@ -10,6 +10,7 @@ use super::{
     dav_err, items, store_err, DatastoreRun, DavItems, EngineDeps, EngineError, ServerChange,
     SyncMethod,
 };
+use crate::convert::fingerprint;
 use crate::convert::shaping::{self, ShapeNote};
 use crate::convert::Component;
 use crate::dav::{ChangeState, Changes, DavError};
@@ -99,9 +100,15 @@ impl DatastoreRun {
         deps: &EngineDeps<D>,
         o: &mut Outgoing,
     ) -> Result<(), EngineError> {
-        // Phone items whose server item went before their Map came.
+        o.out.extend(self.doomed_deletes());
+        // Phone items whose server item went before their Map came, unless the phone's
+        // change re-created the item this session.
         for luid in std::mem::take(&mut self.previous.owed_deletes) {
-            if self.luid_to_href.contains_key(&luid) {
+            let owed = self
+                .luid_to_href
+                .get(&luid)
+                .is_some_and(|h| !self.written.contains_key(h));
+            if owed && !self.forget_luids.contains(&luid) {
                 o.out.push(ServerChange::Delete { luid: luid.clone() });
                 self.forget_luids.push(luid);
             }
@@ -113,7 +120,12 @@ impl DatastoreRun {
                     .written
                     .get(&c.href)
                     .is_some_and(|w| w.as_deref() == Some(c.etag.as_str()) || w.is_none());
-                if !echo || self.send_back.contains(&c.href) {
+                // Sent in an earlier session and its Map may still come: sent again as
+                // new it could be a second copy. Once mapped it is read again; if the
+                // Map never comes the next sync is slow and matching decides.
+                let awaited = !self.map.contains_key(&c.href)
+                    && self.unmapped.awaits(&self.server_id(&c.href));
+                if (!echo || self.send_back.contains(&c.href)) && !awaited {
                     o.to_send.push(c.href.clone());
                 }
             }
@@ -125,6 +137,10 @@ impl DatastoreRun {
                 self.unmapped
                     .gone_upstream(deps, &self.key, href, self.server_id(href));
                 if let Some(entry) = self.map.get(href) {
+                    if self.forget_luids.contains(&entry.luid) {
+                        // Already deleted on the phone this session.
+                        continue;
+                    }
                     if self
                         .luid_to_href
                         .get(&entry.luid)
@@ -142,6 +158,9 @@ impl DatastoreRun {
             }
             self.upstreams[i].next = Some(changes.state);
         }
+        let late = std::mem::take(&mut self.previous.late_mapped);
+        self.verify_late_maps(deps, late, &mut o.out, &mut o.to_send)
+            .await?;
         // Server versions that must undo a refused phone change, even where the
         // upstream did not change them, and those too large for the phone last time.
         let listed: HashSet<&String> = o.to_send.iter().collect();
@@ -166,6 +185,9 @@ impl DatastoreRun {
         o: &mut Outgoing,
     ) -> Result<(), EngineError> {
         self.ensure_index(deps).await?;
+        // The phone sent all it holds: the slow sync's matching judges every pairing.
+        self.previous.late_mapped.clear();
+        o.out.extend(self.doomed_deletes());
         if let Some(index) = &self.index {
             for it in &index.items {
                 if !self.taken.contains(&it.href) || self.send_back.contains(&it.href) {
@@ -188,7 +210,9 @@ impl DatastoreRun {
                 .values()
                 .filter(|e| {
                     // A LUID re-created under a new href this session is not stale.
-                    !self.taken.contains(&e.href) && self.luid_to_href.get(&e.luid) == Some(&e.href)
+                    !self.taken.contains(&e.href)
+                        && self.luid_to_href.get(&e.luid) == Some(&e.href)
+                        && !self.forget_luids.contains(&e.luid)
                 })
                 .map(|e| e.luid.clone())
                 .collect();
@@ -269,6 +293,10 @@ impl DatastoreRun {
                 continue;
             }
             let etag = (!etag.is_empty()).then(|| etag.clone());
+            // The copy the phone will hold, as its own items are read.
+            let phone_copy = items::phone_to_dav(format, &data, &deps.opts)
+                .ok()
+                .map(|t| fingerprint::of(&t));
             // A pairing a slow sync found stale names a LUID the phone no longer has:
             // the item goes as new.
             let paired = self
@@ -286,6 +314,7 @@ impl DatastoreRun {
                     });
                     map_changes.push(MapChange::Put(MapEntry {
                         etag,
+                        phone_copy,
                         ..entry.clone()
                     }));
                 }
@@ -303,6 +332,7 @@ impl DatastoreRun {
                         href,
                         etag,
                         gone: false,
+                        phone_copy,
                     });
                 }
             }

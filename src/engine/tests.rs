@@ -537,6 +537,7 @@ async fn an_add_sent_again_after_the_bridge_died_before_its_map_finds_its_item()
         luid: "2".into(),
         href: href.clone(),
         etag: None,
+        phone_copy: None,
     };
     w.deps
         .store

@@ -1,24 +1,31 @@
 //! Items the bridge sent to a phone whose Map it has not had yet, across sessions.
 //! A change to an item the bridge cannot name waits for the Map instead of becoming a
-//! copy; a Map that never comes costs a slow sync; an item deleted upstream before its
-//! Map came is deleted on the phone once the Map names its LUID.
+//! copy, and is not sent again as new while its Map may still come; a Map that never
+//! comes costs a slow sync; an item deleted upstream before its Map came is deleted on
+//! the phone once the Map names its LUID. A Map that comes sessions late pairs items
+//! whose fate the change lists read meanwhile may not show (a session that broke keeps
+//! its old change state), so each is read again in the next two-way session.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
-use super::{store_err, EngineDeps, EngineError};
+use super::{dav_err, store_err, DatastoreRun, DavItems, EngineDeps, EngineError, ServerChange};
 use crate::store::{DatastoreKey, DatastoreState, MapEntry};
 
 #[derive(Debug, Default)]
 pub(super) struct Unmapped {
-    /// Server ids sent in an earlier session whose Map is still to come.
-    earlier: HashSet<String>,
+    /// Server ids sent in an earlier session whose Map is still to come, with the
+    /// digest of the copy sent.
+    earlier: HashMap<String, Option<String>>,
 }
 
 impl Unmapped {
     pub fn load<D>(deps: &EngineDeps<D>, key: &DatastoreKey) -> Result<Self, EngineError> {
         let pending = deps.store.pending_maps(key).map_err(store_err(key))?;
         Ok(Unmapped {
-            earlier: pending.into_iter().map(|p| p.server_id).collect(),
+            earlier: pending
+                .into_iter()
+                .map(|p| (p.server_id, p.phone_copy))
+                .collect(),
         })
     }
 
@@ -26,7 +33,7 @@ impl Unmapped {
     /// it held.
     pub fn forget_all<D>(deps: &EngineDeps<D>, key: &DatastoreKey) -> Result<(), EngineError> {
         let mut all = Self::load(deps, key)?;
-        let ids: Vec<String> = all.earlier.drain().collect();
+        let ids: Vec<String> = all.earlier.drain().map(|(id, _)| id).collect();
         deps.store
             .remove_pending_maps(key, &ids)
             .map_err(store_err(key))
@@ -59,9 +66,28 @@ impl Unmapped {
         }
     }
 
-    /// Before the Map's pairs settle: the pairings they make, and the LUIDs among them
-    /// whose item is gone upstream added to the deletes the next session owes the phone
-    /// (stored at once).
+    /// Whether the item sent under `server_id` in an earlier session still waits for
+    /// its Map.
+    pub fn awaits(&self, server_id: &str) -> bool {
+        self.earlier.contains_key(server_id)
+    }
+
+    /// The one item still waiting for its Map whose copy sent has digest `copy`.
+    fn sent_as(&self, copy: &str) -> Option<String> {
+        let mut hits = self
+            .earlier
+            .iter()
+            .filter(|(_, c)| c.as_deref() == Some(copy))
+            .map(|(id, _)| id);
+        let first = hits.next()?;
+        // Two items sent alike cannot be told apart by their content.
+        hits.next().is_none().then(|| first.clone())
+    }
+
+    /// Before the Map's pairs settle: the pairings they make. Among them, LUIDs whose
+    /// item is gone upstream are added to the deletes the next session owes the phone,
+    /// and those sent in an earlier session to the items it reads again (both stored
+    /// at once).
     pub fn settle<D>(
         &mut self,
         deps: &EngineDeps<D>,
@@ -70,9 +96,10 @@ impl Unmapped {
         pairs: &[(String, String)],
     ) -> Result<Vec<MapEntry>, EngineError> {
         let mut owed = Vec::new();
+        let mut late = Vec::new();
         let mut entries = Vec::new();
         for (server_id, luid) in pairs {
-            self.earlier.remove(server_id);
+            let earlier = self.earlier.remove(server_id).is_some();
             if let Some(p) = deps
                 .store
                 .pending_map(key, server_id)
@@ -80,15 +107,18 @@ impl Unmapped {
             {
                 if p.gone {
                     owed.push(luid.clone());
+                } else if earlier {
+                    late.push(luid.clone());
                 }
                 entries.push(MapEntry {
                     luid: luid.clone(),
                     href: p.href,
                     etag: p.etag,
+                    phone_copy: p.phone_copy,
                 });
             }
         }
-        if owed.is_empty() {
+        if owed.is_empty() && late.is_empty() {
             return Ok(entries);
         }
         let mut stored = deps
@@ -96,14 +126,10 @@ impl Unmapped {
             .datastore_state(key)
             .map_err(store_err(key))?
             .unwrap_or_default();
-        for luid in owed {
-            if !stored.owed_deletes.contains(&luid) {
-                stored.owed_deletes.push(luid.clone());
-            }
-            if !state.owed_deletes.contains(&luid) {
-                state.owed_deletes.push(luid);
-            }
-        }
+        add_new(&mut stored.owed_deletes, &owed);
+        add_new(&mut state.owed_deletes, &owed);
+        add_new(&mut stored.late_mapped, &late);
+        add_new(&mut state.late_mapped, &late);
         deps.store
             .put_datastore_state(key, &stored)
             .map_err(store_err(key))?;
@@ -111,21 +137,96 @@ impl Unmapped {
     }
 
     /// The session completed without the phone sending the Map of items from earlier
-    /// sessions: the phone has forgotten them, so their entries go and the next session
-    /// is slow, where matching pairs the phone's copies with the server's items.
+    /// sessions: it may have forgotten them, so the next session is slow, where
+    /// matching pairs the phone's copies with the server's items. The entries stay for
+    /// a Map sent after the end and for that slow sync's pairing; once a slow sync
+    /// (`matched_all`) has judged every phone item they go.
     pub fn never_mapped<D>(
         &mut self,
         deps: &EngineDeps<D>,
         key: &DatastoreKey,
+        matched_all: bool,
     ) -> Result<bool, EngineError> {
         if self.earlier.is_empty() {
             return Ok(false);
         }
-        let ids: Vec<String> = self.earlier.drain().collect();
-        tracing::info!(datastore = %key.datastore, count = ids.len(), "Map never came: next session is slow");
+        if !matched_all {
+            tracing::info!(datastore = %key.datastore, count = self.earlier.len(), "Map never came: next session is slow");
+            return Ok(true);
+        }
+        let ids: Vec<String> = self.earlier.drain().map(|(id, _)| id).collect();
         deps.store
             .remove_pending_maps(key, &ids)
             .map_err(store_err(key))?;
-        Ok(true)
+        Ok(false)
+    }
+}
+
+fn add_new(list: &mut Vec<String>, luids: &[String]) {
+    for l in luids {
+        if !list.contains(l) {
+            list.push(l.clone());
+        }
+    }
+}
+
+impl DatastoreRun {
+    /// A slow sync's phone item under a LUID the bridge never learned, whose content is
+    /// exactly what an earlier session sent and whose Map has not come: it is that item
+    /// (a session broke before its Map), paired now as the Map would. Its href, if so.
+    pub(super) fn pair_by_copy<D>(
+        &mut self,
+        deps: &EngineDeps<D>,
+        luid: &str,
+        copy: &str,
+    ) -> Option<String> {
+        let server_id = self.unmapped.sent_as(copy)?;
+        if let Err(e) = self.apply_map(deps, &[(server_id, luid.to_owned())]) {
+            tracing::warn!(datastore = %self.key.datastore, %luid, error = %e, "cannot pair a phone item with the item it was sent");
+            return None;
+        }
+        self.luid_to_href.get(luid).cloned()
+    }
+
+    /// Reads again the items a late Map paired (`late`, LUIDs) that this session did
+    /// not already send or write: one gone upstream gets a Delete, one changed since it
+    /// was sent goes again (`to_send`).
+    pub(super) async fn verify_late_maps<D: DavItems>(
+        &mut self,
+        deps: &EngineDeps<D>,
+        late: Vec<String>,
+        out: &mut Vec<ServerChange>,
+        to_send: &mut Vec<String>,
+    ) -> Result<(), EngineError> {
+        let pairs: Vec<(String, String)> = late
+            .into_iter()
+            .filter(|l| !self.forget_luids.contains(l))
+            .filter_map(|l| {
+                let h = self.luid_to_href.get(&l)?.clone();
+                let settled = self.written.contains_key(&h) || to_send.contains(&h);
+                (!settled).then_some((l, h))
+            })
+            .collect();
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let hrefs: Vec<String> = pairs.iter().map(|(_, h)| h.clone()).collect();
+        let fetched = self.fetch(deps, &hrefs).await.map_err(dav_err(&self.key))?;
+        for (luid, h) in pairs {
+            match fetched.iter().find(|it| it.href == h) {
+                None => {
+                    tracing::info!(datastore = %self.key.datastore, %luid, href = %h, "an item paired by a late Map is gone upstream: deleted on the phone");
+                    out.push(ServerChange::Delete { luid: luid.clone() });
+                    self.forget_luids.push(luid);
+                }
+                Some(it) => {
+                    let sent = self.map.get(&h).and_then(|e| e.etag.as_deref());
+                    if it.etag.as_deref() != sent {
+                        to_send.push(h);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }

@@ -576,6 +576,7 @@ impl Store {
                             luid: luid.clone(),
                             href: p.href,
                             etag: p.etag,
+                            phone_copy: p.phone_copy,
                         }));
                     }
                     None => unknown.push(server_id.clone()),
@@ -685,6 +686,7 @@ mod tests {
             luid: luid.into(),
             href: href.into(),
             etag: Some(format!("\"{luid}\"")),
+            phone_copy: None,
         }
     }
 
@@ -733,6 +735,7 @@ mod tests {
                 href: "/b/cal/x.ics".into(),
                 etag: None,
                 gone: false,
+                phone_copy: Some("d1".into()),
             }],
         )
         .unwrap();
@@ -743,10 +746,10 @@ mod tests {
             )
             .unwrap();
         assert_eq!(unknown, vec!["nope".to_string()]);
-        assert_eq!(
-            s.map_by_luid(&k, "42").unwrap().unwrap().href,
-            "/b/cal/x.ics"
-        );
+        let settled = s.map_by_luid(&k, "42").unwrap().unwrap();
+        assert_eq!(settled.href, "/b/cal/x.ics");
+        // What the phone was sent stays known once it is paired.
+        assert_eq!(settled.phone_copy.as_deref(), Some("d1"));
         assert!(s.pending_maps(&k).unwrap().is_empty());
     }
 

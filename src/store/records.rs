@@ -96,6 +96,11 @@ pub struct DatastoreState {
     /// them: each gets a Delete next session.
     #[serde(default)]
     pub owed_deletes: Vec<String>,
+    /// LUIDs paired by a Map that came sessions after their item was sent: the change
+    /// lists read since may not show what happened to the item meanwhile, so the next
+    /// two-way session reads it again (gone: a Delete; changed: a Replace).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub late_mapped: Vec<String>,
 }
 
 /// One LUID <-> href pairing of a device datastore.
@@ -108,6 +113,11 @@ pub struct MapEntry {
     /// The ETag of the upstream resource as last synchronised with this device, so the
     /// bridge's own writes are not echoed back and a later change is recognised.
     pub etag: Option<String>,
+    /// Digest of the item as the phone last had it (what it sent, or what it was sent,
+    /// read back as the phone's format reads): a slow sync tells by it a copy the phone
+    /// never changed (`convert::fingerprint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_copy: Option<String>,
 }
 
 /// A change to a datastore's map, applied in one transaction with others.
@@ -129,4 +139,7 @@ pub struct PendingMap {
     /// Deleted upstream while the Map was still to come.
     #[serde(default)]
     pub gone: bool,
+    /// Digest of the item as sent ([`MapEntry::phone_copy`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_copy: Option<String>,
 }

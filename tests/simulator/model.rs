@@ -164,17 +164,7 @@ pub struct Model {
     /// By tag.
     pub writes: BTreeMap<u32, Write>,
     pub deletions: Vec<Deletion>,
-    /// (person, e-mail tag, last tag then): a copy a phone sent again.
-    pub slow_resends: Vec<(u32, Option<u32>, u32)>,
-    /// People a phone changed while the bridge had not yet had their Map.
-    pub unmapped_changes: BTreeSet<u32>,
-    /// People a phone received in a session that broke before its Map went.
-    pub lost_maps: BTreeSet<u32>,
 }
-
-/// Failures of rules the bridge does not keep yet, reported apart (docs/testing.md
-/// lists them); every other failure fails the run.
-pub const KNOWN_ISSUE: &str = "known issue";
 
 impl Model {
     pub fn new_person(&mut self) -> u32 {
@@ -219,16 +209,9 @@ impl Model {
     /// A phone's slow sync sends `card` again: the deletions of it it did not see are
     /// answered by keeping the item (nothing is deleted because of a slow sync).
     pub fn slow_resend(&mut self, card: &Card) {
-        self.resend(card);
         for d in self.deletions.iter_mut().filter(|d| d.k == card.k) {
             d.abandoned = true;
         }
-    }
-
-    /// A phone sends a copy it sent before (a slow sync, or the repeat of a session
-    /// that broke): the bridge cannot tell it from a new change.
-    pub fn resend(&mut self, card: &Card) {
-        self.slow_resends.push((card.k, card.email, self.next_tag));
     }
 
     pub fn abandon_write(&mut self, tag: u32) {
@@ -297,11 +280,6 @@ impl Model {
         for d in &deletions {
             let seen = self.ancestry(&d.parents);
             if writes.iter().all(|(t, _)| seen.contains(t)) {
-                if self.slow_resends.iter().any(|(rk, _, _)| *rk == k) {
-                    return Err(format!(
-                        "{KNOWN_ISSUE} (an unchanged copy sent again re-creates a deleted item): person {k}"
-                    ));
-                }
                 return Err(format!(
                     "person {k} is back on the server though {:?} deleted it after every write",
                     d.author
@@ -344,11 +322,6 @@ impl Model {
             .filter(|(t, w)| sets(w) && !deleted.contains(t))
         {
             let Some(kept) = &kept else {
-                if self.slow_resends.iter().any(|(rk, _, _)| *rk == k) {
-                    return Err(format!(
-                        "{KNOWN_ISSUE} (an unchanged copy sent again overwrites a newer change): person {k}'s {field} from write {t} is gone"
-                    ));
-                }
                 return Err(format!(
                     "person {k}'s {field} from write {t} ({:?}) is gone and nothing replaced it",
                     w.author
@@ -361,12 +334,6 @@ impl Model {
                 self.writes.get(o).is_some_and(|ow| ow.k == k && sets(ow))
                     && self.concurrent(*t, *o)
             });
-            let stale_copy = self.slow_resends.iter().any(|(rk, _, _)| *rk == k);
-            if !outvoted && stale_copy {
-                return Err(format!(
-                    "{KNOWN_ISSUE} (an unchanged copy sent again overwrites a newer change): person {k}'s {field} from write {t} lost to the phone's copy {fin:?}"
-                ));
-            }
             if !outvoted {
                 return Err(format!(
                     "person {k}'s {field} from write {t} ({:?}) was lost: the server holds the older tag {:?}",

@@ -191,3 +191,72 @@ fn a_slow_sync_re_creates_a_card_deleted_upstream_at_its_old_href_so_a_phone_edi
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+#[test]
+fn an_unchanged_copy_received_in_a_session_broken_before_its_map_goes_when_deleted_upstream() {
+    let s = Scenario {
+        phones: vec![phone(true, false, true), phone(true, false, true)],
+        ops: vec![
+            Op::ServerAdd,
+            Op::Sync(1, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneEdit(1, 0),
+            Op::Sync(
+                0,
+                SyncKind::TwoWay,
+                Faults {
+                    restart_at: Some(3),
+                    ..Faults::default()
+                },
+            ),
+            Op::ServerDelete(5),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_phone_edit_that_re_creates_an_item_deleted_upstream_cancels_the_delete_owed_for_it() {
+    let s = Scenario {
+        phones: vec![
+            Kind {
+                v12: true,
+                wbxml: true,
+                max_msg_size: 4594,
+                per_message: 2,
+                holds_note: true,
+            },
+            Kind {
+                v12: false,
+                wbxml: false,
+                max_msg_size: 5151,
+                per_message: 1,
+                holds_note: true,
+            },
+        ],
+        ops: vec![
+            Op::PhoneAdd(1),
+            Op::Sync(1, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneDelete(1, 3),
+            Op::PhoneAdd(1),
+            Op::PhoneAdd(1),
+            Op::Sync(
+                1,
+                SyncKind::Slow,
+                Faults {
+                    give_up_at: Some(4),
+                    ..Faults::default()
+                },
+            ),
+            Op::Sync(
+                1,
+                SyncKind::TwoWay,
+                Faults {
+                    restart_at: Some(5),
+                    phone_edit_at: Some((5, 5)),
+                    ..Faults::default()
+                },
+            ),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}

@@ -17,7 +17,7 @@ use syncml_bridge::syncml::codes::{AlertCode, StatusCode};
 use syncml_bridge::syncml::model::Command;
 use syncml_bridge::syncml::{decode, encode, Encoding, Message};
 
-use crate::model::{Card, Model, KNOWN_ISSUE};
+use crate::model::{Card, Model};
 use crate::phone::{message, number, status_for, sync_of, Phone};
 use crate::script::{Faults, Op, Scenario, SyncKind};
 use crate::upstream::SimUpstream;
@@ -133,9 +133,6 @@ impl World {
             faults,
         };
         let mut result = self.session(p, kind, &mut talk).await;
-        if result.is_err() {
-            self.note_lost_maps(p);
-        }
         if matches!(result, Err(Broke::StartOver)) {
             talk.msg_no = 0;
             talk.path = "/syncml".into();
@@ -144,24 +141,10 @@ impl World {
             result = self.session(p, kind, &mut talk).await;
         }
         self.upstream.disarm();
-        if result.is_err() {
-            self.note_lost_maps(p);
-        }
         match result {
             Ok(()) => Ok(()),
             Err(Broke::Failed(why)) => Err(why),
             Err(b) => Err(format!("{b:?}")),
-        }
-    }
-
-    /// The items phone `p` holds whose Map did not reach the bridge.
-    fn note_lost_maps(&self, p: usize) {
-        let phone = &self.phones[p];
-        let mut model = lock(&self.model);
-        for luid in phone.pending_map.values() {
-            if let Some(it) = phone.items.get(luid) {
-                model.lost_maps.insert(it.card.k);
-            }
         }
     }
 
@@ -383,16 +366,8 @@ impl World {
         };
         let changes = self.phones[p].changes(slow);
         let phone = &mut self.phones[p];
-        let mut model = lock(&self.model);
         for (_, luid, rev) in &changes {
-            let unmapped = phone.pending_map.values().any(|l| l == luid);
             if let Some(it) = phone.items.get_mut(luid) {
-                if unmapped {
-                    model.unmapped_changes.insert(it.card.k);
-                }
-                if it.sent_rev == Some(*rev) {
-                    model.resend(&it.card);
-                }
                 it.sent_rev = Some(*rev);
             }
         }
@@ -434,17 +409,9 @@ impl World {
             let mut seen = BTreeMap::new();
             for it in phone.items.values() {
                 if seen.insert(it.card.k, it.card).is_some() {
-                    let k = it.card.k;
-                    let lost_map =
-                        model.lost_maps.contains(&k) || model.unmapped_changes.contains(&k);
-                    let known = if lost_map {
-                        format!("{KNOWN_ISSUE} (a phone's copy whose Map was lost is not matched again): ")
-                    } else {
-                        String::new()
-                    };
                     return Err(format!(
-                        "{known}person {k} is on phone {} twice",
-                        phone.index
+                        "person {} is on phone {} twice",
+                        it.card.k, phone.index
                     ));
                 }
             }

@@ -1,0 +1,142 @@
+//! What a map entry remembers of the last exchange of an item with the phone: the etag
+//! the server's version had and the digest of the copy the phone had. With it the
+//! bridge tells which side changed an item since, instead of guessing:
+//! - the phone's copy is unchanged (a slow sync sends everything it holds; a session
+//!   that broke sends its change again): whatever happened upstream since is newer, so
+//!   the server's version goes to the phone, and an item deleted upstream is deleted on
+//!   the phone instead of coming back;
+//! - in a slow sync, only the phone's copy changed: it is merged in as a two-way sync's
+//!   change is, so a value the phone replaced does not survive beside the new one.
+//!
+//! When both changed, or nothing is remembered, the usual rules apply: a two-way
+//! sync's conflict policy, a slow sync's union.
+
+use std::collections::{HashMap, HashSet};
+
+use super::incoming::Plan;
+use super::{DatastoreRun, ServerChange, SyncMethod};
+use crate::convert::Component;
+use crate::dav::href;
+use crate::syncml::codes::StatusCode;
+
+/// What the server holds now at a mapped href.
+pub(super) enum ServerNow {
+    Holds {
+        etag: String,
+    },
+    Gone,
+    /// Listed but unreadable: nothing is concluded from it.
+    Unknown,
+}
+
+impl DatastoreRun {
+    /// What the server holds at `href`: from the slow sync's index, else from the
+    /// items read for this message (`current`, and `gone`: asked for, not there).
+    pub(super) fn server_now(
+        &self,
+        href: &str,
+        current: &HashMap<String, (String, Component)>,
+        gone: &HashSet<String>,
+    ) -> ServerNow {
+        if let Some(index) = &self.index {
+            return match index.by_href.get(href) {
+                Some(&i) => ServerNow::Holds {
+                    etag: index.items[i].etag.clone(),
+                },
+                None if index.states.iter().any(|s| s.etags.contains_key(href)) => {
+                    ServerNow::Unknown
+                }
+                None => ServerNow::Gone,
+            };
+        }
+        match current.get(href) {
+            Some((etag, _)) => ServerNow::Holds { etag: etag.clone() },
+            None if gone.contains(href) => ServerNow::Gone,
+            None => ServerNow::Unknown,
+        }
+    }
+
+    /// The plan for the phone's copy `luid` (digest `copy`) of the item mapped at
+    /// `href`, when the map entry tells which side changed it; `None` for the usual
+    /// rules.
+    pub(super) fn plan_by_history(
+        &mut self,
+        luid: &str,
+        href: &str,
+        copy: &str,
+        incoming: &Component,
+        now: ServerNow,
+        ok: StatusCode,
+    ) -> Option<Plan> {
+        let entry = self.map.get(href)?;
+        if self.taken.contains(href) {
+            return None;
+        }
+        let phone_unchanged = entry.phone_copy.as_deref() == Some(copy);
+        tracing::debug!(%luid, %href, kept = ?entry.phone_copy, %copy, "history");
+        let synced = entry.etag.clone();
+        match now {
+            ServerNow::Unknown => None,
+            // A collection gone and rediscovered says nothing about its items: they are
+            // written anew like any other phone item.
+            ServerNow::Gone if !phone_unchanged || !self.reads_collection_of(href) => None,
+            ServerNow::Gone => {
+                tracing::info!(datastore = %self.key.datastore, %luid, %href, "the phone's copy is unchanged and the item was deleted upstream: deleted on the phone");
+                if !self.doomed.iter().any(|d| d == luid) {
+                    self.doomed.push(luid.to_owned());
+                }
+                Some(Plan::Done(ok))
+            }
+            ServerNow::Holds { etag } => {
+                let server_unchanged = synced.as_deref() == Some(etag.as_str());
+                if phone_unchanged {
+                    self.taken.insert(href.to_owned());
+                    if !server_unchanged {
+                        tracing::info!(datastore = %self.key.datastore, %luid, %href, "the phone's copy is unchanged and the server's changed since: the server's goes to the phone");
+                        self.send_back.insert(href.to_owned());
+                    }
+                    return Some(Plan::Done(ok));
+                }
+                if !server_unchanged || self.method != SyncMethod::Slow {
+                    return None;
+                }
+                let index = self.index.as_ref()?;
+                let tree = index.items[*index.by_href.get(href)?].tree.clone();
+                // Only the phone changed it: its change goes upstream as in a two-way sync.
+                self.taken.insert(href.to_owned());
+                Some(self.plan_merge(
+                    luid.to_owned(),
+                    href.to_owned(),
+                    etag,
+                    &tree,
+                    incoming,
+                    ok,
+                    false,
+                ))
+            }
+        }
+    }
+
+    /// The Deletes for the unchanged copies of items deleted upstream; their map entries
+    /// go when the session completes.
+    pub(super) fn doomed_deletes(&mut self) -> Vec<ServerChange> {
+        let doomed = std::mem::take(&mut self.doomed);
+        let mut out = Vec::with_capacity(doomed.len());
+        for luid in doomed {
+            if !self.forget_luids.contains(&luid) {
+                self.forget_luids.push(luid.clone());
+            }
+            out.push(ServerChange::Delete { luid });
+        }
+        out
+    }
+
+    /// Whether `h` is a resource of a collection this run reads.
+    pub(super) fn reads_collection_of(&self, h: &str) -> bool {
+        href::split(h).is_some_and(|(c, _)| {
+            self.upstreams
+                .iter()
+                .any(|u| href::same_collection(&u.href, &c))
+        })
+    }
+}
