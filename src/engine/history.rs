@@ -14,9 +14,10 @@
 use std::collections::{HashMap, HashSet};
 
 use super::incoming::Plan;
-use super::{DatastoreRun, ServerChange, SyncMethod};
+use super::{store_err, DatastoreRun, EngineDeps, EngineError, ServerChange, SyncMethod};
 use crate::convert::Component;
 use crate::dav::href;
+use crate::store::{MapChange, MapEntry};
 use crate::syncml::codes::StatusCode;
 
 /// What the server holds now at a mapped href.
@@ -72,8 +73,10 @@ impl DatastoreRun {
         if self.taken.contains(href) {
             return None;
         }
-        let phone_unchanged = entry.phone_copy.as_deref() == Some(copy);
-        tracing::debug!(%luid, %href, kept = ?entry.phone_copy, %copy, "history");
+        // No digest: the last exchange was not confirmed in step (a version sent back
+        // may not have arrived), so nothing is concluded.
+        let kept = entry.phone_copy.as_deref()?;
+        let phone_unchanged = kept == copy;
         let synced = entry.etag.clone();
         match now {
             ServerNow::Unknown => None,
@@ -115,6 +118,47 @@ impl DatastoreRun {
                 ))
             }
         }
+    }
+
+    /// The digest of the copy the phone sent for `luid`, when the server's version at
+    /// `href` is now in step with it (none goes back to the phone).
+    pub(super) fn copy_in_step(&mut self, luid: &str, href: &str) -> Option<String> {
+        let copy = self.phone_copies.remove(luid)?;
+        (!self.send_back.contains(href)).then_some(copy)
+    }
+
+    /// The phone acknowledged the Replace sent to `luid`: the copy it holds is the one
+    /// sent.
+    pub(super) fn confirm_copy(&mut self, luid: &str) {
+        if let Some(copy) = self.sent_copies.remove(luid) {
+            self.confirmed_copies.push((luid.to_owned(), copy));
+        }
+    }
+
+    /// Stores the digests of the copies the phone acknowledged (the session completed).
+    pub(super) fn store_confirmed_copies<D>(
+        &mut self,
+        deps: &EngineDeps<D>,
+    ) -> Result<(), EngineError> {
+        let mut changes = Vec::new();
+        for (luid, copy) in std::mem::take(&mut self.confirmed_copies) {
+            let entry = deps
+                .store
+                .map_by_luid(&self.key, &luid)
+                .map_err(store_err(&self.key))?;
+            if let Some(e) = entry {
+                changes.push(MapChange::Put(MapEntry {
+                    phone_copy: Some(copy),
+                    ..e
+                }));
+            }
+        }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        deps.store
+            .apply_map(&self.key, &changes)
+            .map_err(store_err(&self.key))
     }
 
     /// The Deletes for the unchanged copies of items deleted upstream; their map entries

@@ -530,7 +530,7 @@ impl DatastoreRun {
                 self.taken.insert(w.href.clone());
                 self.luid_to_href.insert(luid.clone(), w.href.clone());
                 let entry = MapEntry {
-                    phone_copy: self.phone_copies.remove(&luid),
+                    phone_copy: self.copy_in_step(&luid, &w.href),
                     luid,
                     href: w.href.clone(),
                     etag: Some(w.etag),
@@ -550,7 +550,7 @@ impl DatastoreRun {
                 Ok(None),
             ) => {
                 let entry = MapEntry {
-                    phone_copy: self.phone_copies.remove(&luid),
+                    phone_copy: self.copy_in_step(&luid, &href),
                     luid,
                     href: href.clone(),
                     etag: Some(etag),

@@ -186,6 +186,10 @@ pub struct DatastoreRun {
     /// LUIDs of unchanged phone copies of items deleted upstream (a slow sync's): each
     /// gets a Delete.
     doomed: Vec<String>,
+    /// LUID -> digest of the server version sent as a Replace; the phone's success
+    /// status moves it to `confirmed_copies`, stored when the session completes.
+    sent_copies: HashMap<String, String>,
+    confirmed_copies: Vec<(String, String)>,
 }
 
 /// A server item not sent because it is larger than the phone takes.
@@ -366,6 +370,8 @@ impl DatastoreRun {
             unmapped: unmapped::Unmapped::default(),
             phone_copies: HashMap::new(),
             doomed: Vec::new(),
+            sent_copies: HashMap::new(),
+            confirmed_copies: Vec::new(),
             key,
         };
         if matches!(
@@ -567,6 +573,7 @@ impl DatastoreRun {
                 .apply_map(&self.key, &changes)
                 .map_err(store_err(&self.key))?;
         }
+        self.store_confirmed_copies(deps)?;
         let matched_all = self.method.phone_sends_all() && self.method.writes_upstream();
         let never_mapped = self.unmapped.never_mapped(deps, &self.key, matched_all)?;
         let mut state = self.previous.clone();

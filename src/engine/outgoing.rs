@@ -312,9 +312,13 @@ impl DatastoreRun {
                         luid: entry.luid.clone(),
                         data,
                     });
+                    if let Some(copy) = phone_copy {
+                        self.sent_copies.insert(entry.luid.clone(), copy);
+                    }
+                    // Until the phone acknowledges it, what it holds is not known.
                     map_changes.push(MapChange::Put(MapEntry {
                         etag,
-                        phone_copy,
+                        phone_copy: None,
                         ..entry.clone()
                     }));
                 }

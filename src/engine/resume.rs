@@ -189,6 +189,9 @@ impl DatastoreRun {
     /// the command's name, `reference` its server id (Add) or LUID (Replace, Delete).
     /// Whether the change was one of this run's.
     pub fn acknowledge(&mut self, cmd: &str, reference: &str) -> bool {
+        if cmd == "Replace" {
+            self.confirm_copy(reference);
+        }
         let Some(sent) = sent_key(cmd, reference).and_then(|k| self.resume.sent.remove(&k)) else {
             return false;
         };

@@ -38,6 +38,10 @@ enum Out {
 pub struct Outbox {
     queue: VecDeque<Out>,
     pub syncs: Vec<SyncAddress>,
+    /// The last message carried nothing queued (the statuses took its room): this one
+    /// takes the next command whatever its size, or the phone's "next message" and
+    /// the answer of statuses would go back and forth for ever.
+    stalled: bool,
 }
 
 /// One packed message body.
@@ -117,6 +121,12 @@ impl Outbox {
             Ok(encode_with(&msg, opts)?.len())
         };
         let mut commands = first;
+        let force = self.stalled;
+        // Whether the next command must go in even if it does not fit.
+        let must_take = |commands: &Vec<Command>, took: bool| {
+            commands.len() <= 1 || (force && !took)
+        };
+        let mut took = false;
         let base = size_of(&commands)?;
         let budget = max_size.saturating_sub(MARGIN);
         let mut used = base;
@@ -129,7 +139,7 @@ impl Outbox {
             match next {
                 Out::Command(cmd) => {
                     let add = size_of(std::slice::from_ref(&cmd))?.saturating_sub(empty);
-                    if used + add > budget && commands.len() > 1 {
+                    if used + add > budget && !must_take(&commands, took) {
                         self.queue.push_front(Out::Command(cmd));
                         break;
                     }
@@ -137,6 +147,7 @@ impl Outbox {
                         commands.push(Command::Sync(s));
                     }
                     used += add;
+                    took = true;
                     commands.push(cmd);
                 }
                 Out::SyncOpen(i) | Out::SyncItem(i, _, _)
@@ -144,7 +155,7 @@ impl Outbox {
                 {
                     let shell = self.sync_shell(i);
                     let add = empty_sync(&shell)?;
-                    if used + add > budget && commands.len() > 1 {
+                    if used + add > budget && !must_take(&commands, took) {
                         self.queue.push_front(next);
                         break;
                     }
@@ -162,6 +173,7 @@ impl Outbox {
                     let add = size_of(std::slice::from_ref(&cmd))?.saturating_sub(empty);
                     if used + add <= budget {
                         used += add;
+                        took = true;
                         if let Some((_, s)) = open_sync.as_mut() {
                             s.commands.push(cmd);
                         }
@@ -178,16 +190,18 @@ impl Outbox {
                             if let Some((_, s)) = open_sync.as_mut() {
                                 s.commands.push(chunk);
                             }
+                            took = true;
                             self.queue.push_front(Out::SyncItem(i, rest, true));
                             // The next chunk goes in the next message, after the phone's 213.
                             break;
                         }
                     }
-                    if nothing_yet && commands.len() <= 1 {
+                    if nothing_yet && must_take(&commands, took) {
                         // Too large to split: send it alone and let the phone cope.
                         if let Some((_, s)) = open_sync.as_mut() {
                             s.commands.push(cmd);
                         }
+                        took = true;
                         continue;
                     }
                     self.queue.push_front(Out::SyncItem(i, cmd, continuation));
@@ -198,6 +212,7 @@ impl Outbox {
         if let Some((_, s)) = open_sync.take() {
             commands.push(Command::Sync(s));
         }
+        self.stalled = !took && !self.queue.is_empty();
         for (n, c) in commands.iter_mut().enumerate() {
             set_cmd_id(c, (n + 1).to_string());
             if let Command::Sync(s) = c {
@@ -311,7 +326,69 @@ fn split_item(
 
 #[cfg(test)]
 mod tests {
-    use super::cut_point;
+    use super::*;
+    use crate::syncml::codes::StatusCode;
+    use crate::syncml::model::Status;
+    use crate::syncml::{Encoding, WbxmlForm};
+
+    fn status(cmd: &str, refs: usize) -> Command {
+        Command::Status(Status {
+            cmd_id: "1".into(),
+            msg_ref: "1".into(),
+            cmd_ref: "0".into(),
+            cmd: cmd.into(),
+            target_refs: (0..refs).map(|i| format!("http://example.org/{i}")).collect(),
+            source_refs: Vec::new(),
+            cred: None,
+            chal: None,
+            code: StatusCode::Ok,
+            items: Vec::new(),
+            extra: Vec::new(),
+        })
+    }
+
+    /// A phone whose MaxMsgSize leaves no room for an item beside the statuses of its
+    /// own "next message" request got empty messages for ever.
+    #[test]
+    fn an_item_that_never_fits_beside_the_statuses_goes_in_the_next_message_anyway() {
+        let mut outbox = Outbox::default();
+        let sync = outbox.open_sync(SyncAddress {
+            target: "./contacts".into(),
+            source: "contacts".into(),
+            number_of_changes: None,
+        });
+        let item = Item {
+            source: Some(Location::new("x")),
+            data: Some(Data::Text(format!("BEGIN:VCARD\r\nNOTE:{}\r\nEND:VCARD", "n".repeat(900)))),
+            ..Item::default()
+        };
+        outbox.push_item(
+            sync,
+            Command::Add(ItemCommand {
+                items: vec![item],
+                ..ItemCommand::default()
+            }),
+        );
+        let opts = EncodeOptions {
+            encoding: Encoding::Xml,
+            wbxml: WbxmlForm::default(),
+        };
+        let header = SyncHdr::default();
+        let mut sent = false;
+        for _ in 0..2 {
+            // The header's status and a long one for the phone's Alert 222, every time.
+            let first = vec![status("SyncHdr", 0), status("Alert", 12)];
+            let packed = outbox.pack(&header, first, 1500, false, &opts).unwrap();
+            sent |= packed.commands.iter().any(
+                |c| matches!(c, Command::Sync(s) if !s.commands.is_empty()),
+            );
+            if packed.drained {
+                break;
+            }
+        }
+        assert!(sent, "the item never went");
+        assert!(outbox.is_empty());
+    }
 
     #[test]
     fn chunks_are_never_cut_next_to_whitespace_or_inside_a_character() {

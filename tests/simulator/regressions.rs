@@ -260,3 +260,23 @@ fn a_phone_edit_that_re_creates_an_item_deleted_upstream_cancels_the_delete_owed
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+#[test]
+fn a_server_version_sent_back_in_a_session_that_started_over_still_reaches_the_phone() {
+    let s = Scenario {
+        phones: vec![
+            Kind { v12: true, wbxml: false, max_msg_size: 4565, per_message: 4, holds_note: true },
+            Kind { v12: false, wbxml: false, max_msg_size: 5349, per_message: 1, holds_note: true },
+        ],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::ServerAdd,
+            Op::Sync(1, SyncKind::RefreshFromServer, Faults { start_over_at: Some(2), ..Faults::default() }),
+            Op::Sync(0, SyncKind::TwoWay, Faults { server_edit_at: Some((3, 2)), ..Faults::default() }),
+            Op::PhoneEdit(1, 4),
+            Op::Sync(1, SyncKind::TwoWay, Faults { start_over_at: Some(3), ..Faults::default() }),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}

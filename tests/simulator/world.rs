@@ -18,6 +18,9 @@ use syncml_bridge::syncml::model::Command;
 use syncml_bridge::syncml::{decode, encode, Encoding, Message};
 
 use crate::model::{Card, Model};
+
+/// A session still going after this many messages is stuck (a real phone gives up).
+const MAX_MESSAGES: u32 = 300;
 use crate::phone::{message, number, status_for, sync_of, Phone};
 use crate::script::{Faults, Op, Scenario, SyncKind};
 use crate::upstream::SimUpstream;
@@ -298,6 +301,11 @@ impl World {
             if reply.body.final_ {
                 answers = out;
                 break;
+            }
+            if talk.msg_no > MAX_MESSAGES {
+                return Err(Broke::Failed(format!(
+                    "package 4 did not end after {MAX_MESSAGES} messages"
+                )));
             }
             out.push(next_message(&self.phones[p].device));
             reply = self.exchange(p, talk, out, false).await?;
