@@ -600,11 +600,15 @@ impl SyncmlHandler for SessionHandler {
                         .await;
                 }
                 let guard = s.lock().await;
+                // A message that starts a session under the last one's MsgID is a resend
+                // only when it is the same message: a phone that starts over sends new
+                // anchors, and a cached answer would commit the old ones.
+                let body = body_digest(&request.body);
                 let resend = guard
                     .last
                     .as_ref()
-                    .filter(|(id, _)| *id == header.msg_id)
-                    .map(|(_, r)| r.clone());
+                    .filter(|(id, digest, _)| *id == header.msg_id && (!restart || *digest == body))
+                    .map(|(_, _, r)| r.clone());
                 let fresh_start =
                     restart && !matches!(guard.phase, Phase::Init(_)) && resend.is_none();
                 drop(guard);
@@ -688,7 +692,11 @@ impl SessionHandler {
             }
         }
         self.account(guard, was_done);
-        guard.last = Some((header.msg_id.clone(), reply.clone()));
+        guard.last = Some((
+            header.msg_id.clone(),
+            body_digest(&request.body),
+            reply.clone(),
+        ));
         // Ended, and the phone has nothing left to answer: the slot is free at once, and
         // only what a resend needs stays behind.
         if matches!(guard.phase, Phase::Done)
@@ -731,4 +739,10 @@ mod tests {
             "http://h/syncml?sid=t"
         );
     }
+}
+
+/// Tells a message sent again from another under the same MsgID.
+fn body_digest(body: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(body).into()
 }

@@ -19,8 +19,9 @@ use crate::syncml::codes::StatusCode;
 pub struct Session {
     pub(super) core: SessionCore,
     pub(super) phase: Phase,
-    /// The last message received and the reply it got, for resends.
-    pub(super) last: Option<(String, SyncmlReply)>,
+    /// The last message received (its MsgID and a digest of its bytes) and the reply
+    /// it got, for resends.
+    pub(super) last: Option<(String, [u8; 32], SyncmlReply)>,
     pub(super) max_msg: usize,
     /// Message counter, RespURI and first header status, shared with work in flight.
     pub(super) wire: Arc<Mutex<Wire>>,

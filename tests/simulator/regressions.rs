@@ -280,3 +280,21 @@ fn a_server_version_sent_back_in_a_session_that_started_over_still_reaches_the_p
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+#[test]
+fn a_phone_that_starts_over_under_the_same_session_id_is_not_answered_from_the_resend_cache() {
+    let s = Scenario {
+        phones: vec![
+            Kind { v12: false, wbxml: false, max_msg_size: 4479, per_message: 2, holds_note: true },
+            Kind { v12: false, wbxml: false, max_msg_size: 5976, per_message: 2, holds_note: false },
+        ],
+        ops: vec![
+            Op::ServerAdd,
+            Op::Sync(0, SyncKind::TwoWay, Faults { start_over_at: Some(2), ..Faults::default() }),
+            Op::Sync(1, SyncKind::TwoWay, Faults { phone_edit_at: Some((3, 6)), ..Faults::default() }),
+            Op::Sync(1, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneEdit(0, 7),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
