@@ -559,6 +559,8 @@ impl DatastoreRun {
         deps.store
             .remove_suspended_run(&self.key)
             .map_err(store_err(&self.key))?;
+        // What the phone acknowledged holds whatever failed upstream.
+        self.store_confirmed_copies(deps)?;
         if self.failed {
             tracing::warn!(datastore = %self.key.datastore, "upstream errors: anchors kept, next session repeats");
             return Ok(());
@@ -573,7 +575,6 @@ impl DatastoreRun {
                 .apply_map(&self.key, &changes)
                 .map_err(store_err(&self.key))?;
         }
-        self.store_confirmed_copies(deps)?;
         let matched_all = self.method.phone_sends_all() && self.method.writes_upstream();
         let never_mapped = self.unmapped.never_mapped(deps, &self.key, matched_all)?;
         let mut state = self.previous.clone();

@@ -298,3 +298,23 @@ fn a_phone_that_starts_over_under_the_same_session_id_is_not_answered_from_the_r
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+#[test]
+fn a_change_the_phone_made_to_a_version_it_acknowledged_wins_in_the_slow_sync_after_a_failed_session() {
+    let s = Scenario {
+        phones: vec![
+            Kind { v12: false, wbxml: false, max_msg_size: 2944, per_message: 2, holds_note: true },
+            Kind { v12: true, wbxml: false, max_msg_size: 4060, per_message: 3, holds_note: false },
+            Kind { v12: true, wbxml: true, max_msg_size: 5982, per_message: 4, holds_note: false },
+        ],
+        ops: vec![
+            Op::PhoneAdd(2),
+            Op::Sync(2, SyncKind::Slow, Faults::default()),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneAdd(0),
+            Op::Sync(0, SyncKind::TwoWay, Faults { server_edit_at: Some((2, 7)), upstream: Armed { fail_request: Some(1), ..Armed::default() }, ..Faults::default() }),
+            Op::PhoneEdit(0, 6),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
