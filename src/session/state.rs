@@ -1,7 +1,7 @@
 //! The session's package flow as explicit states, one per package the phone may send
 //! next. Each state carries what only its package needs, and its `handle` consumes the
 //! phone's message and returns the next state; a command a state does not expect (a Map
-//! before the Sync) is refused by that state with a 403, and the session goes on.
+//! in package 1) is refused by that state with a 403, and the session goes on.
 //!
 //! What the states do to the session lives with [`SessionCore`]: the Alerts in
 //! `alert.rs`, the phone's items in `incoming.rs`, the server's in `outgoing.rs`, the Map
@@ -221,6 +221,10 @@ impl AwaitSync {
                 Command::Put(_) | Command::Get(_) | Command::Results(_) => {
                     core.handle_put_get_results(&msg_ref, cmd, answer)
                 }
+                // Synthesis-based clients (SyncEvolution) send the Map an interrupted
+                // session never delivered again here, before their Sync: refusing it
+                // failed every later session of the phone.
+                Command::Map(m) => core.apply_maps(&msg_ref, cmd, m, answer),
                 other => refuse_unexpected(
                     core,
                     &msg_ref,

@@ -9,12 +9,26 @@ pub struct Relay {
     up: std::sync::Arc<std::sync::atomic::AtomicBool>,
     delay_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
     hooks: Hooks,
+    losses: Losses,
 }
 
 /// Work run once, just before the first request with a given request line start
 /// (`PUT /alice/contacts/x.vcf`) is passed on: another client acting upstream between
 /// the bridge's read and its write.
 type Hooks = std::sync::Arc<std::sync::Mutex<Vec<(String, Box<dyn FnOnce() + Send>)>>>;
+
+/// Byte strings whose first request chunk toward the target is lost: the chunk is not
+/// passed on and the connection is dropped both ways (a message lost on the way).
+type Losses = std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>;
+
+/// Whether `chunk` holds one of the armed byte strings (that one is disarmed).
+fn take_loss(losses: &Losses, chunk: &[u8]) -> bool {
+    let mut all = losses.lock().unwrap_or_else(|p| p.into_inner());
+    let at = all.iter().position(|needle| {
+        !needle.is_empty() && chunk.windows(needle.len()).any(|w| w == needle.as_slice())
+    });
+    at.map(|i| all.remove(i)).is_some()
+}
 
 /// Runs (and drops) the hook whose request line start `chunk` begins with.
 fn run_hook(hooks: &Hooks, chunk: &[u8]) {
@@ -50,6 +64,8 @@ impl Relay {
         let delay = delay_ms.clone();
         let hooks: Hooks = Default::default();
         let armed = hooks.clone();
+        let losses: Losses = Default::default();
+        let lost = losses.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 if !flag.load(Ordering::SeqCst) {
@@ -70,6 +86,7 @@ impl Relay {
                     let flag = flag.clone();
                     let delay = delay.clone();
                     let armed = armed.clone();
+                    let lost = lost.clone();
                     let _ = from.set_read_timeout(Some(std::time::Duration::from_millis(100)));
                     std::thread::spawn(move || {
                         let mut buf = [0u8; 16384];
@@ -86,6 +103,9 @@ impl Relay {
                                     }
                                     if toward_server && starts_request(&buf[..n]) {
                                         run_hook(&armed, &buf[..n]);
+                                    }
+                                    if toward_server && take_loss(&lost, &buf[..n]) {
+                                        break;
                                     }
                                     if to.write_all(&buf[..n]).is_err() {
                                         break;
@@ -111,7 +131,18 @@ impl Relay {
             up,
             delay_ms,
             hooks,
+            losses,
         }
+    }
+
+    /// Loses the first request (or request chunk) that holds `needle`: the target gets at
+    /// most its head, never the whole request, and the client's connection is dropped
+    /// without an answer.
+    pub fn lose_first_containing(&self, needle: &str) {
+        self.losses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(needle.as_bytes().to_vec());
     }
 
     /// Runs `hook` once, just before the first `method` request for `path` (as the bridge

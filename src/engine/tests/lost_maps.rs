@@ -100,6 +100,27 @@ async fn a_map_sent_again_at_the_start_of_the_next_session_is_accepted() {
 }
 
 #[tokio::test]
+async fn a_card_whose_map_comes_again_before_the_sync_is_not_sent_again() {
+    let w = world(ConflictPolicy::Merge);
+    one_upstream_card(&w);
+    // A session sends the card and breaks before the phone's Map: nothing is committed.
+    let mut run = w.contacts(SyncMethod::TwoWay);
+    let out = run.server_changes(&w.deps).await.expect("server changes");
+    let [ServerChange::Add { server_id, .. }] = &out[..] else {
+        panic!("{out:?}");
+    };
+    // The next session gets the Map before the phone's (empty) Sync: the phone has the
+    // card, and a Replace of it would overwrite an edit the phone sends only later.
+    let mut run = w.contacts(SyncMethod::TwoWay);
+    run.apply_map(&w.deps, &[(server_id.clone(), "p1".into())])
+        .expect("map");
+    let (st, out) = w.session(&mut run, Vec::new()).await;
+    assert!(st.is_empty());
+    assert!(out.is_empty(), "sent again: {out:?}");
+    assert_eq!(w.href_of("contacts", "p1").as_deref(), Some(UPSTREAM));
+}
+
+#[tokio::test]
 async fn a_map_that_never_comes_costs_a_slow_sync() {
     let w = world(ConflictPolicy::Merge);
     one_upstream_card(&w);

@@ -271,3 +271,23 @@ fn after_the_end_a_map_is_answered_and_a_request_for_more_keeps_the_session() {
     ));
     assert_eq!(statuses(&answer), vec![("Map".into(), 200)]);
 }
+
+#[tokio::test]
+async fn a_map_sent_again_in_package_3_is_taken() {
+    // SyncEvolution resends the Map its interrupted session never delivered before its
+    // Sync; refused, every later session of the phone failed with 403.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = session(dir.path());
+    let state = AwaitSync {
+        phone_max_obj: None,
+        partial: None,
+    };
+    let map = Command::Map(Map {
+        cmd_id: "5".into(),
+        target: Location::new("contacts"),
+        source: Location::new("./contacts"),
+        ..Map::default()
+    });
+    let (_, answer) = sync_message(state, &mut core, map).await;
+    assert_eq!(statuses(&answer), vec![("Map".into(), 200)]);
+}
