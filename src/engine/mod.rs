@@ -479,15 +479,6 @@ impl DatastoreRun {
         let unknown = self.noting_failure(deps, settled)?;
         // A Map sent again early in a later session names items this session may change.
         for e in entries {
-            // It also proves the phone holds the version sent: like a delivered change of
-            // a resumed session, it is not sent again (as a Replace it overwrote the edit
-            // SyncEvolution made meanwhile, which it sends only in its next session).
-            if let Some(etag) = &e.etag {
-                self.written
-                    .entry(e.href.clone())
-                    .or_insert_with(|| Some(etag.clone()));
-                self.taken.insert(e.href.clone());
-            }
             self.luid_to_href.insert(e.luid.clone(), e.href.clone());
             self.map.insert(e.href.clone(), e);
         }

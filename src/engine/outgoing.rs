@@ -113,9 +113,22 @@ impl DatastoreRun {
                 self.forget_luids.push(luid);
             }
         }
+        // Items a late Map paired are read again below rather than taken from the change
+        // lists, which may list them only because they were new since the last
+        // completed session: sent again as a Replace, the version the phone already
+        // has would overwrite an edit it makes before its next session (SyncEvolution).
+        let late: HashSet<String> = self
+            .previous
+            .late_mapped
+            .iter()
+            .filter_map(|l| self.luid_to_href.get(l).cloned())
+            .collect();
         for i in 0..self.upstreams.len() {
             let changes = self.changes_since_last(deps, i).await?;
             for c in &changes.changed {
+                if late.contains(&c.href) && !self.send_back.contains(&c.href) {
+                    continue;
+                }
                 let echo = self
                     .written
                     .get(&c.href)

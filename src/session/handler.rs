@@ -717,6 +717,12 @@ impl SessionHandler {
     }
 }
 
+/// Tells a message sent again from another under the same MsgID.
+fn body_digest(body: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(body).into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -739,10 +745,4 @@ mod tests {
             "http://h/syncml?sid=t"
         );
     }
-}
-
-/// Tells a message sent again from another under the same MsgID.
-fn body_digest(body: &[u8]) -> [u8; 32] {
-    use sha2::Digest;
-    sha2::Sha256::digest(body).into()
 }

@@ -123,9 +123,8 @@ impl Outbox {
         let mut commands = first;
         let force = self.stalled;
         // Whether the next command must go in even if it does not fit.
-        let must_take = |commands: &Vec<Command>, took: bool| {
-            commands.len() <= 1 || (force && !took)
-        };
+        let must_take =
+            |commands: &Vec<Command>, took: bool| commands.len() <= 1 || (force && !took);
         let mut took = false;
         let base = size_of(&commands)?;
         let budget = max_size.saturating_sub(MARGIN);
@@ -337,7 +336,9 @@ mod tests {
             msg_ref: "1".into(),
             cmd_ref: "0".into(),
             cmd: cmd.into(),
-            target_refs: (0..refs).map(|i| format!("http://example.org/{i}")).collect(),
+            target_refs: (0..refs)
+                .map(|i| format!("http://example.org/{i}"))
+                .collect(),
             source_refs: Vec::new(),
             cred: None,
             chal: None,
@@ -359,7 +360,10 @@ mod tests {
         });
         let item = Item {
             source: Some(Location::new("x")),
-            data: Some(Data::Text(format!("BEGIN:VCARD\r\nNOTE:{}\r\nEND:VCARD", "n".repeat(900)))),
+            data: Some(Data::Text(format!(
+                "BEGIN:VCARD\r\nNOTE:{}\r\nEND:VCARD",
+                "n".repeat(900)
+            ))),
             ..Item::default()
         };
         outbox.push_item(
@@ -379,9 +383,10 @@ mod tests {
             // The header's status and a long one for the phone's Alert 222, every time.
             let first = vec![status("SyncHdr", 0), status("Alert", 12)];
             let packed = outbox.pack(&header, first, 1500, false, &opts).unwrap();
-            sent |= packed.commands.iter().any(
-                |c| matches!(c, Command::Sync(s) if !s.commands.is_empty()),
-            );
+            sent |= packed
+                .commands
+                .iter()
+                .any(|c| matches!(c, Command::Sync(s) if !s.commands.is_empty()));
             if packed.drained {
                 break;
             }

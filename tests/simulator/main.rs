@@ -107,8 +107,8 @@ fn run_seeds(first: u64, count: u64, jobs: usize) -> Vec<String> {
     for t in threads {
         let _ = t.join();
     }
-    let f = failures.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    f.into_iter().collect()
+    let mut f = failures.lock().unwrap_or_else(|p| p.into_inner());
+    std::mem::take(&mut *f)
 }
 
 /// Failures are shrunk unless SIM_SHRINK=0 (a big run that only counts them).

@@ -265,17 +265,50 @@ fn a_phone_edit_that_re_creates_an_item_deleted_upstream_cancels_the_delete_owed
 fn a_server_version_sent_back_in_a_session_that_started_over_still_reaches_the_phone() {
     let s = Scenario {
         phones: vec![
-            Kind { v12: true, wbxml: false, max_msg_size: 4565, per_message: 4, holds_note: true },
-            Kind { v12: false, wbxml: false, max_msg_size: 5349, per_message: 1, holds_note: true },
+            Kind {
+                v12: true,
+                wbxml: false,
+                max_msg_size: 4565,
+                per_message: 4,
+                holds_note: true,
+            },
+            Kind {
+                v12: false,
+                wbxml: false,
+                max_msg_size: 5349,
+                per_message: 1,
+                holds_note: true,
+            },
         ],
         ops: vec![
             Op::PhoneAdd(0),
             Op::Sync(0, SyncKind::TwoWay, Faults::default()),
             Op::ServerAdd,
-            Op::Sync(1, SyncKind::RefreshFromServer, Faults { start_over_at: Some(2), ..Faults::default() }),
-            Op::Sync(0, SyncKind::TwoWay, Faults { server_edit_at: Some((3, 2)), ..Faults::default() }),
+            Op::Sync(
+                1,
+                SyncKind::RefreshFromServer,
+                Faults {
+                    start_over_at: Some(2),
+                    ..Faults::default()
+                },
+            ),
+            Op::Sync(
+                0,
+                SyncKind::TwoWay,
+                Faults {
+                    server_edit_at: Some((3, 2)),
+                    ..Faults::default()
+                },
+            ),
             Op::PhoneEdit(1, 4),
-            Op::Sync(1, SyncKind::TwoWay, Faults { start_over_at: Some(3), ..Faults::default() }),
+            Op::Sync(
+                1,
+                SyncKind::TwoWay,
+                Faults {
+                    start_over_at: Some(3),
+                    ..Faults::default()
+                },
+            ),
         ],
     };
     assert_eq!(run(&s), Ok(()));
@@ -285,13 +318,39 @@ fn a_server_version_sent_back_in_a_session_that_started_over_still_reaches_the_p
 fn a_phone_that_starts_over_under_the_same_session_id_is_not_answered_from_the_resend_cache() {
     let s = Scenario {
         phones: vec![
-            Kind { v12: false, wbxml: false, max_msg_size: 4479, per_message: 2, holds_note: true },
-            Kind { v12: false, wbxml: false, max_msg_size: 5976, per_message: 2, holds_note: false },
+            Kind {
+                v12: false,
+                wbxml: false,
+                max_msg_size: 4479,
+                per_message: 2,
+                holds_note: true,
+            },
+            Kind {
+                v12: false,
+                wbxml: false,
+                max_msg_size: 5976,
+                per_message: 2,
+                holds_note: false,
+            },
         ],
         ops: vec![
             Op::ServerAdd,
-            Op::Sync(0, SyncKind::TwoWay, Faults { start_over_at: Some(2), ..Faults::default() }),
-            Op::Sync(1, SyncKind::TwoWay, Faults { phone_edit_at: Some((3, 6)), ..Faults::default() }),
+            Op::Sync(
+                0,
+                SyncKind::TwoWay,
+                Faults {
+                    start_over_at: Some(2),
+                    ..Faults::default()
+                },
+            ),
+            Op::Sync(
+                1,
+                SyncKind::TwoWay,
+                Faults {
+                    phone_edit_at: Some((3, 6)),
+                    ..Faults::default()
+                },
+            ),
             Op::Sync(1, SyncKind::TwoWay, Faults::default()),
             Op::PhoneEdit(0, 7),
         ],
@@ -300,19 +359,49 @@ fn a_phone_that_starts_over_under_the_same_session_id_is_not_answered_from_the_r
 }
 
 #[test]
-fn a_change_the_phone_made_to_a_version_it_acknowledged_wins_in_the_slow_sync_after_a_failed_session() {
+fn a_change_the_phone_made_to_a_version_it_acknowledged_wins_in_the_slow_sync_after_a_failed_session(
+) {
     let s = Scenario {
         phones: vec![
-            Kind { v12: false, wbxml: false, max_msg_size: 2944, per_message: 2, holds_note: true },
-            Kind { v12: true, wbxml: false, max_msg_size: 4060, per_message: 3, holds_note: false },
-            Kind { v12: true, wbxml: true, max_msg_size: 5982, per_message: 4, holds_note: false },
+            Kind {
+                v12: false,
+                wbxml: false,
+                max_msg_size: 2944,
+                per_message: 2,
+                holds_note: true,
+            },
+            Kind {
+                v12: true,
+                wbxml: false,
+                max_msg_size: 4060,
+                per_message: 3,
+                holds_note: false,
+            },
+            Kind {
+                v12: true,
+                wbxml: true,
+                max_msg_size: 5982,
+                per_message: 4,
+                holds_note: false,
+            },
         ],
         ops: vec![
             Op::PhoneAdd(2),
             Op::Sync(2, SyncKind::Slow, Faults::default()),
             Op::Sync(0, SyncKind::TwoWay, Faults::default()),
             Op::PhoneAdd(0),
-            Op::Sync(0, SyncKind::TwoWay, Faults { server_edit_at: Some((2, 7)), upstream: Armed { fail_request: Some(1), ..Armed::default() }, ..Faults::default() }),
+            Op::Sync(
+                0,
+                SyncKind::TwoWay,
+                Faults {
+                    server_edit_at: Some((2, 7)),
+                    upstream: Armed {
+                        fail_request: Some(1),
+                        ..Armed::default()
+                    },
+                    ..Faults::default()
+                },
+            ),
             Op::PhoneEdit(0, 6),
         ],
     };
