@@ -682,3 +682,38 @@ fn two_identical_todos_without_uid_are_both_stored_and_the_session_completes() {
         answer.text
     );
 }
+
+/// A phone that starts a session over under the same SessionID sends a new first message
+/// (new anchors) with the old MsgID 1. It is a new session, not a resend: answered from
+/// the resend cache, the old session went on and stored the old anchors, and the phone's
+/// next sync was a needless slow sync.
+#[test]
+fn a_phone_starting_over_under_the_same_session_id_gets_its_new_anchors_stored() {
+    let world = World::start();
+    let url = world.bridge.syncml_url();
+    let mut first_try = Crafted::new(&url, "crafted-startover", "41");
+    let init = first_try.message(&basic(USER, PASSWORD), &alert(201, None, "1"), true);
+    assert_eq!(header_code(&first_try.post(&init)), 212);
+
+    // The phone gives up before its second message and starts over: same SessionID,
+    // MsgID 1 again, a new Next anchor.
+    let mut again = Crafted::new(&url, "crafted-startover", "41");
+    let init = again.message(&basic(USER, PASSWORD), &alert(201, None, "2"), true);
+    assert_eq!(header_code(&again.post(&init)), 212);
+    let empty = "<Sync><CmdID>2</CmdID><Target><LocURI>contacts</LocURI></Target><Source><LocURI>./contacts</LocURI></Source></Sync>";
+    let m = again.message("", empty, true);
+    let package4 = again.post(&m);
+    assert!(package4.text.contains("<Final/>"), "{}", package4.text);
+
+    // The next sync names the anchor of the session that completed: a two-way sync.
+    let mut next = Crafted::new(&url, "crafted-startover", "42");
+    let init = next.message(&basic(USER, PASSWORD), &alert(200, Some("2"), "3"), true);
+    let answer = next.post(&init);
+    assert_eq!(header_code(&answer), 212);
+    assert_eq!(
+        statuses_for(&answer, "Alert")[0].code,
+        200,
+        "the anchors of the restarted session were not stored:\n{}",
+        answer.text
+    );
+}

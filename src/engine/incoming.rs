@@ -257,7 +257,13 @@ impl DatastoreRun {
         }
         if let Some(href) = &known {
             let now = self.server_now(href, current, gone);
-            if let Some(plan) = self.plan_by_history(&luid, href, &copy, &incoming, now, ok) {
+            // Matched in a slow sync, not added: a phone counts a 201 as a new server item.
+            let status = if self.index.is_some() {
+                StatusCode::Ok
+            } else {
+                ok
+            };
+            if let Some(plan) = self.plan_by_history(&luid, href, &copy, &incoming, now, status) {
                 return plan;
             }
         }

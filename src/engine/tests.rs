@@ -599,6 +599,7 @@ async fn two_identical_items_without_uid_are_both_created() {
 
 mod device_limits;
 mod event_ends;
+mod history;
 mod lost_maps;
 mod resume;
 mod sif_calendar;

@@ -322,6 +322,14 @@ impl Model {
             .filter(|(t, w)| sets(w) && !deleted.contains(t))
         {
             let Some(kept) = &kept else {
+                // Outvoted by a concurrent write that a delete then superseded: the
+                // deleter saw the value that had won, and this one was no longer there.
+                let lost_to_deleted = writes
+                    .iter()
+                    .any(|(o, ow)| sets(ow) && deleted.contains(o) && self.concurrent(*t, *o));
+                if lost_to_deleted {
+                    continue;
+                }
                 return Err(format!(
                     "person {k}'s {field} from write {t} ({:?}) is gone and nothing replaced it",
                     w.author
