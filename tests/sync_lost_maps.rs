@@ -90,22 +90,10 @@ fn summary(xml: &str) -> Vec<String> {
 /// The summaries of the messages a session sent (`outgoing`) or received (`incoming`),
 /// in order, from its message dumps.
 fn messages(outcome: &SyncOutcome, way: &str) -> Vec<Vec<String>> {
-    let Some(report) = &outcome.report else {
-        panic!("no session report:\n{}", outcome.output);
-    };
-    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&report.dir)
-        .expect("session log dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.contains("_msg") && n.ends_with(&format!("_{way}.xml")))
-        })
-        .collect();
-    files.sort();
-    files
+    outcome
+        .message_dumps(way)
         .iter()
-        .map(|f| summary(&std::fs::read_to_string(f).expect("read message dump")))
+        .map(|m| summary(m))
         .collect()
 }
 

@@ -135,23 +135,7 @@ fn md5_log_in_uses_the_stored_app_password() {
 
 /// The messages the phone sent in a session logged at level 5, in order.
 fn sent_messages(outcome: &support::syncevolution::SyncOutcome) -> Vec<String> {
-    let Some(report) = &outcome.report else {
-        panic!("no session report:\n{}", outcome.output);
-    };
-    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&report.dir)
-        .expect("session log dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.contains("_msg") && n.ends_with("_outgoing.xml"))
-        })
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|f| std::fs::read_to_string(f).expect("read message dump"))
-        .collect()
+    outcome.message_dumps("outgoing")
 }
 
 /// A slow sync, then a change on each side, in the given version and encoding.

@@ -190,6 +190,9 @@ pub struct DatastoreRun {
     /// status moves it to `confirmed_copies`, stored when the session completes.
     sent_copies: HashMap<String, String>,
     confirmed_copies: Vec<(String, String)>,
+    /// href -> etag sent, of the items a Map paired this session: the phone holds that
+    /// version, so a change list that shows it is no reason to send it again.
+    mapped_now: HashMap<String, Option<String>>,
 }
 
 /// A server item not sent because it is larger than the phone takes.
@@ -372,6 +375,7 @@ impl DatastoreRun {
             doomed: Vec::new(),
             sent_copies: HashMap::new(),
             confirmed_copies: Vec::new(),
+            mapped_now: HashMap::new(),
             key,
         };
         if matches!(
@@ -479,6 +483,7 @@ impl DatastoreRun {
         let unknown = self.noting_failure(deps, settled)?;
         // A Map sent again early in a later session names items this session may change.
         for e in entries {
+            self.mapped_now.insert(e.href.clone(), e.etag.clone());
             self.luid_to_href.insert(e.luid.clone(), e.href.clone());
             self.map.insert(e.href.clone(), e);
         }

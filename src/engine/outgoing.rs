@@ -126,7 +126,12 @@ impl DatastoreRun {
         for i in 0..self.upstreams.len() {
             let changes = self.changes_since_last(deps, i).await?;
             for c in &changes.changed {
-                if late.contains(&c.href) && !self.send_back.contains(&c.href) {
+                // A Map of this session shows the phone holds this very version.
+                let held = self
+                    .mapped_now
+                    .get(&c.href)
+                    .is_some_and(|sent| sent.as_deref() == Some(c.etag.as_str()));
+                if (late.contains(&c.href) || held) && !self.send_back.contains(&c.href) {
                     continue;
                 }
                 let echo = self

@@ -292,6 +292,29 @@ pub struct SyncOutcome {
 }
 
 impl SyncOutcome {
+    /// The message dumps of a session logged at level 5 that went `way` ("outgoing" or
+    /// "incoming"), in order.
+    pub fn message_dumps(&self, way: &str) -> Vec<String> {
+        let Some(report) = &self.report else {
+            panic!("no session report:\n{}", self.output);
+        };
+        let suffix = format!("_{way}.xml");
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&report.dir)
+            .expect("session log dir")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.contains("_msg") && n.ends_with(&suffix))
+            })
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).expect("read message dump"))
+            .collect()
+    }
+
     pub fn timed_out(&self) -> bool {
         self.exit.is_none()
     }
