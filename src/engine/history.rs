@@ -176,11 +176,17 @@ impl DatastoreRun {
     }
 
     /// Whether `h` is a resource of a collection this run reads.
-    pub(super) fn reads_collection_of(&self, h: &str) -> bool {
-        href::split(h).is_some_and(|(c, _)| {
+    fn reads_collection_of(&self, h: &str) -> bool {
+        self.split_in_read_collection(h).is_some()
+    }
+
+    /// `h` as (collection, name), when the collection is one this run reads (not one
+    /// gone and rediscovered under another href).
+    pub(super) fn split_in_read_collection(&self, h: &str) -> Option<(String, String)> {
+        href::split(h).filter(|(c, _)| {
             self.upstreams
                 .iter()
-                .any(|u| href::same_collection(&u.href, &c))
+                .any(|u| href::same_collection(&u.href, c))
         })
     }
 }

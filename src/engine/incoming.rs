@@ -89,9 +89,10 @@ impl DatastoreRun {
             if !hrefs.is_empty() {
                 match self.fetch(deps, &hrefs).await {
                     Ok(fetched) => {
+                        let found: HashSet<&String> = fetched.iter().map(|it| &it.href).collect();
                         gone = hrefs
                             .iter()
-                            .filter(|h| !fetched.iter().any(|it| &it.href == *h))
+                            .filter(|h| !found.contains(h))
                             .cloned()
                             .collect();
                         for item in fetched {
@@ -353,11 +354,7 @@ impl DatastoreRun {
     ) -> Plan {
         // An href of a collection the run no longer reads (one gone and rediscovered)
         // cannot be written again: the item is new in the run's own collection.
-        let Some((collection, name)) = href::split(old).filter(|(c, _)| {
-            self.upstreams
-                .iter()
-                .any(|u| href::same_collection(&u.href, c))
-        }) else {
+        let Some((collection, name)) = self.split_in_read_collection(old) else {
             return self.plan_create(luid, incoming, status);
         };
         items::ensure_uid(&mut incoming);
