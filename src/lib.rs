@@ -11,6 +11,7 @@ pub mod convert;
 pub mod dav;
 pub mod engine;
 pub mod http;
+pub mod in_session;
 pub mod metrics;
 pub mod push;
 pub mod replay;

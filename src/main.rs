@@ -232,10 +232,10 @@ fn serve(
     );
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
+        let shared = session::Shared::new(&cfg, store.clone()).context("cannot set up sessions")?;
         if cfg.push.enabled {
-            start_poller(&cfg, store.clone())?;
+            start_poller(&cfg, store, shared.in_session.clone())?;
         }
-        let shared = session::Shared::new(&cfg, store).context("cannot set up sessions")?;
         let metrics = shared.metrics.clone();
         let handler = session::SessionHandler::new(Arc::new(shared));
         tracing::info!(listen = %cfg.listen, upstream = %cfg.upstream.url, path = %cfg.syncml_path, "syncml-bridge starting");
@@ -246,13 +246,19 @@ fn serve(
 }
 
 /// The push poller, with its own upstream client so its requests are counted apart.
-fn start_poller(cfg: &Config, store: Arc<syncml_bridge::store::Store>) -> anyhow::Result<()> {
+fn start_poller(
+    cfg: &Config,
+    store: Arc<syncml_bridge::store::Store>,
+    in_session: Arc<syncml_bridge::in_session::InSession>,
+) -> anyhow::Result<()> {
     use syncml_bridge::push::poller;
     let vault = syncml_bridge::store::VaultKey::load(&cfg.auth.vault_key, &cfg.auth.vault_key_file)
         .context("cannot read the vault key")?;
     let dav = syncml_bridge::dav::DavClient::new(&cfg.upstream)
         .context("cannot set up the upstream client")?;
-    let p = poller::Poller::new(store, dav, vault, &cfg.push).context("push configuration")?;
+    let p = poller::Poller::new(store, dav, vault, &cfg.push)
+        .context("push configuration")?
+        .watching_sessions(in_session);
     poller::spawn(p);
     tracing::info!(
         interval_secs = cfg.push.poll_interval_secs,

@@ -1,7 +1,8 @@
 //! The push poller against a real Radicale, alerting a device over TCP to a listener
 //! the test starts: one tag check per collection and round, no alert for the device's
 //! own writes, one alert per upstream change, nothing new while an alert is outstanding,
-//! and no push for a user without a stored credential.
+//! no alert while the device's own session is open, and no push for a user without a
+//! stored credential.
 
 mod support;
 
@@ -14,6 +15,7 @@ use std::time::Duration;
 use support::radicale::Radicale;
 use syncml_bridge::config::{PushConfig, UpstreamConfig};
 use syncml_bridge::dav::{ChangeState, Credentials, DavClient};
+use syncml_bridge::in_session::InSession;
 use syncml_bridge::push::poller::{Poller, RoundReport};
 use syncml_bridge::push::san::San;
 use syncml_bridge::push::settings::keys;
@@ -52,6 +54,7 @@ struct Fixture {
     collection: String,
     key: DatastoreKey,
     rt: tokio::runtime::Runtime,
+    in_session: Arc<InSession>,
 }
 
 impl Fixture {
@@ -88,6 +91,7 @@ impl Fixture {
             min_alert_interval_secs: 0,
             ..PushConfig::default()
         };
+        let in_session = InSession::new();
         let poller = Arc::new(
             Poller::new(
                 store.clone(),
@@ -95,7 +99,8 @@ impl Fixture {
                 Some(vault),
                 &config,
             )
-            .unwrap(),
+            .unwrap()
+            .watching_sessions(in_session.clone()),
         );
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -109,6 +114,7 @@ impl Fixture {
             collection,
             key: DatastoreKey::new("alice", "phone-1", "contacts"),
             rt,
+            in_session,
         };
         (fixture, dir)
     }
@@ -250,4 +256,34 @@ fn poller_alerts_once_per_upstream_change_and_never_for_own_writes() {
             .len(),
         2
     );
+}
+
+/// Seen with SyncEvolution and Kannel (`push_e2e`): the phone's Add was written upstream,
+/// the poller's round came before the session ended and stored the state that records
+/// it, and the phone got an SMS about its own change.
+#[test]
+fn a_write_of_a_session_still_open_raises_no_alert() {
+    let (addr, received) = listener();
+    let (f, _dir) = Fixture::new(addr);
+    let earlier = chrono::Utc::now().timestamp() - 10;
+    f.device_synced(&[], earlier);
+
+    let session = f.in_session.enter("alice", "phone-1");
+    f.plain_put("own.vcf", "own");
+    let r = f.round();
+    assert_eq!((r.tag_checks, r.alerts_sent), (0, 0), "{r:?}");
+    // The session ends: its state records the write as the device's own.
+    f.device_synced(&[], earlier);
+    drop(session);
+    let r = f.round();
+    assert_eq!(r.alerts_sent, 0, "{r:?}");
+    assert!(received.recv_timeout(Duration::from_millis(300)).is_err());
+
+    // Another device's session of the same user does not hide a change from this one.
+    let other = f.in_session.enter("alice", "phone-9");
+    f.plain_put("other.vcf", "other");
+    let r = f.round();
+    assert_eq!(r.alerts_sent, 1, "{r:?}");
+    assert!(received.recv_timeout(Duration::from_secs(10)).is_ok());
+    drop(other);
 }

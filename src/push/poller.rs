@@ -21,6 +21,7 @@ use super::settings::{DevicePush, PushAddress};
 use super::{AlertedDatastore, PushError, Transports};
 use crate::config::PushConfig;
 use crate::dav::{ChangeState, Credentials, DavClient, DavError};
+use crate::in_session::{InSession, Look};
 use crate::store::{AlertEntry, DeviceRecord, Store, StoreError, VaultKey, VaultStoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +123,7 @@ pub struct Poller {
     coalescing: Coalescing,
     in_flight: Semaphore,
     baselines: Mutex<HashMap<WatchKey, Baseline>>,
+    in_session: Arc<InSession>,
 }
 
 impl std::fmt::Debug for Poller {
@@ -154,7 +156,15 @@ impl Poller {
             in_flight: Semaphore::new(config.max_requests_in_flight.max(1)),
             config: config.clone(),
             baselines: Mutex::new(HashMap::new()),
+            in_session: InSession::new(),
         })
+    }
+
+    /// Leaves alone the devices these sessions show open: their change state is stored
+    /// only when the session ends, and until then their own writes look like news.
+    pub fn watching_sessions(mut self, in_session: Arc<InSession>) -> Self {
+        self.in_session = in_session;
+        self
     }
 
     /// Upstream requests made through the poller's client (give it its own client for
@@ -248,6 +258,11 @@ impl Poller {
         let minute = local_minute_now();
         let mut alertable = Vec::new();
         for d in devices {
+            let look = self.in_session.look(user, &d.device_id);
+            if look.is_open() {
+                tracing::trace!(user, device = %d.device_id, "in session: not polled");
+                continue;
+            }
             let push = match DevicePush::resolve(&d, &self.config) {
                 Ok(p) => p,
                 Err(e) => {
@@ -257,7 +272,7 @@ impl Poller {
             };
             let alerts = self.store.push_alerts(user, &d.device_id)?;
             match self.coalescing.check(&alerts, d.last_sync, now, minute) {
-                Ok(()) => alertable.push((d, push)),
+                Ok(()) => alertable.push((d, push, look)),
                 Err(hold) => tracing::trace!(user, device = %d.device_id, ?hold, "alert held"),
             }
         }
@@ -338,7 +353,16 @@ impl Poller {
         }
 
         for (i, datastores) in to_alert {
-            let (device, push) = &alertable[i];
+            let (device, push, look) = &alertable[i];
+            // A session that began after the state was read may have written what was seen.
+            if !self
+                .in_session
+                .look(user, &device.device_id)
+                .quiet_since(look)
+            {
+                tracing::debug!(user, device = %device.device_id, "a session began: alert left to the next round");
+                continue;
+            }
             match self.alert(device, push, &datastores).await {
                 Ok(true) => report.alerts_sent += 1,
                 Ok(false) => report.alerts_failed += 1,
@@ -353,10 +377,10 @@ impl Poller {
     fn watchers(
         &self,
         user: &str,
-        alertable: &[(DeviceRecord, DevicePush)],
+        alertable: &[(DeviceRecord, DevicePush, Look)],
     ) -> Result<BTreeMap<String, Vec<Watcher>>, PollError> {
         let mut watch: BTreeMap<String, Vec<Watcher>> = BTreeMap::new();
-        for (i, (d, _)) in alertable.iter().enumerate() {
+        for (i, (d, _, _)) in alertable.iter().enumerate() {
             for (datastore, state) in self.store.datastores(user, &d.device_id)? {
                 for (collection, json) in state.collections {
                     let stored = match serde_json::from_str::<StoredTags>(&json) {

@@ -65,6 +65,8 @@ pub struct Shared {
     /// Devices whose SyncML messages are written to `<data_dir>/debug/` (`log.debug_devices`).
     pub debug_devices: Vec<String>,
     pub data_dir: std::path::PathBuf,
+    /// The devices with a session open (the push poller leaves them alone).
+    pub in_session: Arc<crate::in_session::InSession>,
 }
 
 fn throttle_settings(auth: &crate::config::AuthConfig) -> ThrottleSettings {
@@ -146,6 +148,7 @@ impl Shared {
             backup: cfg.backup.clone(),
             debug_devices: cfg.log.debug_devices.clone(),
             data_dir: cfg.data_dir.clone(),
+            in_session: crate::in_session::InSession::new(),
         })
     }
 }

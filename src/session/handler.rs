@@ -297,6 +297,7 @@ impl SessionHandler {
             password: password.clone(),
             nonces: login_nonce.into_iter().chain(chal_nonce.clone()).collect(),
         };
+        let mark = self.shared.in_session.enter(&user, &device);
         self.table
             .insert(&user, &device, &sid, |token| Session {
                 core,
@@ -315,6 +316,7 @@ impl SessionHandler {
                 phone_continues: false,
                 recorder,
                 proof,
+                _in_session: mark,
             })
             .map_err(|e| {
                 tracing::warn!(error = %e, "session refused");

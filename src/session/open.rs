@@ -38,6 +38,8 @@ pub struct Session {
     pub(super) recorder: Option<Recorder>,
     /// What a message without the session's token must prove to join it.
     pub(super) proof: JoinProof,
+    /// Shows the device in session until the session is dropped.
+    pub(super) _in_session: crate::in_session::SessionMark,
 }
 
 /// The credentials a session's user logged in with: a message that finds the session
