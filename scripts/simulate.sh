@@ -2,6 +2,7 @@
 # Runs many sync-simulator scenarios (release build) and prints how many ran, how fast,
 # and every failure shrunk to a replayable scenario.
 # Usage: scripts/simulate.sh [--scenarios N] [--seed FIRST] [--jobs J] [--no-shrink]
+#                            [--seeds-from FILE]  (the seeds listed in FILE instead)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,8 @@ while [ $# -gt 0 ]; do
     --seed) seed="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
     --no-shrink) export SIM_SHRINK=0; shift ;;
-    -h|--help) sed -n '2,4p' "$0"; exit 0 ;;
+    --seeds-from) SIM_SEEDS="$(cat "$2")"; export SIM_SEEDS; shift 2 ;;
+    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done

@@ -3,9 +3,14 @@
 //! same digest: the order of lines and parameters, transfer encodings, stamps the
 //! converter adds, the UID and empty values ("no value here") do not count.
 //!
+//! The per-field digests tell which fields of a copy changed, for a merge that takes each
+//! field from the side that changed it.
+//!
 //! Only equality is trusted, and only in one direction: an equal digest means the copy
 //! holds the same values; a different one may still be the same item spelt anew, so the
 //! caller must then treat the copy as changed.
+
+use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
@@ -31,29 +36,55 @@ const IGNORED: &[&str] = &[
 /// Parameters that say how a value was carried, not what it is.
 const TRANSPORT_PARAMS: &[&str] = &["CHARSET", "ENCODING"];
 
-/// The digest of `item`, as 32 hex digits.
-pub fn of(item: &Component) -> String {
+/// What an item says: the digest of the whole, and one per field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// 32 hex digits over every line.
+    pub whole: String,
+    /// `VCARD/EMAIL`, `VCALENDAR/VEVENT/SUMMARY`... -> 12 hex digits over that field's
+    /// lines; a field without a value has none.
+    pub fields: BTreeMap<String, String>,
+}
+
+/// The fingerprint of `item`.
+pub fn of(item: &Component) -> Fingerprint {
     let mut lines = Vec::new();
     collect(item, &item.name, &mut lines);
     lines.sort();
+    let mut fields: BTreeMap<String, Sha256> = BTreeMap::new();
     let mut h = Sha256::new();
-    for l in &lines {
+    for (field, l) in &lines {
         h.update(l.as_bytes());
         h.update(b"\n");
+        let f = fields.entry(field.clone()).or_default();
+        f.update(l.as_bytes());
+        f.update(b"\n");
     }
-    h.finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Fingerprint {
+        whole: hex(&h.finalize(), 16),
+        fields: fields
+            .into_iter()
+            .map(|(k, f)| (k, hex(&f.finalize(), 6)))
+            .collect(),
+    }
 }
 
-fn collect(c: &Component, path: &str, lines: &mut Vec<String>) {
+/// The field a property's lines count under in [`Fingerprint::fields`].
+pub fn field_key(path: &str, property: &str) -> String {
+    format!("{path}/{}", property.to_ascii_uppercase())
+}
+
+fn hex(bytes: &[u8], n: usize) -> String {
+    bytes.iter().take(n).map(|b| format!("{b:02x}")).collect()
+}
+
+fn collect(c: &Component, path: &str, lines: &mut Vec<(String, String)>) {
     for p in &c.properties {
         if IGNORED.iter().any(|i| p.name.eq_ignore_ascii_case(i)) || empty::is_empty(p) {
             continue;
         }
-        lines.push(format!("{path}/{}", line(p)));
+        let field = field_key(path, &p.name);
+        lines.push((field.clone(), format!("{field}/{}", line(p))));
     }
     for sub in &c.components {
         collect(sub, &format!("{path}/{}", sub.name), lines);
@@ -85,11 +116,7 @@ fn line(p: &Property) -> String {
     params.sort();
     let value = match spelling::binary_payload(p) {
         Some(bytes) => {
-            let d = Sha256::digest(&bytes);
-            format!(
-                "bin:{}",
-                d.iter().map(|b| format!("{b:02x}")).collect::<String>()
-            )
+            format!("bin:{}", hex(&Sha256::digest(&bytes), 32))
         }
         None => without_trailing_parts(p.value.trim()).to_owned(),
     };
@@ -137,20 +164,23 @@ mod tests {
             ("N", "Doe;Jane"),
             ("REV", "20260101T000000Z"),
         ]);
-        assert_eq!(of(&a), of(&b));
+        assert_eq!(of(&a).whole, of(&b).whole);
     }
 
     #[test]
     fn any_value_or_type_change_counts() {
         let a = card(&[("N", "Doe;Jane"), ("TEL", "123")]);
-        assert_ne!(of(&a), of(&card(&[("N", "Doe;Jane"), ("TEL", "124")])));
-        assert_ne!(of(&a), of(&card(&[("N", "Doe;Jane")])));
+        assert_ne!(
+            of(&a).whole,
+            of(&card(&[("N", "Doe;Jane"), ("TEL", "124")])).whole
+        );
+        assert_ne!(of(&a).whole, of(&card(&[("N", "Doe;Jane")])).whole);
         let mut typed = a.clone();
         typed.properties[1].params.push(Param::new("TYPE", "WORK"));
-        assert_ne!(of(&a), of(&typed));
+        assert_ne!(of(&a).whole, of(&typed).whole);
         let mut sub = a.clone();
         sub.components.push(card(&[("N", "x")]));
-        assert_ne!(of(&a), of(&sub));
+        assert_ne!(of(&a).whole, of(&sub).whole);
     }
 
     #[test]
@@ -168,6 +198,28 @@ mod tests {
             name: "TYPE".into(),
             values: vec!["VOICE".into(), "CELL".into()],
         }];
-        assert_eq!(of(&a), of(&b));
+        assert_eq!(of(&a).whole, of(&b).whole);
+    }
+
+    #[test]
+    fn each_field_has_its_own_digest() {
+        let a = card(&[
+            ("N", "Doe;Jane"),
+            ("EMAIL", "a@x.org"),
+            ("EMAIL", "b@x.org"),
+        ]);
+        let b = card(&[
+            ("EMAIL", "b@x.org"),
+            ("N", "Doe;Jane;;;"),
+            ("EMAIL", "a@x.org"),
+        ]);
+        let c = card(&[("N", "Doe;Jane"), ("EMAIL", "a@x.org"), ("NOTE", "hi")]);
+        let (fa, fb, fc) = (of(&a), of(&b), of(&c));
+        assert_eq!(fa.fields, fb.fields);
+        assert_eq!(fa.fields["VCARD/N"], fc.fields["VCARD/N"]);
+        assert_ne!(fa.fields["VCARD/EMAIL"], fc.fields["VCARD/EMAIL"]);
+        assert!(!fa.fields.contains_key("VCARD/NOTE"));
+        assert!(fc.fields.contains_key("VCARD/NOTE"));
+        assert!(!fa.fields.contains_key("VCARD/UID"));
     }
 }

@@ -19,6 +19,7 @@ pub mod shaping;
 pub mod sif;
 pub mod sniff;
 pub mod spelling;
+pub mod three_way;
 pub mod timezone;
 pub mod uid;
 pub mod union;

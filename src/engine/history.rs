@@ -14,11 +14,37 @@
 use std::collections::{HashMap, HashSet};
 
 use super::incoming::Plan;
-use super::{store_err, DatastoreRun, EngineDeps, EngineError, ServerChange, SyncMethod};
-use crate::convert::Component;
+use super::{
+    convert_status, items, store_err, DatastoreRun, EngineDeps, EngineError, ServerChange,
+    SyncMethod,
+};
+use crate::convert::capability::Capability;
+use crate::convert::fingerprint::{self, Fingerprint};
+use crate::convert::three_way::{self, Sides};
+use crate::convert::{merge, shaping, union, Component};
 use crate::dav::href;
-use crate::store::{MapChange, MapEntry};
+use crate::store::{MapChange, MapEntry, PhoneCopy};
 use crate::syncml::codes::StatusCode;
+
+/// A phone's change to a mapped item, with what is known of its copies.
+pub(super) struct Change<'a> {
+    pub luid: String,
+    pub href: String,
+    pub etag: String,
+    pub incoming: &'a Component,
+    /// The copy the phone sends now.
+    pub copy: &'a Fingerprint,
+    /// The copy it last held.
+    pub base: &'a PhoneCopy,
+}
+
+/// The rule for a field both sides changed.
+pub(super) enum BothChanged {
+    /// A slow sync: neither is newer, both values are kept where the field holds many.
+    Unite,
+    /// The merge conflict policy: the phone's value for each field it sent.
+    PhoneFields,
+}
 
 /// What the server holds now at a mapped href.
 pub(super) enum ServerNow {
@@ -60,11 +86,13 @@ impl DatastoreRun {
     /// The plan for the phone's copy `luid` (digest `copy`) of the item mapped at
     /// `href`, when the map entry tells which side changed it; `None` for the usual
     /// rules.
-    pub(super) fn plan_by_history(
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn plan_by_history<D>(
         &mut self,
+        deps: &EngineDeps<D>,
         luid: &str,
         href: &str,
-        copy: &str,
+        copy: &Fingerprint,
         incoming: &Component,
         now: ServerNow,
         ok: StatusCode,
@@ -75,8 +103,8 @@ impl DatastoreRun {
         }
         // No digest: the last exchange was not confirmed in step (a version sent back
         // may not have arrived), so nothing is concluded.
-        let kept = entry.phone_copy.as_deref()?;
-        let phone_unchanged = kept == copy;
+        let kept = entry.phone_copy.as_ref()?;
+        let phone_unchanged = kept.whole == copy.whole;
         let synced = entry.etag.clone();
         match now {
             ServerNow::Unknown => None,
@@ -100,29 +128,97 @@ impl DatastoreRun {
                     }
                     return Some(Plan::Done(ok));
                 }
-                if !server_unchanged || self.method != SyncMethod::Slow {
+                if self.method != SyncMethod::Slow {
                     return None;
                 }
                 let index = self.index.as_ref()?;
                 let tree = index.items[*index.by_href.get(href)?].tree.clone();
-                // Only the phone changed it: its change goes upstream as in a two-way sync.
-                self.taken.insert(href.to_owned());
-                Some(self.plan_merge(
-                    luid.to_owned(),
-                    href.to_owned(),
+                let (luid, href) = (luid.to_owned(), href.to_owned());
+                if server_unchanged {
+                    // Only the phone changed it: its change goes upstream as in a two-way sync.
+                    self.taken.insert(href.clone());
+                    return Some(self.plan_merge(luid, href, etag, &tree, incoming, ok, false));
+                }
+                if kept.fields.is_empty() {
+                    return None;
+                }
+                let base = kept.clone();
+                self.taken.insert(href.clone());
+                let change = Change {
+                    luid,
+                    href,
                     etag,
-                    &tree,
                     incoming,
-                    ok,
-                    false,
-                ))
+                    copy,
+                    base: &base,
+                };
+                Some(self.plan_three_way(deps, change, &tree, BothChanged::Unite, ok))
             }
         }
     }
 
+    /// Both sides changed the item since the phone's copy `change.base`: each field comes
+    /// from the side that changed it, and a field both changed by `both`.
+    pub(super) fn plan_three_way<D>(
+        &mut self,
+        deps: &EngineDeps<D>,
+        change: Change<'_>,
+        server: &Component,
+        both: BothChanged,
+        status: StatusCode,
+    ) -> Plan {
+        let Change {
+            luid,
+            href,
+            etag,
+            incoming,
+            copy,
+            base,
+        } = change;
+        let Some(view) = self.phone_view(deps, server) else {
+            return self.plan_union(luid, href, etag, server, incoming);
+        };
+        let phone_change = merge::merge(server, incoming, &self.cap);
+        let both_changed = match both {
+            BothChanged::Unite => union::unite(server, incoming),
+            BothChanged::PhoneFields => merge::merge(server, incoming, &Capability::unknown()),
+        };
+        let (phone_change, both_changed) = match (phone_change, both_changed) {
+            (Ok(p), Ok(b)) => (p, b),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::info!(datastore = %self.key.datastore, %luid, error = %e, "cannot merge");
+                return Plan::Done(convert_status(&e));
+            }
+        };
+        let sides = Sides {
+            base: &base.fields,
+            phone: &copy.fields,
+            server: &view.fields,
+        };
+        let result = three_way::pick(server, &phone_change, &both_changed, &sides);
+        tracing::info!(datastore = %self.key.datastore, %luid, %href, "both sides changed the item: each field from the side that changed it");
+        if union::phone_lacks(&result, incoming, &self.cap) {
+            self.send_back.insert(href.clone());
+        }
+        self.plan_write(luid, href, etag, server, result, status)
+    }
+
+    /// The server's version `tree` as the phone would hold it once sent.
+    fn phone_view<D>(&self, deps: &EngineDeps<D>, tree: &Component) -> Option<Fingerprint> {
+        let shaped = if shaping::applies(&self.cap) {
+            shaping::shape(&self.cap, tree).item
+        } else {
+            tree.clone()
+        };
+        let format = items::format_for_item(self.phone_format, tree);
+        let data = items::dav_to_phone(format, &shaped, &deps.opts).ok()?;
+        let back = items::phone_to_dav(format, &data, &deps.opts).ok()?;
+        Some(fingerprint::of(&back))
+    }
+
     /// The digest of the copy the phone sent for `luid`, when the server's version at
     /// `href` is now in step with it (none goes back to the phone).
-    pub(super) fn copy_in_step(&mut self, luid: &str, href: &str) -> Option<String> {
+    pub(super) fn copy_in_step(&mut self, luid: &str, href: &str) -> Option<PhoneCopy> {
         let copy = self.phone_copies.remove(luid)?;
         (!self.send_back.contains(href)).then_some(copy)
     }
@@ -130,7 +226,11 @@ impl DatastoreRun {
     /// The phone acknowledged the Replace sent to `luid`: the copy it holds is the one
     /// sent.
     pub(super) fn confirm_copy(&mut self, luid: &str) {
-        if let Some(copy) = self.sent_copies.remove(luid) {
+        if let Some(copy) = self
+            .sent_copies
+            .remove(luid)
+            .filter(|_| !self.unsettled.contains(luid))
+        {
             self.confirmed_copies.push((luid.to_owned(), copy));
         }
     }
@@ -188,5 +288,13 @@ impl DatastoreRun {
                 .iter()
                 .any(|u| href::same_collection(&u.href, c))
         })
+    }
+}
+
+/// What the map keeps of a copy's fingerprint.
+pub(super) fn phone_copy(f: &Fingerprint) -> PhoneCopy {
+    PhoneCopy {
+        whole: f.whole.clone(),
+        fields: f.fields.clone(),
     }
 }

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use futures_util::stream::{self, StreamExt};
 
+use super::history::{phone_copy, BothChanged, Change};
 use super::{
     convert_status, dav_status, items, refuses_item, store_err, ConflictPolicy, DatastoreRun,
     DavItems, EngineDeps, EngineError, PhoneChange, SyncMethod,
@@ -54,7 +55,19 @@ impl DatastoreRun {
         deps: &EngineDeps<D>,
         changes: Vec<PhoneChange>,
     ) -> Result<Vec<StatusCode>, EngineError> {
+        let luids: Vec<String> = changes.iter().map(|c| c.luid().to_owned()).collect();
         let result = self.apply_resumable(deps, changes).await;
+        // A change that failed upstream stays on the phone, which sends it again:
+        // until then what it holds is its own, whatever the server sends.
+        let failed = |status: &StatusCode| status.code() >= 500;
+        match &result {
+            Ok(statuses) => {
+                let luids = luids.into_iter().zip(statuses);
+                self.unsettled
+                    .extend(luids.filter(|(_, s)| failed(s)).map(|(l, _)| l));
+            }
+            Err(_) => self.unsettled.extend(luids),
+        }
         let statuses = self.noting_failure(deps, result)?;
         if let Err(e) = self.save_resumable(deps) {
             // Only a resume is lost: the statuses stand, their writes and maps are stored.
@@ -250,11 +263,11 @@ impl DatastoreRun {
             StatusCode::Ok
         };
         let copy = fingerprint::of(&incoming);
-        self.phone_copies.insert(luid.clone(), copy.clone());
+        self.phone_copies.insert(luid.clone(), phone_copy(&copy));
         // Known LUID: the item it names.
         let mut known = self.luid_to_href.get(&luid).cloned();
         if known.is_none() && self.method == SyncMethod::Slow && self.unmapped.waiting() {
-            known = self.pair_by_copy(deps, &luid, &copy);
+            known = self.pair_by_copy(deps, &luid, &copy.whole);
         }
         if let Some(href) = &known {
             let now = self.server_now(href, current, gone);
@@ -264,7 +277,8 @@ impl DatastoreRun {
             } else {
                 ok
             };
-            if let Some(plan) = self.plan_by_history(&luid, href, &copy, &incoming, now, status) {
+            let plan = self.plan_by_history(deps, &luid, href, &copy, &incoming, now, status);
+            if let Some(plan) = plan {
                 return plan;
             }
         }
@@ -418,7 +432,7 @@ impl DatastoreRun {
 
     /// The update that writes `merged` over `existing`, or only maps the LUID when the
     /// server already holds all of it.
-    fn plan_write(
+    pub(super) fn plan_write(
         &mut self,
         luid: String,
         href: String,
@@ -467,6 +481,25 @@ impl DatastoreRun {
                 Plan::Done(status)
             }
             ConflictPolicy::Merge => {
+                let base = self.map.get(&href).and_then(|e| e.phone_copy.clone());
+                if let Some(base) = base.filter(|b| !b.fields.is_empty()) {
+                    let copy = fingerprint::of(&incoming);
+                    let change = Change {
+                        luid,
+                        href,
+                        etag,
+                        incoming: &incoming,
+                        copy: &copy,
+                        base: &base,
+                    };
+                    return self.plan_three_way(
+                        deps,
+                        change,
+                        existing,
+                        BothChanged::PhoneFields,
+                        status,
+                    );
+                }
                 // Only the fields the phone sent replace the server's: what it left out
                 // may be what the server side just added.
                 let cap = std::mem::replace(&mut self.cap, Capability::unknown());

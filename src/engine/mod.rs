@@ -33,7 +33,9 @@ use chrono::Utc;
 use crate::convert::capability::Capability;
 use crate::convert::{Component, ConvertError, ConvertOptions, Format};
 use crate::dav::{ChangeState, DavError, DavUser, ItemKind};
-use crate::store::{DatastoreKey, DatastoreState, MapChange, MapEntry, Store, StoreError};
+use crate::store::{
+    DatastoreKey, DatastoreState, MapChange, MapEntry, PhoneCopy, Store, StoreError,
+};
 use crate::syncml::codes::StatusCode;
 
 pub use conflict::ConflictPolicy;
@@ -176,20 +178,25 @@ pub struct DatastoreRun {
     pub phone_max_obj: Option<u64>,
     /// Server items too large for the phone, once the server's changes were converted.
     held_back: Option<Vec<HeldBack>>,
+    /// Hrefs of items the phone said it no longer holds: sent as new next session.
+    resend: Vec<String>,
+    /// LUIDs whose change the phone sent failed upstream this session: the phone sends
+    /// it again, so the server's version of them waits for the next session.
+    unsettled: HashSet<String>,
     /// Server ids and LUIDs of items sent in another format than the datastore's (a task
     /// of a combined SIF calendar goes as a SIF task).
     item_formats: HashMap<String, Format>,
     /// Items sent in earlier sessions whose Map is still to come.
     unmapped: unmapped::Unmapped,
     /// LUID -> digest of the item the phone sent this session, for its map entry.
-    phone_copies: HashMap<String, String>,
+    phone_copies: HashMap<String, PhoneCopy>,
     /// LUIDs of unchanged phone copies of items deleted upstream (a slow sync's): each
     /// gets a Delete.
     doomed: Vec<String>,
     /// LUID -> digest of the server version sent as a Replace; the phone's success
     /// status moves it to `confirmed_copies`, stored when the session completes.
-    sent_copies: HashMap<String, String>,
-    confirmed_copies: Vec<(String, String)>,
+    sent_copies: HashMap<String, PhoneCopy>,
+    confirmed_copies: Vec<(String, PhoneCopy)>,
     /// href -> etag sent, of the items a Map paired this session: the phone holds that
     /// version, so a change list that shows it is no reason to send it again.
     mapped_now: HashMap<String, Option<String>>,
@@ -369,6 +376,8 @@ impl DatastoreRun {
             resume: resume::ResumeBook::default(),
             phone_max_obj: None,
             held_back: None,
+            resend: Vec::new(),
+            unsettled: HashSet::new(),
             item_formats: HashMap::new(),
             unmapped: unmapped::Unmapped::default(),
             phone_copies: HashMap::new(),
@@ -609,6 +618,11 @@ impl DatastoreRun {
                     message: e.to_string(),
                 })?;
                 state.collections.insert(u.href.clone(), json);
+            }
+        }
+        for href in self.resend.drain(..) {
+            if !state.resend.contains(&href) {
+                state.resend.push(href);
             }
         }
         state.task_collection = self.task_collection.clone();

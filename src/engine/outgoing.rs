@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 
+use super::history::phone_copy;
 use super::{
     dav_err, items, store_err, DatastoreRun, DavItems, EngineDeps, EngineError, ServerChange,
     SyncMethod,
@@ -159,6 +160,10 @@ impl DatastoreRun {
                         // Already deleted on the phone this session.
                         continue;
                     }
+                    if self.unsettled.contains(&entry.luid) {
+                        // The phone's change to it comes again next session.
+                        continue;
+                    }
                     if self
                         .luid_to_href
                         .get(&entry.luid)
@@ -181,11 +186,13 @@ impl DatastoreRun {
             .await?;
         // Server versions that must undo a refused phone change, even where the
         // upstream did not change them, and those too large for the phone last time.
+        let resend = self.resend_as_new();
         let listed: HashSet<&String> = o.to_send.iter().collect();
         let mut extra: Vec<String> = self
             .send_back
             .iter()
             .chain(self.previous.held_back.iter())
+            .chain(resend.iter())
             .filter(|h| !listed.contains(h))
             .cloned()
             .collect();
@@ -193,6 +200,28 @@ impl DatastoreRun {
         extra.sort();
         o.to_send.extend(extra);
         Ok(())
+    }
+
+    /// The items the phone said it no longer holds: each goes as new under a fresh id,
+    /// unless the phone's own change this session deleted or wrote it.
+    fn resend_as_new(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        for href in std::mem::take(&mut self.previous.resend) {
+            if self.written.contains_key(&href) {
+                continue;
+            }
+            let Some(entry) = self.map.get(&href) else {
+                continue;
+            };
+            if self.luid_to_href.get(&entry.luid) != Some(&href) {
+                continue;
+            }
+            if !self.forget_luids.contains(&entry.luid) {
+                self.forget_luids.push(entry.luid.clone());
+            }
+            out.push(href);
+        }
+        out
     }
 
     /// Slow syncs and refreshes from the server: every server item the phone's items
@@ -203,8 +232,10 @@ impl DatastoreRun {
         o: &mut Outgoing,
     ) -> Result<(), EngineError> {
         self.ensure_index(deps).await?;
-        // The phone sent all it holds: the slow sync's matching judges every pairing.
+        // The phone sent all it holds: the slow sync's matching judges every pairing,
+        // and every server item it lacks goes.
         self.previous.late_mapped.clear();
+        self.previous.resend.clear();
         o.out.extend(self.doomed_deletes());
         if let Some(index) = &self.index {
             for it in &index.items {
@@ -314,7 +345,7 @@ impl DatastoreRun {
             // The copy the phone will hold, as its own items are read.
             let phone_copy = items::phone_to_dav(format, &data, &deps.opts)
                 .ok()
-                .map(|t| fingerprint::of(&t));
+                .map(|t| phone_copy(&fingerprint::of(&t)));
             // A pairing a slow sync found stale names a LUID the phone no longer has:
             // the item goes as new.
             let paired = self
@@ -322,6 +353,9 @@ impl DatastoreRun {
                 .get(&href)
                 .filter(|e| !self.forget_luids.contains(&e.luid));
             match paired {
+                Some(entry) if self.unsettled.contains(&entry.luid) => {
+                    tracing::info!(datastore = %self.key.datastore, luid = %entry.luid, %href, "the phone's change to the item failed upstream: the server's version waits for the next session");
+                }
                 Some(entry) => {
                     if format != self.phone_format {
                         self.item_formats.insert(entry.luid.clone(), format);

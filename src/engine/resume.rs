@@ -204,6 +204,21 @@ impl DatastoreRun {
         true
     }
 
+    /// The phone answered one of the server's changes with a failure. The item of a
+    /// Replace it says it does not hold (404, 410) goes to the phone as new next session,
+    /// unless the phone's Delete of it comes first: the phone deleted it while the bridge
+    /// did not learn it (a session that broke after the phone applied its Delete).
+    pub fn refused(&mut self, cmd: &str, reference: &str, code: StatusCode) {
+        if cmd != "Replace" || !matches!(code, StatusCode::NotFound | StatusCode::Gone) {
+            return;
+        }
+        let Some(href) = self.luid_to_href.get(reference).cloned() else {
+            return;
+        };
+        tracing::info!(datastore = %self.key.datastore, luid = %reference, %href, "the phone no longer holds the item: sent as new next session");
+        self.resend.push(href);
+    }
+
     /// Whether `reference` names a change this run sent that the phone has not
     /// acknowledged yet (`cmd` as in [`DatastoreRun::acknowledge`]).
     pub fn awaits_acknowledgement(&self, cmd: &str, reference: &str) -> bool {

@@ -9,13 +9,13 @@
 use std::collections::HashMap;
 
 use super::{dav_err, store_err, DatastoreRun, DavItems, EngineDeps, EngineError, ServerChange};
-use crate::store::{DatastoreKey, DatastoreState, MapEntry};
+use crate::store::{DatastoreKey, DatastoreState, MapEntry, PhoneCopy};
 
 #[derive(Debug, Default)]
 pub(super) struct Unmapped {
     /// Server ids sent in an earlier session whose Map is still to come, with the
     /// digest of the copy sent.
-    earlier: HashMap<String, Option<String>>,
+    earlier: HashMap<String, Option<PhoneCopy>>,
 }
 
 impl Unmapped {
@@ -77,7 +77,7 @@ impl Unmapped {
         let mut hits = self
             .earlier
             .iter()
-            .filter(|(_, c)| c.as_deref() == Some(copy))
+            .filter(|(_, c)| c.as_ref().is_some_and(|c| c.whole == copy))
             .map(|(id, _)| id);
         let first = hits.next()?;
         // Two items sent alike cannot be told apart by their content.

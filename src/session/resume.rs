@@ -70,12 +70,13 @@ impl SessionCore {
         }
     }
 
-    /// A success status of the phone for one of the server's changes: it is not sent
-    /// again should the session be resumed. An acknowledgement that two datastores could
+    /// The phone's status for one of the server's changes. A success: the change is not
+    /// sent again should the session be resumed. A failure: the run decides what it
+    /// means for the item (`DatastoreRun::refused`). A status that two datastores could
     /// claim (the same LUID in both) is left out: resending is safe, skipping is not.
     pub(super) fn acknowledge(&mut self, s: &Status) {
         // A chunk's 213 only says the item is on its way.
-        if !s.code.is_success() || s.code == StatusCode::ChunkedItemAccepted {
+        if s.code == StatusCode::ChunkedItemAccepted {
             return;
         }
         let reference = match s.cmd.as_str() {
@@ -99,7 +100,11 @@ impl SessionCore {
             .collect();
         if let [only] = claims[..] {
             if let Some(run) = self.slots[only].run.as_mut() {
-                run.acknowledge(&s.cmd, reference);
+                if s.code.is_success() {
+                    run.acknowledge(&s.cmd, reference);
+                } else {
+                    run.refused(&s.cmd, reference, s.code);
+                }
             }
         }
     }

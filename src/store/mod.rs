@@ -18,8 +18,8 @@ use serde::Serialize;
 
 pub use alerts::{AlertEntry, AlertRecord};
 pub use records::{
-    DatastoreKey, DatastoreState, DeviceRecord, MapChange, MapEntry, PendingMap, SETTING_TIMEZONE,
-    SETTING_WIPE,
+    DatastoreKey, DatastoreState, DeviceRecord, MapChange, MapEntry, PendingMap, PhoneCopy,
+    SETTING_TIMEZONE, SETTING_WIPE,
 };
 pub use suspended::{AppliedChange, DeliveredChange, SuspendedRun};
 pub use vault::{VaultError, VaultKey, VaultLoadError};
@@ -724,6 +724,27 @@ mod tests {
     }
 
     #[test]
+    fn a_copy_stored_as_a_bare_digest_reads_as_its_whole() {
+        let old: MapEntry = serde_json::from_str(
+            r#"{"luid":"1","href":"/a/b/c.vcf","etag":null,"phone_copy":"d0"}"#,
+        )
+        .unwrap();
+        assert_eq!(old.phone_copy, Some(PhoneCopy::whole_only("d0")));
+        let again: MapEntry = serde_json::from_str(
+            &serde_json::to_string(&MapEntry {
+                phone_copy: Some(PhoneCopy {
+                    whole: "d0".into(),
+                    fields: [("VCARD/TEL".to_string(), "t".to_string())].into(),
+                }),
+                ..old
+            })
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(again.phone_copy.unwrap().fields["VCARD/TEL"], "t");
+    }
+
+    #[test]
     fn pending_maps_settle_into_the_map() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(dir.path()).unwrap();
@@ -735,7 +756,10 @@ mod tests {
                 href: "/b/cal/x.ics".into(),
                 etag: None,
                 gone: false,
-                phone_copy: Some("d1".into()),
+                phone_copy: Some(PhoneCopy {
+                    whole: "d1".into(),
+                    fields: [("VCARD/N".to_string(), "f1".to_string())].into(),
+                }),
             }],
         )
         .unwrap();
@@ -749,7 +773,9 @@ mod tests {
         let settled = s.map_by_luid(&k, "42").unwrap().unwrap();
         assert_eq!(settled.href, "/b/cal/x.ics");
         // What the phone was sent stays known once it is paired.
-        assert_eq!(settled.phone_copy.as_deref(), Some("d1"));
+        let copy = settled.phone_copy.unwrap();
+        assert_eq!(copy.whole, "d1");
+        assert_eq!(copy.fields["VCARD/N"], "f1");
         assert!(s.pending_maps(&k).unwrap().is_empty());
     }
 

@@ -101,6 +101,11 @@ pub struct DatastoreState {
     /// two-way session reads it again (gone: a Delete; changed: a Replace).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub late_mapped: Vec<String>,
+    /// Server items whose Replace the phone answered 404 or 410 (it no longer holds
+    /// them, say after a session that broke before its Deletes counted): sent as new
+    /// next session (hrefs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resend: Vec<String>,
 }
 
 /// One LUID <-> href pairing of a device datastore.
@@ -113,11 +118,52 @@ pub struct MapEntry {
     /// The ETag of the upstream resource as last synchronised with this device, so the
     /// bridge's own writes are not echoed back and a later change is recognised.
     pub etag: Option<String>,
-    /// Digest of the item as the phone last had it (what it sent, or what it was sent,
+    /// Digests of the item as the phone last had it (what it sent, or what it was sent,
     /// read back as the phone's format reads): a slow sync tells by it a copy the phone
-    /// never changed (`convert::fingerprint`).
+    /// never changed, and which fields each side changed since (`convert::fingerprint`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone_copy: Option<String>,
+    pub phone_copy: Option<PhoneCopy>,
+}
+
+/// What a phone's copy of an item said: the digest of the whole and one per field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "CopyRecord")]
+pub struct PhoneCopy {
+    pub whole: String,
+    /// Field (`VCARD/EMAIL`) -> digest of its values; empty in records written before
+    /// fields were kept, which then only tell the whole.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+}
+
+impl PhoneCopy {
+    pub fn whole_only(whole: impl Into<String>) -> PhoneCopy {
+        PhoneCopy {
+            whole: whole.into(),
+            fields: BTreeMap::new(),
+        }
+    }
+}
+
+/// A stored copy: a bare digest (older records) or whole and fields.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CopyRecord {
+    Whole(String),
+    Full {
+        whole: String,
+        #[serde(default)]
+        fields: BTreeMap<String, String>,
+    },
+}
+
+impl From<CopyRecord> for PhoneCopy {
+    fn from(r: CopyRecord) -> PhoneCopy {
+        match r {
+            CopyRecord::Whole(whole) => PhoneCopy::whole_only(whole),
+            CopyRecord::Full { whole, fields } => PhoneCopy { whole, fields },
+        }
+    }
 }
 
 /// A change to a datastore's map, applied in one transaction with others.
@@ -139,7 +185,7 @@ pub struct PendingMap {
     /// Deleted upstream while the Map was still to come.
     #[serde(default)]
     pub gone: bool,
-    /// Digest of the item as sent ([`MapEntry::phone_copy`]).
+    /// Digests of the item as sent ([`MapEntry::phone_copy`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone_copy: Option<String>,
+    pub phone_copy: Option<PhoneCopy>,
 }

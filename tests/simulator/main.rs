@@ -14,7 +14,7 @@ mod shrink;
 mod upstream;
 mod world;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -79,27 +79,26 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Runs `count` scenarios from seed `first` on `jobs` threads; the (shrunk) failures.
-fn run_seeds(first: u64, count: u64, jobs: usize) -> Vec<String> {
-    let next = Arc::new(AtomicU64::new(first));
+/// Runs the scenarios of `seeds` on `jobs` threads; the (shrunk) failures.
+fn run_seeds(seeds: Vec<u64>, jobs: usize) -> Vec<String> {
+    let seeds = Arc::new(seeds);
+    let next = Arc::new(AtomicUsize::new(0));
     let failures = Arc::new(Mutex::new(Vec::new()));
     let threads: Vec<_> = (0..jobs.max(1))
         .map(|_| {
-            let (next, failures) = (next.clone(), failures.clone());
-            std::thread::spawn(move || loop {
-                let seed = next.fetch_add(1, Ordering::Relaxed);
-                if seed >= first + count {
-                    break;
-                }
-                let s = Scenario::generate(seed);
-                if let Err(e) = run(&s) {
-                    let r = if shrinking() {
-                        report(seed, &s, &e)
-                    } else {
-                        format!("seed {seed}: {e}\n")
-                    };
-                    eprintln!("{r}");
-                    failures.lock().unwrap_or_else(|p| p.into_inner()).push(r);
+            let (seeds, next, failures) = (seeds.clone(), next.clone(), failures.clone());
+            std::thread::spawn(move || {
+                while let Some(&seed) = seeds.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let s = Scenario::generate(seed);
+                    if let Err(e) = run(&s) {
+                        let r = if shrinking() {
+                            report(seed, &s, &e)
+                        } else {
+                            format!("seed {seed}: {e}\n")
+                        };
+                        eprintln!("{r}");
+                        failures.lock().unwrap_or_else(|p| p.into_inner()).push(r);
+                    }
                 }
             })
         })
@@ -120,7 +119,7 @@ fn shrinking() -> bool {
 #[test]
 fn seeded_scenarios_keep_every_write_and_converge() {
     let count = env_u64("SIM_CI_SCENARIOS", 250);
-    let failures = run_seeds(0, count, 2);
+    let failures = run_seeds((0..count).collect(), 2);
     println!("{count} scenarios");
     assert!(
         failures.is_empty(),
@@ -137,12 +136,26 @@ fn big_run() {
     let count = env_u64("SIM_SCENARIOS", 100_000);
     let first = env_u64("SIM_SEED", 1_000_000);
     let jobs = env_u64("SIM_JOBS", 2) as usize;
+    // SIM_SEEDS="1 2 3" runs those seeds instead (failures of an earlier run, say).
+    let (seeds, which): (Vec<u64>, String) = match std::env::var("SIM_SEEDS") {
+        Ok(list) => {
+            let seeds: Vec<u64> = list
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            (seeds, "listed seeds".into())
+        }
+        Err(_) => (
+            (first..first + count).collect(),
+            format!("seeds {first}..{}", first + count),
+        ),
+    };
+    let count = seeds.len();
     let started = Instant::now();
-    let failures = run_seeds(first, count, jobs);
+    let failures = run_seeds(seeds, jobs);
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "scenarios run: {count} (seeds {first}..{}), jobs: {jobs}, time: {secs:.1} s, scenarios/second: {:.0}, failures: {}",
-        first + count,
+        "scenarios run: {count} ({which}), jobs: {jobs}, time: {secs:.1} s, scenarios/second: {:.0}, failures: {}",
         count as f64 / secs.max(1e-9),
         failures.len()
     );

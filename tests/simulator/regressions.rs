@@ -407,3 +407,108 @@ fn a_change_the_phone_made_to_a_version_it_acknowledged_wins_in_the_slow_sync_af
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+/// Seed 1007583: phone 1's session broke after it applied the bridge's Delete; the card
+/// came back upstream, and the phone answered its Replace with 404 and never got it.
+#[test]
+fn a_phone_that_answers_a_replace_with_404_gets_the_item_again_as_new() {
+    let s = Scenario {
+        phones: vec![
+            Kind {
+                v12: false,
+                wbxml: true,
+                max_msg_size: 2079,
+                per_message: 4,
+                holds_note: true,
+            },
+            Kind {
+                v12: true,
+                wbxml: false,
+                max_msg_size: 5038,
+                per_message: 4,
+                holds_note: false,
+            },
+            Kind {
+                v12: true,
+                wbxml: false,
+                max_msg_size: 5625,
+                per_message: 4,
+                holds_note: true,
+            },
+        ],
+        ops: vec![
+            Op::PhoneAdd(1),
+            Op::Sync(1, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(2, SyncKind::RefreshFromServer, Faults::default()),
+            Op::PhoneDelete(2, 0),
+            Op::Sync(2, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(
+                1,
+                SyncKind::TwoWay,
+                Faults {
+                    restart_at: Some(3),
+                    ..Faults::default()
+                },
+            ),
+            Op::PhoneEdit(0, 6),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+/// Seed 1068099: the phone's copy failed upstream, the bridge sent the server's version
+/// anyway and took the phone's 200 for a copy it holds; the phone kept its own, and the
+/// next slow sync read that as the phone's change and wrote its old e-mail back.
+#[test]
+fn the_server_version_of_an_item_whose_phone_change_failed_upstream_waits_for_the_next_session() {
+    let s = Scenario {
+        phones: vec![
+            Kind {
+                v12: true,
+                wbxml: false,
+                max_msg_size: 2446,
+                per_message: 2,
+                holds_note: false,
+            },
+            Kind {
+                v12: true,
+                wbxml: true,
+                max_msg_size: 4987,
+                per_message: 1,
+                holds_note: true,
+            },
+            Kind {
+                v12: true,
+                wbxml: true,
+                max_msg_size: 3572,
+                per_message: 2,
+                holds_note: true,
+            },
+        ],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::Sync(
+                0,
+                SyncKind::TwoWay,
+                Faults {
+                    give_up_at: Some(3),
+                    ..Faults::default()
+                },
+            ),
+            Op::ServerEdit(7),
+            Op::Sync(
+                0,
+                SyncKind::TwoWay,
+                Faults {
+                    upstream: Armed {
+                        fail_request: Some(1),
+                        ..Armed::default()
+                    },
+                    ..Faults::default()
+                },
+            ),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}

@@ -85,3 +85,137 @@ async fn a_copy_changed_on_both_sides_is_still_united() {
         "{stored}"
     );
 }
+
+/// A 2.1 card with a number and a note, as a phone sends it.
+fn card_with_note(tel: &str, note: &str) -> Vec<u8> {
+    format!("BEGIN:VCARD\r\nVERSION:2.1\r\nN:Doe;John\r\nFN:John Doe\r\nTEL;CELL:{tel}\r\nNOTE:{note}\r\nEND:VCARD\r\n")
+        .into_bytes()
+}
+
+fn server_card_with_note(tel: &str, note: &str) -> String {
+    format!("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:doe\r\nN:Doe;John;;;\r\nFN:John Doe\r\nTEL;TYPE=CELL:{tel}\r\nNOTE:{note}\r\nEND:VCARD\r\n")
+}
+
+/// The phone's card with a note, mapped; its href.
+async fn phone_card_with_note(w: &World) -> String {
+    let (st, _) = w
+        .session_adding(SyncMethod::TwoWay, "p1", card_with_note("+111", "first"))
+        .await;
+    assert_eq!(st, vec![StatusCode::ItemAdded]);
+    w.href_of("contacts", "p1").expect("mapped")
+}
+
+#[tokio::test]
+async fn a_slow_sync_after_both_sides_changed_takes_each_field_from_the_side_that_changed_it() {
+    let w = world(ConflictPolicy::Merge);
+    let href = phone_card_with_note(&w).await;
+    // Another client replaces the number; the phone rewrites the note.
+    w.edit(&href, &server_card_with_note("+999", "first"));
+    let mut run = w.contacts(SyncMethod::Slow);
+    let (st, out) = w
+        .session(
+            &mut run,
+            vec![replace("p1", card_with_note("+111", "second"))],
+        )
+        .await;
+    assert_eq!(st, vec![StatusCode::Ok]);
+    let (_, stored) = w.dav.get(&href).expect("still there");
+    assert!(
+        stored.contains("+999") && stored.contains("NOTE:second"),
+        "{stored}"
+    );
+    assert!(
+        !stored.contains("+111"),
+        "the replaced number came back: {stored}"
+    );
+    // The phone still holds the old number: the result goes back to it.
+    let [ServerChange::Replace { luid, data }] = &out[..] else {
+        panic!("{out:?}");
+    };
+    assert_eq!(luid, "p1");
+    let sent = String::from_utf8_lossy(data);
+    assert!(sent.contains("+999") && sent.contains("second"), "{sent}");
+}
+
+#[tokio::test]
+async fn a_merge_conflict_keeps_the_fields_only_the_server_changed() {
+    let w = world(ConflictPolicy::Merge);
+    let href = phone_card_with_note(&w).await;
+    w.edit(&href, &server_card_with_note("+999", "first"));
+    let mut run = w.contacts(SyncMethod::TwoWay);
+    let (st, _) = w
+        .session(
+            &mut run,
+            vec![replace("p1", card_with_note("+111", "second"))],
+        )
+        .await;
+    assert_eq!(st, vec![StatusCode::ConflictResolvedWithMerge]);
+    let (_, stored) = w.dav.get(&href).expect("still there");
+    assert!(
+        stored.contains("+999") && stored.contains("NOTE:second"),
+        "{stored}"
+    );
+    assert!(
+        !stored.contains("+111"),
+        "the phone's unchanged number overwrote the server's: {stored}"
+    );
+}
+
+#[tokio::test]
+async fn a_replace_the_phone_answers_with_404_goes_as_new_next_session() {
+    let w = world(ConflictPolicy::Merge);
+    let href = phone_card(&w, "+111").await;
+    w.edit(&href, &server_card("doe", "Doe", "+999"));
+    let mut run = w.contacts(SyncMethod::TwoWay);
+    run.apply_phone_changes(&w.deps, vec![])
+        .await
+        .expect("apply");
+    let out = run.server_changes(&w.deps).await.expect("changes");
+    assert!(
+        matches!(&out[..], [ServerChange::Replace { luid, .. }] if luid == "p1"),
+        "{out:?}"
+    );
+    // The phone lost the card (a session that broke after it applied a Delete).
+    run.refused("Replace", "p1", StatusCode::NotFound);
+    run.commit(&w.deps).expect("commit");
+
+    let (_, out) = w.session(&mut w.contacts(SyncMethod::TwoWay), vec![]).await;
+    let [ServerChange::Add { data, .. }] = &out[..] else {
+        panic!("the card did not go again as new: {out:?}");
+    };
+    assert!(String::from_utf8_lossy(data).contains("+999"));
+    assert_eq!(
+        w.href_of("contacts", "p1"),
+        None,
+        "the old LUID is forgotten"
+    );
+    // Sent once: the session after has nothing more.
+    let (_, out) = w.session(&mut w.contacts(SyncMethod::TwoWay), vec![]).await;
+    assert!(out.is_empty(), "{out:?}");
+}
+
+#[tokio::test]
+async fn a_card_the_phone_answered_404_and_then_deleted_is_deleted_not_sent_again() {
+    let w = world(ConflictPolicy::Merge);
+    let href = phone_card(&w, "+111").await;
+    w.edit(&href, &server_card("doe", "Doe", "+999"));
+    let mut run = w.contacts(SyncMethod::TwoWay);
+    run.apply_phone_changes(&w.deps, vec![])
+        .await
+        .expect("apply");
+    run.server_changes(&w.deps).await.expect("changes");
+    // The user deleted the card while the session ran: the Delete comes next session.
+    run.refused("Replace", "p1", StatusCode::NotFound);
+    run.commit(&w.deps).expect("commit");
+
+    let delete = PhoneChange::Delete { luid: "p1".into() };
+    let (st, out) = w
+        .session(&mut w.contacts(SyncMethod::TwoWay), vec![delete])
+        .await;
+    assert_eq!(st, vec![StatusCode::Ok]);
+    assert!(out.is_empty(), "the deleted card came back: {out:?}");
+    assert!(
+        w.dav.get(&href).is_none(),
+        "the phone's delete did not land"
+    );
+}
