@@ -267,7 +267,9 @@ impl DatastoreRun {
         // Known LUID: the item it names.
         let mut known = self.luid_to_href.get(&luid).cloned();
         if known.is_none() && self.method == SyncMethod::Slow && self.unmapped.waiting() {
-            known = self.pair_by_copy(deps, &luid, &copy.whole);
+            known = self
+                .pair_by_copy(deps, &luid, &copy.whole)
+                .or_else(|| self.pair_by_match(deps, &luid, &incoming));
         }
         if let Some(href) = &known {
             let now = self.server_now(href, current, gone);

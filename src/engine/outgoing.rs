@@ -31,7 +31,7 @@ struct Outgoing {
 impl DatastoreRun {
     /// The server id an item is sent under: its href, or a digest when the phone keeps
     /// shorter ids.
-    fn server_id(&self, href: &str) -> String {
+    pub(super) fn server_id(&self, href: &str) -> String {
         if href.len() <= self.max_guid {
             return href.to_owned();
         }

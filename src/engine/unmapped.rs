@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use super::{dav_err, store_err, DatastoreRun, DavItems, EngineDeps, EngineError, ServerChange};
+use crate::convert::Component;
 use crate::store::{DatastoreKey, DatastoreState, MapEntry, PhoneCopy};
 
 #[derive(Debug, Default)]
@@ -185,6 +186,31 @@ impl DatastoreRun {
             tracing::warn!(datastore = %self.key.datastore, %luid, error = %e, "cannot pair a phone item with the item it was sent");
             return None;
         }
+        self.luid_to_href.get(luid).cloned()
+    }
+
+    /// A slow sync's phone item under a LUID the bridge never learned that the matching
+    /// rules pair with a server item sent in an earlier session whose Map has not come:
+    /// the phone's copy of that item, changed since (else its copy would have paired it).
+    /// Paired now as the Map would, so its changes are told from the server's by the copy
+    /// sent. Its href, if so.
+    pub(super) fn pair_by_match<D>(
+        &mut self,
+        deps: &EngineDeps<D>,
+        luid: &str,
+        incoming: &Component,
+    ) -> Option<String> {
+        let index = self.index.as_ref()?;
+        let i = index.find(incoming, deps.opts.device_tz, &self.taken)?;
+        let server_id = self.server_id(&index.items[i].href);
+        if !self.unmapped.awaits(&server_id) {
+            return None;
+        }
+        if let Err(e) = self.apply_map(deps, &[(server_id, luid.to_owned())]) {
+            tracing::warn!(datastore = %self.key.datastore, %luid, error = %e, "cannot pair a phone item with the item it was sent");
+            return None;
+        }
+        tracing::info!(datastore = %self.key.datastore, %luid, "a changed copy of an item sent whose Map never came: paired with it");
         self.luid_to_href.get(luid).cloned()
     }
 

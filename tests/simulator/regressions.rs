@@ -512,3 +512,41 @@ fn the_server_version_of_an_item_whose_phone_change_failed_upstream_waits_for_th
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+/// Seed 1047913: the first session broke before its Map; the phone edited a card it
+/// had been sent, and the slow sync after united the edit with the server's version,
+/// so the server's older note won over the phone's new one.
+#[test]
+fn a_changed_copy_of_an_item_whose_map_was_lost_is_paired_with_it_and_its_edit_wins() {
+    let s = Scenario {
+        phones: vec![Kind {
+            v12: true,
+            wbxml: true,
+            max_msg_size: 3238,
+            per_message: 1,
+            holds_note: true,
+        }],
+        ops: vec![
+            Op::ServerAdd,
+            Op::ServerAdd,
+            Op::PhoneAdd(0),
+            Op::PhoneEdit(0, 4),
+            Op::PhoneEdit(0, 2),
+            Op::PhoneDelete(0, 4),
+            Op::Sync(
+                0,
+                SyncKind::TwoWay,
+                Faults {
+                    give_up_at: Some(3),
+                    ..Faults::default()
+                },
+            ),
+            Op::PhoneAdd(0),
+            Op::ServerAdd,
+            Op::PhoneAdd(0),
+            Op::PhoneEdit(0, 7),
+            Op::PhoneEdit(0, 0),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
