@@ -146,6 +146,9 @@ pub struct Write {
     /// Thrown away by its own author (a refresh from the server, a slow sync that
     /// cannot carry it): not owed to anyone.
     pub abandoned: bool,
+    /// Sent, unconfirmed, and then deleted by its own author: it may or may not have
+    /// reached the server, so it may explain an item still there but is owed to nobody.
+    pub uncertain: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -154,6 +157,8 @@ pub struct Deletion {
     pub parents: BTreeSet<u32>,
     pub author: Author,
     pub abandoned: bool,
+    /// The last tag written before it: every write up to it came first.
+    pub after: u32,
 }
 
 /// The log of everything anyone wrote.
@@ -190,6 +195,7 @@ impl Model {
                 parents,
                 author,
                 abandoned: false,
+                uncertain: false,
             },
         );
         self.next_tag
@@ -202,6 +208,7 @@ impl Model {
             parents,
             author,
             abandoned: false,
+            after: self.next_tag,
         });
         self.deletions.len() - 1
     }
@@ -217,6 +224,12 @@ impl Model {
     pub fn abandon_write(&mut self, tag: u32) {
         if let Some(w) = self.writes.get_mut(&tag) {
             w.abandoned = true;
+        }
+    }
+
+    pub fn make_uncertain(&mut self, tag: u32) {
+        if let Some(w) = self.writes.get_mut(&tag) {
+            w.uncertain = true;
         }
     }
 
@@ -291,6 +304,24 @@ impl Model {
         self.judge_field(k, "note", &note, &writes, |w| w.sets_note)
     }
 
+    /// Write `t` of person `k` came before a delete of the item, and no write after that
+    /// delete descends from it: the item the delete removed took it along, fields its
+    /// author could not hold included, and whoever made the item again never had it.
+    fn deleted_before_seen(&self, k: u32, t: u32) -> bool {
+        self.deletions
+            .iter()
+            .filter(|d| d.k == k && !d.abandoned && t <= d.after)
+            .any(|d| {
+                let later: BTreeSet<u32> = self
+                    .writes
+                    .iter()
+                    .filter(|(o, w)| **o > d.after && w.k == k && !w.abandoned)
+                    .map(|(o, _)| *o)
+                    .collect();
+                !self.ancestry(&later).contains(&t)
+            })
+    }
+
     fn judge_field(
         &self,
         k: u32,
@@ -317,10 +348,9 @@ impl Model {
         for d in self.deletions.iter().filter(|d| d.k == k) {
             deleted.extend(self.ancestry(&d.parents));
         }
-        for (t, w) in writes
-            .iter()
-            .filter(|(t, w)| sets(w) && !deleted.contains(t))
-        {
+        for (t, w) in writes.iter().filter(|(t, w)| {
+            sets(w) && !w.uncertain && !deleted.contains(t) && !self.deleted_before_seen(k, *t)
+        }) {
             let Some(kept) = &kept else {
                 // Outvoted by a concurrent write that a delete then superseded: the
                 // deleter saw the value that had won, and this one was no longer there.

@@ -158,9 +158,14 @@ impl Phone {
             return;
         };
         let deletion = model.delete(it.card.k, it.card.tags(), Author::Phone(self.index));
-        // The user's delete supersedes their own changes not yet sent.
-        for (t, _) in &it.pending {
-            model.abandon_write(*t);
+        // The user's delete supersedes their own changes not yet sent; one sent in a
+        // session that did not complete may have reached the server all the same.
+        for (t, rev) in &it.pending {
+            if it.sent_rev.is_some_and(|s| *rev <= s) {
+                model.make_uncertain(*t);
+            } else {
+                model.abandon_write(*t);
+            }
         }
         // The bridge learns which LUID a server item has from the Map alone: a delete
         // of an item whose Map never arrived names a LUID the bridge cannot know.

@@ -550,3 +550,91 @@ fn a_changed_copy_of_an_item_whose_map_was_lost_is_paired_with_it_and_its_edit_w
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+/// Seed 1022326, a false positive of the model: the phone's edit of a card deleted
+/// upstream re-created it, the session broke before the phone learnt so, and the phone
+/// then deleted the card, a delete its slow sync could not carry. The edit did reach the
+/// server, so the card stays.
+#[test]
+fn an_edit_that_reached_the_server_before_the_phone_deleted_the_card_keeps_it() {
+    let s = Scenario {
+        phones: vec![Kind {
+            v12: false,
+            wbxml: true,
+            max_msg_size: 5060,
+            per_message: 1,
+            holds_note: false,
+        }],
+        ops: vec![
+            Op::ServerAdd,
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::ServerDelete(2),
+            Op::PhoneEdit(0, 0),
+            Op::PhoneAdd(0),
+            Op::Sync(
+                0,
+                SyncKind::TwoWay,
+                Faults {
+                    restart_at: Some(4),
+                    ..Faults::default()
+                },
+            ),
+            Op::PhoneDelete(0, 0),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+/// Seed 1021230, a false positive of the model: a phone without notes deleted a card
+/// whose note the server held, and another such phone's edit made the card again; the
+/// note went with the delete.
+#[test]
+fn a_note_deleted_with_its_card_is_not_owed_to_a_card_made_again_without_it() {
+    let s = Scenario {
+        phones: vec![
+            Kind {
+                v12: true,
+                wbxml: true,
+                max_msg_size: 3358,
+                per_message: 1,
+                holds_note: false,
+            },
+            Kind {
+                v12: true,
+                wbxml: false,
+                max_msg_size: 3996,
+                per_message: 1,
+                holds_note: false,
+            },
+            Kind {
+                v12: true,
+                wbxml: false,
+                max_msg_size: 1655,
+                per_message: 1,
+                holds_note: false,
+            },
+        ],
+        ops: vec![
+            Op::PhoneAdd(2),
+            Op::Sync(2, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneAdd(0),
+            Op::PhoneAdd(2),
+            Op::PhoneEdit(2, 2),
+            Op::Sync(
+                1,
+                SyncKind::TwoWay,
+                Faults {
+                    server_edit_at: Some((3, 1)),
+                    ..Faults::default()
+                },
+            ),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(2, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneEdit(1, 0),
+            Op::ServerAdd,
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneDelete(0, 5),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
