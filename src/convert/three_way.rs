@@ -14,10 +14,11 @@ use super::vobject::{Component, Property};
 /// What is known of one item's fields: digests per field (`fingerprint::Fingerprint::fields`).
 pub type Fields = BTreeMap<String, String>;
 
-/// The three digests of each field, all read as the phone's format reads.
+/// The digests of each field, all read as the phone's format reads.
 pub struct Sides<'a> {
-    /// The copy the phone last held.
-    pub base: &'a Fields,
+    /// The copies the phone may hold from the last exchange, the newest last (the one
+    /// confirmed, and one sent since whose acknowledgement did not come). Not empty.
+    pub bases: Vec<&'a Fields>,
     /// The copy the phone sends now.
     pub phone: &'a Fields,
     /// The server's version as the phone would hold it.
@@ -34,8 +35,11 @@ pub enum Source {
 
 impl Sides<'_> {
     pub fn source(&self, key: &str) -> Source {
-        let phone_changed = self.phone.get(key) != self.base.get(key);
-        let server_changed = self.server.get(key) != self.base.get(key);
+        let phone_changed = self.bases.iter().all(|b| self.phone.get(key) != b.get(key));
+        let server_changed = self
+            .bases
+            .last()
+            .is_none_or(|b| self.server.get(key) != b.get(key));
         match (phone_changed, server_changed) {
             (false, _) => Source::Server,
             (true, false) => Source::PhoneChange,
@@ -162,7 +166,7 @@ mod tests {
             fingerprint::of(&server).fields,
         );
         let sides = Sides {
-            base: &b,
+            bases: vec![&b],
             phone: &p,
             server: &s,
         };
@@ -205,7 +209,7 @@ mod tests {
         ]))
         .fields;
         let sides = Sides {
-            base: &b,
+            bases: vec![&b],
             phone: &p,
             server: &view,
         };
@@ -235,7 +239,7 @@ mod tests {
             fingerprint::of(&server).fields,
         );
         let sides = Sides {
-            base: &b,
+            bases: vec![&b],
             phone: &p,
             server: &s,
         };

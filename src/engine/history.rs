@@ -34,8 +34,19 @@ pub(super) struct Change<'a> {
     pub incoming: &'a Component,
     /// The copy the phone sends now.
     pub copy: &'a Fingerprint,
-    /// The copy it last held.
-    pub base: &'a PhoneCopy,
+    /// The copies it may hold from the last exchange, the newest last.
+    pub bases: &'a [PhoneCopy],
+}
+
+/// The copies the phone may hold of a mapped item: the one confirmed, and the version
+/// sent since without an acknowledgement; `None` when that is not known.
+pub(super) fn copies_held(entry: &MapEntry) -> Option<Vec<PhoneCopy>> {
+    let kept = entry.phone_copy.clone()?;
+    Some(
+        std::iter::once(kept)
+            .chain(entry.sent_copy.clone())
+            .collect(),
+    )
 }
 
 /// The rule for a field both sides changed.
@@ -101,10 +112,13 @@ impl DatastoreRun {
         if self.taken.contains(href) {
             return None;
         }
-        // No digest: the last exchange was not confirmed in step (a version sent back
-        // may not have arrived), so nothing is concluded.
-        let kept = entry.phone_copy.as_ref()?;
-        let phone_unchanged = kept.whole == copy.whole;
+        // No digest: the last exchange was not confirmed in step, so nothing is
+        // concluded. With one, the phone holds it or the version sent since.
+        let bases = copies_held(entry)?;
+        let phone_unchanged = bases.iter().any(|b| b.whole == copy.whole);
+        // The version the map's etag names is the newest copy.
+        let holds_newest = bases.last().is_some_and(|b| b.whole == copy.whole);
+        let sent_since = entry.sent_copy.is_some();
         let synced = entry.etag.clone();
         match now {
             ServerNow::Unknown => None,
@@ -122,7 +136,7 @@ impl DatastoreRun {
                 let server_unchanged = synced.as_deref() == Some(etag.as_str());
                 if phone_unchanged {
                     self.taken.insert(href.to_owned());
-                    if !server_unchanged {
+                    if !server_unchanged || !holds_newest {
                         tracing::info!(datastore = %self.key.datastore, %luid, %href, "the phone's copy is unchanged and the server's changed since: the server's goes to the phone");
                         self.send_back.insert(href.to_owned());
                     }
@@ -134,15 +148,14 @@ impl DatastoreRun {
                 let index = self.index.as_ref()?;
                 let tree = index.items[*index.by_href.get(href)?].tree.clone();
                 let (luid, href) = (luid.to_owned(), href.to_owned());
-                if server_unchanged {
+                if server_unchanged && !sent_since {
                     // Only the phone changed it: its change goes upstream as in a two-way sync.
                     self.taken.insert(href.clone());
                     return Some(self.plan_merge(luid, href, etag, &tree, incoming, ok, false));
                 }
-                if kept.fields.is_empty() {
+                if bases.iter().any(|b| b.fields.is_empty()) {
                     return None;
                 }
-                let base = kept.clone();
                 self.taken.insert(href.clone());
                 let change = Change {
                     luid,
@@ -150,14 +163,14 @@ impl DatastoreRun {
                     etag,
                     incoming,
                     copy,
-                    base: &base,
+                    bases: &bases,
                 };
                 Some(self.plan_three_way(deps, change, &tree, BothChanged::Unite, ok))
             }
         }
     }
 
-    /// Both sides changed the item since the phone's copy `change.base`: each field comes
+    /// Both sides changed the item since the phone's copy `change.bases`: each field comes
     /// from the side that changed it, and a field both changed by `both`.
     pub(super) fn plan_three_way<D>(
         &mut self,
@@ -173,7 +186,7 @@ impl DatastoreRun {
             etag,
             incoming,
             copy,
-            base,
+            bases,
         } = change;
         let Some(view) = self.phone_view(deps, server) else {
             return self.plan_union(luid, href, etag, server, incoming);
@@ -191,7 +204,7 @@ impl DatastoreRun {
             }
         };
         let sides = Sides {
-            base: &base.fields,
+            bases: bases.iter().map(|b| &b.fields).collect(),
             phone: &copy.fields,
             server: &view.fields,
         };
@@ -249,6 +262,7 @@ impl DatastoreRun {
             if let Some(e) = entry {
                 changes.push(MapChange::Put(MapEntry {
                     phone_copy: Some(copy),
+                    sent_copy: None,
                     ..e
                 }));
             }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use futures_util::stream::{self, StreamExt};
 
-use super::history::{phone_copy, BothChanged, Change};
+use super::history::{copies_held, phone_copy, BothChanged, Change};
 use super::{
     convert_status, dav_status, items, refuses_item, store_err, ConflictPolicy, DatastoreRun,
     DavItems, EngineDeps, EngineError, PhoneChange, SyncMethod,
@@ -179,6 +179,7 @@ impl DatastoreRun {
                     href: href::child(collection, name),
                     etag: None,
                     phone_copy: None,
+                    sent_copy: None,
                 })),
                 _ => None,
             })
@@ -222,6 +223,7 @@ impl DatastoreRun {
                             href: it.href.clone(),
                             etag: None,
                             phone_copy: None,
+                            sent_copy: None,
                         }));
                         self.luid_to_href.insert(luid.clone(), it.href.clone());
                     }
@@ -483,8 +485,8 @@ impl DatastoreRun {
                 Plan::Done(status)
             }
             ConflictPolicy::Merge => {
-                let base = self.map.get(&href).and_then(|e| e.phone_copy.clone());
-                if let Some(base) = base.filter(|b| !b.fields.is_empty()) {
+                let bases = self.map.get(&href).and_then(copies_held);
+                if let Some(bases) = bases.filter(|b| b.iter().all(|c| !c.fields.is_empty())) {
                     let copy = fingerprint::of(&incoming);
                     let change = Change {
                         luid,
@@ -492,7 +494,7 @@ impl DatastoreRun {
                         etag,
                         incoming: &incoming,
                         copy: &copy,
-                        base: &base,
+                        bases: &bases,
                     };
                     return self.plan_three_way(
                         deps,
@@ -569,6 +571,7 @@ impl DatastoreRun {
                 self.luid_to_href.insert(luid.clone(), w.href.clone());
                 let entry = MapEntry {
                     phone_copy: self.copy_in_step(&luid, &w.href),
+                    sent_copy: None,
                     luid,
                     href: w.href.clone(),
                     etag: Some(w.etag),
@@ -589,6 +592,7 @@ impl DatastoreRun {
             ) => {
                 let entry = MapEntry {
                     phone_copy: self.copy_in_step(&luid, &href),
+                    sent_copy: None,
                     luid,
                     href: href.clone(),
                     etag: Some(etag),

@@ -364,13 +364,19 @@ impl DatastoreRun {
                         luid: entry.luid.clone(),
                         data,
                     });
-                    if let Some(copy) = phone_copy {
-                        self.sent_copies.insert(entry.luid.clone(), copy);
+                    if let Some(copy) = &phone_copy {
+                        self.sent_copies.insert(entry.luid.clone(), copy.clone());
                     }
-                    // Until the phone acknowledges it, what it holds is not known.
+                    // Until the phone acknowledges it, it holds the copy it had or this
+                    // one; after two unacknowledged versions what it holds is not known.
+                    let (kept, sent) = match (&entry.phone_copy, &entry.sent_copy, phone_copy) {
+                        (Some(kept), None, Some(sent)) => (Some(kept.clone()), Some(sent)),
+                        _ => (None, None),
+                    };
                     map_changes.push(MapChange::Put(MapEntry {
                         etag,
-                        phone_copy: None,
+                        phone_copy: kept,
+                        sent_copy: sent,
                         ..entry.clone()
                     }));
                 }

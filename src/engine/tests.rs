@@ -538,6 +538,7 @@ async fn an_add_sent_again_after_the_bridge_died_before_its_map_finds_its_item()
         href: href.clone(),
         etag: None,
         phone_copy: None,
+        sent_copy: None,
     };
     w.deps
         .store

@@ -116,6 +116,7 @@ impl Unmapped {
                     href: p.href,
                     etag: p.etag,
                     phone_copy: p.phone_copy,
+                    sent_copy: None,
                 });
             }
         }

@@ -577,6 +577,7 @@ impl Store {
                             href: p.href,
                             etag: p.etag,
                             phone_copy: p.phone_copy,
+                            sent_copy: None,
                         }));
                     }
                     None => unknown.push(server_id.clone()),
@@ -687,6 +688,7 @@ mod tests {
             href: href.into(),
             etag: Some(format!("\"{luid}\"")),
             phone_copy: None,
+            sent_copy: None,
         }
     }
 

@@ -123,6 +123,9 @@ pub struct MapEntry {
     /// never changed, and which fields each side changed since (`convert::fingerprint`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_copy: Option<PhoneCopy>,
+    /// The server's version sent since, not acknowledged yet: the phone holds either.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_copy: Option<PhoneCopy>,
 }
 
 /// What a phone's copy of an item said: the digest of the whole and one per field.

@@ -638,3 +638,44 @@ fn a_note_deleted_with_its_card_is_not_owed_to_a_card_made_again_without_it() {
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+/// Seed 1051480: a slow sync sent the server's version back and broke before the
+/// phone's acknowledgement came; the phone edited that version, and the next slow sync,
+/// knowing neither copy, united the edit away (the server's older note won).
+#[test]
+fn an_edit_of_a_version_sent_but_never_acknowledged_wins_field_by_field() {
+    let s = Scenario {
+        phones: vec![
+            Kind {
+                v12: false,
+                wbxml: true,
+                max_msg_size: 2922,
+                per_message: 4,
+                holds_note: true,
+            },
+            Kind {
+                v12: true,
+                wbxml: false,
+                max_msg_size: 3433,
+                per_message: 4,
+                holds_note: false,
+            },
+        ],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::ServerEdit(3),
+            Op::Sync(
+                0,
+                SyncKind::Slow,
+                Faults {
+                    restart_at: Some(3),
+                    phone_edit_at: Some((3, 4)),
+                    ..Faults::default()
+                },
+            ),
+            Op::Sync(0, SyncKind::Slow, Faults::default()),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
