@@ -97,10 +97,8 @@ impl DatastoreRun {
     /// The plan for the phone's copy `luid` (digest `copy`) of the item mapped at
     /// `href`, when the map entry tells which side changed it; `None` for the usual
     /// rules.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn plan_by_history<D>(
+    pub(super) fn plan_by_history(
         &mut self,
-        deps: &EngineDeps<D>,
         luid: &str,
         href: &str,
         copy: &Fingerprint,
@@ -165,16 +163,15 @@ impl DatastoreRun {
                     copy,
                     bases: &bases,
                 };
-                Some(self.plan_three_way(deps, change, &tree, BothChanged::Unite, ok))
+                Some(self.plan_three_way(change, &tree, BothChanged::Unite, ok))
             }
         }
     }
 
     /// Both sides changed the item since the phone's copy `change.bases`: each field comes
     /// from the side that changed it, and a field both changed by `both`.
-    pub(super) fn plan_three_way<D>(
+    pub(super) fn plan_three_way(
         &mut self,
-        deps: &EngineDeps<D>,
         change: Change<'_>,
         server: &Component,
         both: BothChanged,
@@ -188,7 +185,7 @@ impl DatastoreRun {
             copy,
             bases,
         } = change;
-        let Some(view) = self.phone_view(deps, server) else {
+        let Some(view) = self.phone_view(server) else {
             return self.plan_union(luid, href, etag, server, incoming);
         };
         let phone_change = merge::merge(server, incoming, &self.cap);
@@ -217,23 +214,36 @@ impl DatastoreRun {
     }
 
     /// The server's version `tree` as the phone would hold it once sent.
-    fn phone_view<D>(&self, deps: &EngineDeps<D>, tree: &Component) -> Option<Fingerprint> {
+    pub(super) fn phone_view(&self, tree: &Component) -> Option<Fingerprint> {
         let shaped = if shaping::applies(&self.cap) {
             shaping::shape(&self.cap, tree).item
         } else {
             tree.clone()
         };
         let format = items::format_for_item(self.phone_format, tree);
-        let data = items::dav_to_phone(format, &shaped, &deps.opts).ok()?;
-        let back = items::phone_to_dav(format, &data, &deps.opts).ok()?;
+        let data = items::dav_to_phone(format, &shaped, &self.opts).ok()?;
+        let back = items::phone_to_dav(format, &data, &self.opts).ok()?;
         Some(fingerprint::of(&back))
     }
 
-    /// The digest of the copy the phone sent for `luid`, when the server's version at
-    /// `href` is now in step with it (none goes back to the phone).
-    pub(super) fn copy_in_step(&mut self, luid: &str, href: &str) -> Option<PhoneCopy> {
-        let copy = self.phone_copies.remove(luid)?;
-        (!self.send_back.contains(href)).then_some(copy)
+    /// The copies the phone may hold of `luid` once its change is written at `href`:
+    /// the one it sent, and the version written when that must go back to it (the
+    /// phone holds it only once it arrives).
+    pub(super) fn copy_in_step(
+        &mut self,
+        luid: &str,
+        href: &str,
+    ) -> (Option<PhoneCopy>, Option<PhoneCopy>) {
+        let Some(copy) = self.phone_copies.remove(luid) else {
+            return (None, None);
+        };
+        if !self.send_back.contains(href) {
+            return (Some(copy), None);
+        }
+        match self.written_views.get(luid) {
+            Some(view) => (Some(copy), Some(view.clone())),
+            None => (None, None),
+        }
     }
 
     /// The phone acknowledged the Replace sent to `luid`: the copy it holds is the one

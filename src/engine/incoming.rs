@@ -281,7 +281,7 @@ impl DatastoreRun {
             } else {
                 ok
             };
-            let plan = self.plan_by_history(deps, &luid, href, &copy, &incoming, now, status);
+            let plan = self.plan_by_history(&luid, href, &copy, &incoming, now, status);
             if let Some(plan) = plan {
                 return plan;
             }
@@ -445,6 +445,12 @@ impl DatastoreRun {
         merged: Component,
         status: StatusCode,
     ) -> Plan {
+        if self.send_back.contains(&href) {
+            // The phone keeps its copy until the written version reaches it.
+            if let Some(view) = self.phone_view(&merged) {
+                self.written_views.insert(luid.clone(), phone_copy(&view));
+            }
+        }
         if merged == *existing {
             // Nothing new for the server: map only.
             self.luid_to_href.insert(luid.clone(), href.clone());
@@ -496,13 +502,7 @@ impl DatastoreRun {
                         copy: &copy,
                         bases: &bases,
                     };
-                    return self.plan_three_way(
-                        deps,
-                        change,
-                        existing,
-                        BothChanged::PhoneFields,
-                        status,
-                    );
+                    return self.plan_three_way(change, existing, BothChanged::PhoneFields, status);
                 }
                 // Only the fields the phone sent replace the server's: what it left out
                 // may be what the server side just added.
@@ -569,9 +569,10 @@ impl DatastoreRun {
                 self.written.insert(w.href.clone(), Some(w.etag.clone()));
                 self.taken.insert(w.href.clone());
                 self.luid_to_href.insert(luid.clone(), w.href.clone());
+                let (phone_copy, sent_copy) = self.copy_in_step(&luid, &w.href);
                 let entry = MapEntry {
-                    phone_copy: self.copy_in_step(&luid, &w.href),
-                    sent_copy: None,
+                    phone_copy,
+                    sent_copy,
                     luid,
                     href: w.href.clone(),
                     etag: Some(w.etag),
@@ -590,9 +591,10 @@ impl DatastoreRun {
                 },
                 Ok(None),
             ) => {
+                let (phone_copy, sent_copy) = self.copy_in_step(&luid, &href);
                 let entry = MapEntry {
-                    phone_copy: self.copy_in_step(&luid, &href),
-                    sent_copy: None,
+                    phone_copy,
+                    sent_copy,
                     luid,
                     href: href.clone(),
                     etag: Some(etag),

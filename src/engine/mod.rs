@@ -183,6 +183,10 @@ pub struct DatastoreRun {
     /// LUIDs whose change the phone sent failed upstream this session: the phone sends
     /// it again, so the server's version of them waits for the next session.
     unsettled: HashSet<String>,
+    /// The version written for a LUID that goes back to the phone, as the phone will
+    /// hold it: until it arrives the phone holds its own copy.
+    written_views: HashMap<String, PhoneCopy>,
+    opts: crate::convert::ConvertOptions,
     /// Server ids and LUIDs of items sent in another format than the datastore's (a task
     /// of a combined SIF calendar goes as a SIF task).
     item_formats: HashMap<String, Format>,
@@ -378,6 +382,8 @@ impl DatastoreRun {
             held_back: None,
             resend: Vec::new(),
             unsettled: HashSet::new(),
+            written_views: HashMap::new(),
+            opts: deps.opts.clone(),
             item_formats: HashMap::new(),
             unmapped: unmapped::Unmapped::default(),
             phone_copies: HashMap::new(),

@@ -369,8 +369,14 @@ impl DatastoreRun {
                     }
                     // Until the phone acknowledges it, it holds the copy it had or this
                     // one; after two unacknowledged versions what it holds is not known.
+                    // A version written this session and never sent does not count.
+                    let fresh = self.written_views.contains_key(&entry.luid);
                     let (kept, sent) = match (&entry.phone_copy, &entry.sent_copy, phone_copy) {
-                        (Some(kept), None, Some(sent)) => (Some(kept.clone()), Some(sent)),
+                        (Some(kept), before, Some(sent))
+                            if fresh || before.as_ref().is_none_or(|b| b.whole == sent.whole) =>
+                        {
+                            (Some(kept.clone()), Some(sent))
+                        }
                         _ => (None, None),
                     };
                     map_changes.push(MapChange::Put(MapEntry {

@@ -679,3 +679,48 @@ fn an_edit_of_a_version_sent_but_never_acknowledged_wins_field_by_field() {
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+/// Seed 2000507: the phone's change was merged and written, the merged version was to
+/// go back, and the phone started over before it did; the change came again and, the
+/// map knowing no copy, overwrote an edit made upstream in between.
+#[test]
+fn a_change_sent_again_after_its_merge_was_written_loses_to_a_newer_server_edit() {
+    let s = Scenario {
+        phones: vec![
+            Kind {
+                v12: false,
+                wbxml: false,
+                max_msg_size: 3490,
+                per_message: 3,
+                holds_note: true,
+            },
+            Kind {
+                v12: true,
+                wbxml: true,
+                max_msg_size: 5447,
+                per_message: 1,
+                holds_note: true,
+            },
+        ],
+        ops: vec![
+            Op::ServerAdd,
+            Op::Sync(0, SyncKind::RefreshFromServer, Faults::default()),
+            Op::ServerEdit(0),
+            Op::PhoneEdit(0, 3),
+            Op::Sync(1, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneAdd(1),
+            Op::PhoneEdit(1, 2),
+            Op::Sync(0, SyncKind::Slow, Faults::default()),
+            Op::Sync(
+                1,
+                SyncKind::TwoWay,
+                Faults {
+                    start_over_at: Some(3),
+                    server_edit_at: Some((3, 0)),
+                    ..Faults::default()
+                },
+            ),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
