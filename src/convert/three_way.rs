@@ -132,6 +132,10 @@ mod tests {
         c
     }
 
+    fn digests(c: &Component) -> Fields {
+        fingerprint::of(c).fields
+    }
+
     fn values(c: &Component, name: &str) -> Vec<String> {
         main_of(c)
             .properties_named(name)
@@ -160,11 +164,7 @@ mod tests {
             ("NOTE", "second"),
             ("TEL", "3"),
         ]);
-        let (b, p, s) = (
-            fingerprint::of(&base).fields,
-            fingerprint::of(&phone).fields,
-            fingerprint::of(&server).fields,
-        );
+        let (b, p, s) = (digests(&base), digests(&phone), digests(&server));
         let sides = Sides {
             bases: vec![&b],
             phone: &p,
@@ -197,17 +197,13 @@ mod tests {
             ("X-SPOUSE", "Sam"),
         ]);
         let phone = card(&[("N", "Doe;Jane"), ("NOTE", "n")]);
-        let (b, p) = (
-            fingerprint::of(&base).fields,
-            fingerprint::of(&phone).fields,
-        );
+        let (b, p) = (digests(&base), digests(&phone));
         // The phone cannot hold X-SPOUSE: its view of the server lacks it.
-        let view = fingerprint::of(&card(&[
+        let view = digests(&card(&[
             ("N", "Doe;Jane"),
             ("TITLE", "Boss"),
             ("NOTE", "changed"),
-        ]))
-        .fields;
+        ]));
         let sides = Sides {
             bases: vec![&b],
             phone: &p,
@@ -233,11 +229,7 @@ mod tests {
         let base = event("Lunch", "Here");
         let server = event("Lunch", "There");
         let phone = event("Brunch", "Here");
-        let (b, p, s) = (
-            fingerprint::of(&base).fields,
-            fingerprint::of(&phone).fields,
-            fingerprint::of(&server).fields,
-        );
+        let (b, p, s) = (digests(&base), digests(&phone), digests(&server));
         let sides = Sides {
             bases: vec![&b],
             phone: &p,
@@ -246,5 +238,24 @@ mod tests {
         let out = pick(&server, &phone, &server, &sides);
         assert_eq!(values(&out, "SUMMARY"), ["Brunch"]);
         assert_eq!(values(&out, "LOCATION"), ["There"]);
+    }
+
+    #[test]
+    fn a_field_equal_to_either_copy_the_phone_may_hold_is_unchanged() {
+        // The phone had "first"; "second" was sent and never acknowledged.
+        let had = card(&[("N", "Doe;Jane"), ("NOTE", "first"), ("TEL", "1")]);
+        let sent = card(&[("N", "Doe;Jane"), ("NOTE", "second"), ("TEL", "1")]);
+        let phone = card(&[("N", "Doe;Jane"), ("NOTE", "first"), ("TEL", "9")]);
+        let (h, x, p) = (digests(&had), digests(&sent), digests(&phone));
+        let sides = Sides {
+            bases: vec![&h, &x],
+            phone: &p,
+            server: &x,
+        };
+        assert_eq!(sides.source("VCARD/NOTE"), Source::Server);
+        assert_eq!(sides.source("VCARD/TEL"), Source::PhoneChange);
+        let out = pick(&sent, &phone, &sent, &sides);
+        assert_eq!(values(&out, "NOTE"), ["second"]);
+        assert_eq!(values(&out, "TEL"), ["9"]);
     }
 }

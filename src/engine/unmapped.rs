@@ -183,6 +183,16 @@ impl DatastoreRun {
         copy: &str,
     ) -> Option<String> {
         let server_id = self.unmapped.sent_as(copy)?;
+        self.pair_as_the_map_would(deps, server_id, luid)
+    }
+
+    /// Pairs `luid` with the item sent under `server_id`; its href.
+    fn pair_as_the_map_would<D>(
+        &mut self,
+        deps: &EngineDeps<D>,
+        server_id: String,
+        luid: &str,
+    ) -> Option<String> {
         if let Err(e) = self.apply_map(deps, &[(server_id, luid.to_owned())]) {
             tracing::warn!(datastore = %self.key.datastore, %luid, error = %e, "cannot pair a phone item with the item it was sent");
             return None;
@@ -207,12 +217,8 @@ impl DatastoreRun {
         if !self.unmapped.awaits(&server_id) {
             return None;
         }
-        if let Err(e) = self.apply_map(deps, &[(server_id, luid.to_owned())]) {
-            tracing::warn!(datastore = %self.key.datastore, %luid, error = %e, "cannot pair a phone item with the item it was sent");
-            return None;
-        }
         tracing::info!(datastore = %self.key.datastore, %luid, "a changed copy of an item sent whose Map never came: paired with it");
-        self.luid_to_href.get(luid).cloned()
+        self.pair_as_the_map_would(deps, server_id, luid)
     }
 
     /// Reads again the items a late Map paired (`late`, LUIDs) that this session did

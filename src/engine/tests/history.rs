@@ -105,29 +105,29 @@ async fn phone_card_with_note(w: &World) -> String {
     w.href_of("contacts", "p1").expect("mapped")
 }
 
-#[tokio::test]
-async fn a_slow_sync_after_both_sides_changed_takes_each_field_from_the_side_that_changed_it() {
+/// Another client replaces the number, the phone rewrites the note, and a `method`
+/// session brings the phone's copy: the stored card must hold the new number and the new
+/// note, never the old number.
+async fn both_changed(method: SyncMethod) -> (Vec<StatusCode>, Vec<ServerChange>) {
     let w = world(ConflictPolicy::Merge);
     let href = phone_card_with_note(&w).await;
-    // Another client replaces the number; the phone rewrites the note.
     w.edit(&href, &server_card_with_note("+999", "first"));
-    let mut run = w.contacts(SyncMethod::Slow);
-    let (st, out) = w
-        .session(
-            &mut run,
-            vec![replace("p1", card_with_note("+111", "second"))],
-        )
-        .await;
-    assert_eq!(st, vec![StatusCode::Ok]);
+    let mut run = w.contacts(method);
+    let changed = replace("p1", card_with_note("+111", "second"));
+    let result = w.session(&mut run, vec![changed]).await;
     let (_, stored) = w.dav.get(&href).expect("still there");
     assert!(
         stored.contains("+999") && stored.contains("NOTE:second"),
         "{stored}"
     );
-    assert!(
-        !stored.contains("+111"),
-        "the replaced number came back: {stored}"
-    );
+    assert!(!stored.contains("+111"), "the old number won: {stored}");
+    result
+}
+
+#[tokio::test]
+async fn a_slow_sync_after_both_sides_changed_takes_each_field_from_the_side_that_changed_it() {
+    let (st, out) = both_changed(SyncMethod::Slow).await;
+    assert_eq!(st, vec![StatusCode::Ok]);
     // The phone still holds the old number: the result goes back to it.
     let [ServerChange::Replace { luid, data }] = &out[..] else {
         panic!("{out:?}");
@@ -139,26 +139,8 @@ async fn a_slow_sync_after_both_sides_changed_takes_each_field_from_the_side_tha
 
 #[tokio::test]
 async fn a_merge_conflict_keeps_the_fields_only_the_server_changed() {
-    let w = world(ConflictPolicy::Merge);
-    let href = phone_card_with_note(&w).await;
-    w.edit(&href, &server_card_with_note("+999", "first"));
-    let mut run = w.contacts(SyncMethod::TwoWay);
-    let (st, _) = w
-        .session(
-            &mut run,
-            vec![replace("p1", card_with_note("+111", "second"))],
-        )
-        .await;
+    let (st, _) = both_changed(SyncMethod::TwoWay).await;
     assert_eq!(st, vec![StatusCode::ConflictResolvedWithMerge]);
-    let (_, stored) = w.dav.get(&href).expect("still there");
-    assert!(
-        stored.contains("+999") && stored.contains("NOTE:second"),
-        "{stored}"
-    );
-    assert!(
-        !stored.contains("+111"),
-        "the phone's unchanged number overwrote the server's: {stored}"
-    );
 }
 
 #[tokio::test]
