@@ -283,7 +283,7 @@ impl Model {
             .collect();
         let deleted_ever = self.deletions.iter().any(|d| d.k == k);
         let Some(card) = fin else {
-            if !deleted_ever && !writes.is_empty() {
+            if !deleted_ever && writes.iter().any(|(_, w)| !w.uncertain) {
                 return Err(format!(
                     "person {k} is gone from the server though nobody deleted it"
                 ));

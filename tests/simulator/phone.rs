@@ -179,11 +179,16 @@ impl Phone {
         }
     }
 
-    /// A refresh from the server: everything local goes, unsent changes with it.
+    /// A refresh from the server: everything local goes, unsent changes with it. A
+    /// change sent in a session that did not complete may have reached the server.
     pub fn wipe(&mut self, model: &mut Model) {
         for it in self.items.values() {
-            for (t, _) in &it.pending {
-                model.abandon_write(*t);
+            for (t, rev) in &it.pending {
+                if it.sent_rev.is_some_and(|s| *rev <= s) {
+                    model.make_uncertain(*t);
+                } else {
+                    model.abandon_write(*t);
+                }
             }
         }
         for d in &self.deleted {

@@ -724,3 +724,33 @@ fn a_change_sent_again_after_its_merge_was_written_loses_to_a_newer_server_edit(
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+#[test]
+fn an_edit_that_re_created_a_deleted_card_before_the_session_broke_may_come_back_in_a_refresh() {
+    let s = Scenario {
+        phones: vec![Kind {
+            v12: true,
+            wbxml: false,
+            max_msg_size: 1565,
+            per_message: 2,
+            holds_note: false,
+        }],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneEdit(0, 1),
+            Op::ServerDelete(4),
+            Op::ServerAdd,
+            Op::Sync(
+                0,
+                SyncKind::TwoWay,
+                Faults {
+                    restart_at: Some(4),
+                    ..Faults::default()
+                },
+            ),
+            Op::Sync(0, SyncKind::RefreshFromServer, Faults::default()),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
