@@ -754,3 +754,53 @@ fn an_edit_that_re_created_a_deleted_card_before_the_session_broke_may_come_back
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+#[test]
+fn a_slow_sync_adds_a_phone_item_that_pairs_with_no_item_awaiting_its_map() {
+    let s = Scenario {
+        phones: vec![
+            Kind {
+                v12: false,
+                wbxml: false,
+                max_msg_size: 5563,
+                per_message: 1,
+                holds_note: true,
+            },
+            Kind {
+                v12: true,
+                wbxml: false,
+                max_msg_size: 5515,
+                per_message: 1,
+                holds_note: true,
+            },
+        ],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::ServerAdd,
+            Op::Sync(1, SyncKind::Slow, Faults::default()),
+            Op::PhoneAdd(1),
+            Op::PhoneAdd(0),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneAdd(1),
+            Op::Sync(
+                1,
+                SyncKind::TwoWay,
+                Faults {
+                    restart_at: Some(4),
+                    ..Faults::default()
+                },
+            ),
+            Op::PhoneAdd(1),
+            Op::Sync(
+                1,
+                SyncKind::TwoWay,
+                Faults {
+                    give_up_at: Some(3),
+                    ..Faults::default()
+                },
+            ),
+            Op::PhoneDelete(1, 4),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}

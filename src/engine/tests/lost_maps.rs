@@ -84,6 +84,25 @@ async fn a_change_to_an_item_whose_map_was_lost_waits_for_the_map_never_a_copy()
 }
 
 #[tokio::test]
+async fn a_slow_sync_adds_a_phone_card_that_pairs_with_no_item_awaiting_its_map() {
+    let w = world(ConflictPolicy::Merge);
+    one_upstream_card(&w);
+    w.sent_without_map("contacts").await;
+    // The phone deleted the card sent; its own new card reaches a slow sync as a
+    // Replace (it was sent before, in a session that broke).
+    let (st, _) = w
+        .session_mapping(
+            "contacts",
+            SyncMethod::Slow,
+            vec![replace("p7", card("Roe", "+777"))],
+            None,
+        )
+        .await;
+    assert_eq!(st, vec![StatusCode::ItemAdded]);
+    assert_eq!(w.dav.hrefs(CONTACTS).len(), 2);
+}
+
+#[tokio::test]
 async fn a_map_sent_again_at_the_start_of_the_next_session_is_accepted() {
     let w = world(ConflictPolicy::Merge);
     one_upstream_card(&w);
