@@ -233,8 +233,11 @@ impl DatastoreRun {
     ) -> Result<(), EngineError> {
         self.ensure_index(deps).await?;
         // The phone sent all it holds: the slow sync's matching judges every pairing,
-        // and every server item it lacks goes.
+        // and every server item it lacks goes. A delete owed for an item gone upstream
+        // is void: the phone sent its copy, which came back (a slow sync deletes
+        // nothing), or it no longer holds it.
         self.previous.late_mapped.clear();
+        self.previous.owed_deletes.clear();
         self.previous.resend.clear();
         o.out.extend(self.doomed_deletes());
         if let Some(index) = &self.index {

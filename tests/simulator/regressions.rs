@@ -804,3 +804,54 @@ fn a_slow_sync_adds_a_phone_item_that_pairs_with_no_item_awaiting_its_map() {
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+#[test]
+fn a_slow_sync_that_re_creates_a_card_deleted_before_its_map_came_leaves_no_delete_owed() {
+    let s = Scenario {
+        phones: vec![
+            Kind {
+                v12: true,
+                wbxml: false,
+                max_msg_size: 1922,
+                per_message: 3,
+                holds_note: true,
+            },
+            Kind {
+                v12: true,
+                wbxml: false,
+                max_msg_size: 4138,
+                per_message: 1,
+                holds_note: true,
+            },
+            Kind {
+                v12: false,
+                wbxml: false,
+                max_msg_size: 4899,
+                per_message: 3,
+                holds_note: true,
+            },
+        ],
+        ops: vec![
+            Op::PhoneAdd(1),
+            Op::Sync(1, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneDelete(0, 1),
+            Op::ServerAdd,
+            Op::Sync(
+                0,
+                SyncKind::TwoWay,
+                Faults {
+                    give_up_at: Some(4),
+                    upstream: Armed {
+                        edit_before_write: Some(1),
+                        ..Armed::default()
+                    },
+                    ..Faults::default()
+                },
+            ),
+            Op::PhoneEdit(0, 1),
+            Op::ServerDelete(7),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}

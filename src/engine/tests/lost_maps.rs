@@ -207,6 +207,40 @@ async fn a_card_deleted_upstream_before_its_map_came_is_deleted_on_the_phone() {
 }
 
 #[tokio::test]
+async fn a_slow_sync_that_re_creates_a_card_deleted_before_its_map_came_voids_the_delete_owed() {
+    let w = world(ConflictPolicy::Merge);
+    one_upstream_card(&w);
+    w.sent_without_map("contacts").await;
+    assert!(w.dav.remove(UPSTREAM));
+    // The Map comes at the end of the session that learns of the delete: a Delete is
+    // owed. The next session is slow, and the phone's edit of the card re-creates it.
+    w.session_mapping(
+        "contacts",
+        SyncMethod::TwoWay,
+        Vec::new(),
+        Some(&[(UPSTREAM, "p1")]),
+    )
+    .await;
+    let (st, _) = w
+        .session_mapping(
+            "contacts",
+            SyncMethod::Slow,
+            vec![replace("p1", card("Doe", "+222"))],
+            None,
+        )
+        .await;
+    assert_eq!(st, vec![StatusCode::ItemAdded]);
+    let (_, out) = w
+        .session_mapping("contacts", SyncMethod::TwoWay, Vec::new(), None)
+        .await;
+    assert!(
+        out.is_empty(),
+        "the card the phone re-created is deleted: {out:?}"
+    );
+    assert_eq!(w.href_of("contacts", "p1").as_deref(), Some(UPSTREAM));
+}
+
+#[tokio::test]
 async fn a_deleted_card_changed_on_two_phones_is_re_created_once() {
     let w = world(ConflictPolicy::Merge);
     one_upstream_card(&w);
