@@ -157,6 +157,9 @@ pub struct Deletion {
     pub parents: BTreeSet<u32>,
     pub author: Author,
     pub abandoned: bool,
+    /// Answered by a slow sync that sent the item again: the item may be back, but
+    /// what the delete removed before that stays removed.
+    pub revoked: bool,
     /// The last tag written before it: every write up to it came first.
     pub after: u32,
 }
@@ -208,6 +211,7 @@ impl Model {
             parents,
             author,
             abandoned: false,
+            revoked: false,
             after: self.next_tag,
         });
         self.deletions.len() - 1
@@ -217,7 +221,7 @@ impl Model {
     /// answered by keeping the item (nothing is deleted because of a slow sync).
     pub fn slow_resend(&mut self, card: &Card) {
         for d in self.deletions.iter_mut().filter(|d| d.k == card.k) {
-            d.abandoned = true;
+            d.revoked = true;
         }
     }
 
@@ -230,6 +234,16 @@ impl Model {
     pub fn make_uncertain(&mut self, tag: u32) {
         if let Some(w) = self.writes.get_mut(&tag) {
             w.uncertain = true;
+        }
+    }
+
+    /// Its author drops a delete it has not had acknowledged (a refresh, a slow sync):
+    /// one it sent may have reached the server all the same.
+    pub fn drop_deletion(&mut self, index: usize, sent: bool) {
+        match self.deletions.get_mut(index) {
+            Some(d) if sent => d.revoked = true,
+            Some(d) => d.abandoned = true,
+            None => {}
         }
     }
 
@@ -279,7 +293,7 @@ impl Model {
         let deletions: Vec<&Deletion> = self
             .deletions
             .iter()
-            .filter(|d| d.k == k && !d.abandoned)
+            .filter(|d| d.k == k && !d.abandoned && !d.revoked)
             .collect();
         let deleted_ever = self.deletions.iter().any(|d| d.k == k);
         let Some(card) = fin else {
@@ -305,9 +319,11 @@ impl Model {
     }
 
     /// Write `t` of person `k` came before a delete of the item, and no write after that
-    /// delete descends from it: the item the delete removed took it along, fields its
-    /// author could not hold included, and whoever made the item again never had it.
-    fn deleted_before_seen(&self, k: u32, t: u32) -> bool {
+    /// delete that carries the field (`sets`) descends from it: the item the delete
+    /// removed took it along, fields its author could not hold included, and whoever
+    /// made the item again never had it (a phone that cannot hold the field re-creates
+    /// the item without it, whatever else it saw).
+    fn deleted_before_seen(&self, k: u32, t: u32, sets: &impl Fn(&Write) -> bool) -> bool {
         self.deletions
             .iter()
             .filter(|d| d.k == k && !d.abandoned && t <= d.after)
@@ -315,7 +331,7 @@ impl Model {
                 let later: BTreeSet<u32> = self
                     .writes
                     .iter()
-                    .filter(|(o, w)| **o > d.after && w.k == k && !w.abandoned)
+                    .filter(|(o, w)| **o > d.after && w.k == k && !w.abandoned && sets(w))
                     .map(|(o, _)| *o)
                     .collect();
                 !self.ancestry(&later).contains(&t)
@@ -349,7 +365,10 @@ impl Model {
             deleted.extend(self.ancestry(&d.parents));
         }
         for (t, w) in writes.iter().filter(|(t, w)| {
-            sets(w) && !w.uncertain && !deleted.contains(t) && !self.deleted_before_seen(k, *t)
+            sets(w)
+                && !w.uncertain
+                && !deleted.contains(t)
+                && !self.deleted_before_seen(k, *t, &sets)
         }) {
             let Some(kept) = &kept else {
                 // Outvoted by a concurrent write that a delete then superseded: the

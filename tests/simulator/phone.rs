@@ -50,6 +50,8 @@ pub struct PendingDelete {
     pub luid: String,
     /// The deletion in the model.
     pub deletion: usize,
+    /// Sent in a session that did not complete: it may have reached the server.
+    pub sent: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -175,7 +177,11 @@ impl Phone {
         self.known.retain(|_, l| *l != luid);
         self.pending_map.retain(|_, l| *l != luid);
         if it.told {
-            self.deleted.push(PendingDelete { luid, deletion });
+            self.deleted.push(PendingDelete {
+                luid,
+                deletion,
+                sent: false,
+            });
         }
     }
 
@@ -192,7 +198,7 @@ impl Phone {
             }
         }
         for d in &self.deleted {
-            model.abandon_deletion(d.deletion);
+            model.drop_deletion(d.deletion, d.sent);
         }
         self.items.clear();
         self.deleted.clear();
@@ -206,7 +212,7 @@ impl Phone {
     /// A slow sync cannot carry deletes: the server may send those items back.
     pub fn drop_deletes(&mut self, model: &mut Model) {
         for d in self.deleted.drain(..) {
-            model.abandon_deletion(d.deletion);
+            model.drop_deletion(d.deletion, d.sent);
         }
     }
 
@@ -358,7 +364,8 @@ impl Phone {
             out.push((c, luid.clone(), it.rev));
         }
         if !slow {
-            for d in &self.deleted {
+            for d in &mut self.deleted {
+                d.sent = true;
                 let c = Command::Delete(Delete {
                     items: vec![Item {
                         source: Some(Location::new(d.luid.clone())),

@@ -855,3 +855,63 @@ fn a_slow_sync_that_re_creates_a_card_deleted_before_its_map_came_leaves_no_dele
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+#[test]
+fn a_delete_sent_in_a_session_that_broke_may_have_taken_a_note_along() {
+    let s = Scenario {
+        phones: vec![
+            Kind {
+                v12: true,
+                wbxml: true,
+                max_msg_size: 3358,
+                per_message: 1,
+                holds_note: false,
+            },
+            Kind {
+                v12: true,
+                wbxml: false,
+                max_msg_size: 3996,
+                per_message: 1,
+                holds_note: false,
+            },
+            Kind {
+                v12: true,
+                wbxml: false,
+                max_msg_size: 1655,
+                per_message: 1,
+                holds_note: false,
+            },
+        ],
+        ops: vec![
+            Op::PhoneAdd(2),
+            Op::Sync(2, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneAdd(0),
+            Op::PhoneAdd(2),
+            Op::PhoneEdit(2, 2),
+            Op::Sync(
+                1,
+                SyncKind::TwoWay,
+                Faults {
+                    server_edit_at: Some((3, 1)),
+                    ..Faults::default()
+                },
+            ),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(2, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneEdit(1, 0),
+            Op::ServerAdd,
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneEdit(0, 3),
+            Op::PhoneDelete(0, 5),
+            Op::Sync(
+                0,
+                SyncKind::TwoWay,
+                Faults {
+                    restart_at: Some(4),
+                    ..Faults::default()
+                },
+            ),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
