@@ -142,11 +142,12 @@ fn without_trailing_parts(v: &str) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::convert) mod tests {
     use super::*;
     use crate::convert::vobject::Param;
 
-    fn card(lines: &[(&str, &str)]) -> Component {
+    /// A vCard of `(name, value)` properties.
+    pub(in crate::convert) fn card(lines: &[(&str, &str)]) -> Component {
         let mut c = Component::new("VCARD");
         for (n, v) in lines {
             c.properties.push(Property::new(n, *v));

@@ -123,14 +123,7 @@ fn replace_named(c: &mut Component, name: &str, taken: Vec<Property>) {
 mod tests {
     use super::*;
     use crate::convert::fingerprint;
-
-    fn card(lines: &[(&str, &str)]) -> Component {
-        let mut c = Component::new("VCARD");
-        for (n, v) in lines {
-            c.properties.push(Property::new(n, *v));
-        }
-        c
-    }
+    use crate::convert::fingerprint::tests::card;
 
     fn digests(c: &Component) -> Fields {
         fingerprint::of(c).fields

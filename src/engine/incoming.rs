@@ -334,11 +334,9 @@ impl DatastoreRun {
             tracing::info!(datastore = %self.key.datastore, %luid, %href, "mapped item gone upstream, re-creating");
             return self.plan_recreate(luid, &href, incoming, added);
         }
-        if !is_add && self.unmapped.waiting() && self.index.is_none() {
+        if !is_add && self.may_await_map(deps, &incoming) {
             // The phone names an item the bridge never learned: most likely one it sent
             // whose Map is still to come. It waits for the Map rather than become a copy.
-            // A slow sync has already tried to pair it with each such item, so there it
-            // is new: waiting would hold it back a session more.
             tracing::info!(datastore = %self.key.datastore, %luid, "change to an unmapped item waits for the phone's Map");
             return Plan::Done(StatusCode::RetryLater);
         }

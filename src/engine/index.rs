@@ -33,6 +33,23 @@ pub(super) struct ServerIndex {
 }
 
 impl ServerIndex {
+    /// The server items that share the phone's `item`'s identity (its UID, or its
+    /// identity key), whether or not their fields agree.
+    pub(super) fn namesakes(&self, item: &Component, zone: Tz) -> Vec<&ServerItem> {
+        let key = &match_key(item, zone);
+        let by_uid = key.uid.as_ref().and_then(|u| self.by_uid.get(u)).copied();
+        let by_content = self.by_content.get(&key.content).into_iter().flatten();
+        by_uid
+            .into_iter()
+            .chain(
+                by_content
+                    .copied()
+                    .filter(|&i| self.items[i].key.matches(key)),
+            )
+            .map(|i| &self.items[i])
+            .collect()
+    }
+
     /// The server item that is the same item as the phone's `item`, of those not yet
     /// paired: by UID, else by identity key and fields that agree. `zone` reads floating
     /// times.

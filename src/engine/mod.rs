@@ -487,6 +487,8 @@ impl DatastoreRun {
         deps: &EngineDeps<D>,
         pairs: &[(String, String)],
     ) -> Result<(), EngineError> {
+        let open = self.pairs_still_open(deps, pairs);
+        let pairs = &self.noting_failure(deps, open)?;
         let owed = self
             .unmapped
             .settle(deps, &self.key, &mut self.previous, pairs);

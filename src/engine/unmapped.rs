@@ -200,6 +200,53 @@ impl DatastoreRun {
         self.luid_to_href.get(luid).cloned()
     }
 
+    /// The pairs of a Map that still stand. A pair whose LUID this session already
+    /// paired with another item and wrote (a slow sync found the phone's item new, the
+    /// item sent earlier being gone upstream) comes too late: its waiting entry goes.
+    pub(super) fn pairs_still_open<D>(
+        &mut self,
+        deps: &EngineDeps<D>,
+        pairs: &[(String, String)],
+    ) -> Result<Vec<(String, String)>, EngineError> {
+        let (stale, open): (Vec<_>, Vec<_>) = pairs.iter().cloned().partition(|(id, luid)| {
+            self.luid_to_href
+                .get(luid)
+                .is_some_and(|h| self.written.contains_key(h) && self.server_id(h) != *id)
+        });
+        if !stale.is_empty() {
+            let ids: Vec<String> = stale
+                .into_iter()
+                .map(|(id, luid)| {
+                    tracing::info!(datastore = %self.key.datastore, %luid, "a Map names a phone item this session already paired: the item sent before is not it");
+                    self.unmapped.earlier.remove(&id);
+                    id
+                })
+                .collect();
+            deps.store
+                .remove_pending_maps(&self.key, &ids)
+                .map_err(store_err(&self.key))?;
+        }
+        Ok(open)
+    }
+
+    /// Whether a phone change naming a LUID the bridge never learned may be of an item
+    /// sent in an earlier session whose Map is still to come. In a two-way sync any such
+    /// item may be; a slow sync has already tried to pair it with each, so only one that
+    /// shares its identity but not its fields still may (a phone sends its lost Map at
+    /// the end of the session). Any other is new.
+    pub(super) fn may_await_map<D>(&self, deps: &EngineDeps<D>, incoming: &Component) -> bool {
+        if !self.unmapped.waiting() {
+            return false;
+        }
+        let Some(index) = &self.index else {
+            return true;
+        };
+        index
+            .namesakes(incoming, deps.opts.device_tz)
+            .iter()
+            .any(|it| self.unmapped.awaits(&self.server_id(&it.href)))
+    }
+
     /// A slow sync's phone item under a LUID the bridge never learned that the matching
     /// rules pair with a server item sent in an earlier session whose Map has not come:
     /// the phone's copy of that item, changed since (else its copy would have paired it).

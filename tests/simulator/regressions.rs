@@ -915,3 +915,76 @@ fn a_delete_sent_in_a_session_that_broke_may_have_taken_a_note_along() {
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+#[test]
+fn a_slow_sync_holds_back_an_edited_copy_of_an_item_awaiting_its_map_instead_of_adding_it_twice() {
+    let s = Scenario {
+        phones: vec![
+            Kind {
+                v12: true,
+                wbxml: true,
+                max_msg_size: 5222,
+                per_message: 3,
+                holds_note: true,
+            },
+            Kind {
+                v12: true,
+                wbxml: false,
+                max_msg_size: 4116,
+                per_message: 4,
+                holds_note: false,
+            },
+        ],
+        ops: vec![
+            Op::ServerAdd,
+            Op::Sync(
+                0,
+                SyncKind::TwoWay,
+                Faults {
+                    restart_at: Some(3),
+                    ..Faults::default()
+                },
+            ),
+            Op::PhoneEdit(0, 5),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_map_that_comes_after_a_slow_sync_added_its_item_anew_does_not_delete_it_from_the_phone() {
+    let s = Scenario {
+        phones: vec![
+            Kind {
+                v12: true,
+                wbxml: false,
+                max_msg_size: 2532,
+                per_message: 2,
+                holds_note: true,
+            },
+            Kind {
+                v12: false,
+                wbxml: false,
+                max_msg_size: 3102,
+                per_message: 2,
+                holds_note: true,
+            },
+        ],
+        ops: vec![
+            Op::ServerAdd,
+            Op::Sync(
+                0,
+                SyncKind::TwoWay,
+                Faults {
+                    restart_at: Some(3),
+                    ..Faults::default()
+                },
+            ),
+            Op::PhoneEdit(0, 1),
+            Op::PhoneAdd(1),
+            Op::ServerDelete(0),
+            Op::Sync(1, SyncKind::TwoWay, Faults::default()),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}

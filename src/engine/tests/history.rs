@@ -143,8 +143,9 @@ async fn a_merge_conflict_keeps_the_fields_only_the_server_changed() {
     assert_eq!(st, vec![StatusCode::ConflictResolvedWithMerge]);
 }
 
-#[tokio::test]
-async fn a_replace_the_phone_answers_with_404_goes_as_new_next_session() {
+/// A server edit of the phone's card goes to the phone as a Replace, which it answers
+/// with 404. The world and the card's href.
+async fn replace_answered_404() -> (World, String) {
     let w = world(ConflictPolicy::Merge);
     let href = phone_card(&w, "+111").await;
     w.edit(&href, &server_card("doe", "Doe", "+999"));
@@ -157,9 +158,15 @@ async fn a_replace_the_phone_answers_with_404_goes_as_new_next_session() {
         matches!(&out[..], [ServerChange::Replace { luid, .. }] if luid == "p1"),
         "{out:?}"
     );
-    // The phone lost the card (a session that broke after it applied a Delete).
     run.refused("Replace", "p1", StatusCode::NotFound);
     run.commit(&w.deps).expect("commit");
+    (w, href)
+}
+
+#[tokio::test]
+async fn a_replace_the_phone_answers_with_404_goes_as_new_next_session() {
+    // The phone lost the card (a session that broke after it applied a Delete).
+    let (w, _) = replace_answered_404().await;
 
     let (_, out) = w.session(&mut w.contacts(SyncMethod::TwoWay), vec![]).await;
     let [ServerChange::Add { data, .. }] = &out[..] else {
@@ -178,17 +185,8 @@ async fn a_replace_the_phone_answers_with_404_goes_as_new_next_session() {
 
 #[tokio::test]
 async fn a_card_the_phone_answered_404_and_then_deleted_is_deleted_not_sent_again() {
-    let w = world(ConflictPolicy::Merge);
-    let href = phone_card(&w, "+111").await;
-    w.edit(&href, &server_card("doe", "Doe", "+999"));
-    let mut run = w.contacts(SyncMethod::TwoWay);
-    run.apply_phone_changes(&w.deps, vec![])
-        .await
-        .expect("apply");
-    run.server_changes(&w.deps).await.expect("changes");
     // The user deleted the card while the session ran: the Delete comes next session.
-    run.refused("Replace", "p1", StatusCode::NotFound);
-    run.commit(&w.deps).expect("commit");
+    let (w, href) = replace_answered_404().await;
 
     let delete = PhoneChange::Delete { luid: "p1".into() };
     let (st, out) = w

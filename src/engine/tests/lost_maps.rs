@@ -103,6 +103,62 @@ async fn a_slow_sync_adds_a_phone_card_that_pairs_with_no_item_awaiting_its_map(
 }
 
 #[tokio::test]
+async fn a_slow_sync_holds_back_a_namesake_of_an_item_awaiting_its_map_until_the_map_comes() {
+    let w = world(ConflictPolicy::Merge);
+    let with_note = |note: &str| {
+        format!("BEGIN:VCARD\r\nVERSION:2.1\r\nN:Doe;John\r\nFN:John Doe\r\nTEL;CELL:+111\r\nNOTE:{note}\r\nEND:VCARD\r\n")
+    };
+    w.edit(UPSTREAM, &with_note("old"));
+    w.sent_without_map("contacts").await;
+    // The phone's edited copy disagrees on the note, so matching keeps it apart from
+    // the item sent; its Map comes at the end of this session.
+    let edited = || replace("p1", with_note("new").into_bytes());
+    let (st, _) = w
+        .session_mapping(
+            "contacts",
+            SyncMethod::Slow,
+            vec![edited()],
+            Some(&[(UPSTREAM, "p1")]),
+        )
+        .await;
+    assert_eq!(st, vec![StatusCode::RetryLater]);
+    assert_eq!(w.dav.hrefs(CONTACTS), vec![UPSTREAM.to_owned()]);
+    let (st, _) = w
+        .session_mapping("contacts", SyncMethod::TwoWay, vec![edited()], None)
+        .await;
+    assert_eq!(st, vec![StatusCode::Ok]);
+    assert_eq!(w.dav.hrefs(CONTACTS), vec![UPSTREAM.to_owned()]);
+    let (_, data) = w.dav.get(UPSTREAM).expect("kept");
+    assert!(data.contains("NOTE:new"), "the phone's edit: {data}");
+}
+
+#[tokio::test]
+async fn a_map_that_comes_after_a_slow_sync_added_its_item_anew_leaves_the_new_pairing() {
+    let w = world(ConflictPolicy::Merge);
+    one_upstream_card(&w);
+    w.sent_without_map("contacts").await;
+    assert!(w.dav.remove(UPSTREAM));
+    // The slow sync finds the phone's edited copy new (the item sent is gone); the
+    // phone's lost Map for it comes at the end of the same session.
+    let (st, _) = w
+        .session_mapping(
+            "contacts",
+            SyncMethod::Slow,
+            vec![replace("p1", card("Doe", "+222"))],
+            Some(&[(UPSTREAM, "p1")]),
+        )
+        .await;
+    assert_eq!(st, vec![StatusCode::ItemAdded]);
+    let new = w.href_of("contacts", "p1").expect("paired");
+    assert_ne!(new, UPSTREAM);
+    let (_, out) = w
+        .session_mapping("contacts", SyncMethod::TwoWay, Vec::new(), None)
+        .await;
+    assert!(out.is_empty(), "the phone's card is deleted: {out:?}");
+    assert_eq!(w.href_of("contacts", "p1"), Some(new));
+}
+
+#[tokio::test]
 async fn a_map_sent_again_at_the_start_of_the_next_session_is_accepted() {
     let w = world(ConflictPolicy::Merge);
     one_upstream_card(&w);
