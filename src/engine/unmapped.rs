@@ -200,24 +200,27 @@ impl DatastoreRun {
         self.luid_to_href.get(luid).cloned()
     }
 
-    /// The pairs of a Map that still stand. A pair whose LUID this session already
-    /// paired with another item and wrote (a slow sync found the phone's item new, the
-    /// item sent earlier being gone upstream) comes too late: its waiting entry goes.
+    /// The pairs of a Map that still stand. A pair of an item sent in an earlier session
+    /// whose LUID is by now paired with another item comes too late: the phone's item
+    /// under that LUID reached the bridge since and was paired by what it holds (a slow
+    /// sync found it new, the item sent being gone upstream). Its waiting entry goes.
     pub(super) fn pairs_still_open<D>(
         &mut self,
         deps: &EngineDeps<D>,
         pairs: &[(String, String)],
     ) -> Result<Vec<(String, String)>, EngineError> {
         let (stale, open): (Vec<_>, Vec<_>) = pairs.iter().cloned().partition(|(id, luid)| {
-            self.luid_to_href
-                .get(luid)
-                .is_some_and(|h| self.written.contains_key(h) && self.server_id(h) != *id)
+            self.unmapped.awaits(id)
+                && self
+                    .luid_to_href
+                    .get(luid)
+                    .is_some_and(|h| self.server_id(h) != *id)
         });
         if !stale.is_empty() {
             let ids: Vec<String> = stale
                 .into_iter()
                 .map(|(id, luid)| {
-                    tracing::info!(datastore = %self.key.datastore, %luid, "a Map names a phone item this session already paired: the item sent before is not it");
+                    tracing::info!(datastore = %self.key.datastore, %luid, "a late Map names a phone item paired since with another item: the pair is dropped");
                     self.unmapped.earlier.remove(&id);
                     id
                 })

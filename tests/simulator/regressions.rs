@@ -988,3 +988,56 @@ fn a_map_that_comes_after_a_slow_sync_added_its_item_anew_does_not_delete_it_fro
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+#[test]
+fn a_late_map_after_a_phone_that_started_over_does_not_delete_its_re_added_card() {
+    let s = Scenario {
+        phones: vec![
+            Kind {
+                v12: true,
+                wbxml: true,
+                max_msg_size: 5805,
+                per_message: 4,
+                holds_note: true,
+            },
+            Kind {
+                v12: true,
+                wbxml: false,
+                max_msg_size: 1538,
+                per_message: 2,
+                holds_note: true,
+            },
+            Kind {
+                v12: false,
+                wbxml: false,
+                max_msg_size: 4749,
+                per_message: 4,
+                holds_note: true,
+            },
+        ],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::ServerAdd,
+            Op::Sync(
+                1,
+                SyncKind::TwoWay,
+                Faults {
+                    restart_at: Some(3),
+                    ..Faults::default()
+                },
+            ),
+            Op::ServerDelete(2),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneEdit(1, 3),
+            Op::Sync(
+                1,
+                SyncKind::TwoWay,
+                Faults {
+                    start_over_at: Some(3),
+                    ..Faults::default()
+                },
+            ),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}

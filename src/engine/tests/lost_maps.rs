@@ -132,23 +132,38 @@ async fn a_slow_sync_holds_back_a_namesake_of_an_item_awaiting_its_map_until_the
     assert!(data.contains("NOTE:new"), "the phone's edit: {data}");
 }
 
-#[tokio::test]
-async fn a_map_that_comes_after_a_slow_sync_added_its_item_anew_leaves_the_new_pairing() {
+/// The slow sync finds the phone's edited copy of an item sent without its Map new (the
+/// item sent is gone); the phone's lost Map for it comes at the end of the session, or of
+/// the session it starts over with after the first broke.
+async fn late_map_after_slow_sync_stored_it_anew(started_over: bool) {
     let w = world(ConflictPolicy::Merge);
     one_upstream_card(&w);
     w.sent_without_map("contacts").await;
     assert!(w.dav.remove(UPSTREAM));
-    // The slow sync finds the phone's edited copy new (the item sent is gone); the
-    // phone's lost Map for it comes at the end of the same session.
+    let edited = || vec![replace("p1", card("Doe", "+222"))];
+    if started_over {
+        let mut run = w.run(
+            SyncMethod::Slow,
+            "contacts",
+            CONTACTS,
+            ItemKind::Contacts,
+            None,
+        );
+        let st = run
+            .apply_phone_changes(&w.deps, edited())
+            .await
+            .expect("apply");
+        assert_eq!(st, vec![StatusCode::ItemAdded]);
+    }
     let (st, _) = w
         .session_mapping(
             "contacts",
             SyncMethod::Slow,
-            vec![replace("p1", card("Doe", "+222"))],
+            edited(),
             Some(&[(UPSTREAM, "p1")]),
         )
         .await;
-    assert_eq!(st, vec![StatusCode::ItemAdded]);
+    assert_eq!(st.len(), 1);
     let new = w.href_of("contacts", "p1").expect("paired");
     assert_ne!(new, UPSTREAM);
     let (_, out) = w
@@ -156,6 +171,17 @@ async fn a_map_that_comes_after_a_slow_sync_added_its_item_anew_leaves_the_new_p
         .await;
     assert!(out.is_empty(), "the phone's card is deleted: {out:?}");
     assert_eq!(w.href_of("contacts", "p1"), Some(new));
+    assert_eq!(w.dav.hrefs(CONTACTS).len(), 1);
+}
+
+#[tokio::test]
+async fn a_map_that_comes_after_a_slow_sync_added_its_item_anew_leaves_the_new_pairing() {
+    late_map_after_slow_sync_stored_it_anew(false).await;
+}
+
+#[tokio::test]
+async fn a_map_that_comes_after_a_slow_sync_started_over_leaves_the_new_pairing() {
+    late_map_after_slow_sync_stored_it_anew(true).await;
 }
 
 #[tokio::test]
