@@ -271,7 +271,8 @@ impl DatastoreRun {
         if known.is_none() && self.method == SyncMethod::Slow && self.unmapped.waiting() {
             known = self
                 .pair_by_copy(deps, &luid, &copy.whole)
-                .or_else(|| self.pair_by_match(deps, &luid, &incoming));
+                .or_else(|| self.pair_by_match(deps, &luid, &incoming))
+                .or_else(|| self.pair_with_gone(deps, &luid, &copy));
         }
         if let Some(href) = &known {
             let now = self.server_now(href, current, gone);

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use super::{dav_err, store_err, DatastoreRun, DavItems, EngineDeps, EngineError, ServerChange};
+use crate::convert::fingerprint::Fingerprint;
 use crate::convert::Component;
 use crate::store::{DatastoreKey, DatastoreState, MapEntry, PhoneCopy};
 
@@ -186,6 +187,37 @@ impl DatastoreRun {
         self.pair_as_the_map_would(deps, server_id, luid)
     }
 
+    /// A slow sync's phone item under a LUID the bridge never learned that has the
+    /// identity (the same name, and the same numbers or addresses) of the copy sent of
+    /// the one waiting item gone upstream since: the phone's copy of it, changed since.
+    /// Paired as the Map would, so it is written again at its old href, where another
+    /// phone's change of the same item lands too. Its href, if so.
+    pub(super) fn pair_with_gone<D>(
+        &mut self,
+        deps: &EngineDeps<D>,
+        luid: &str,
+        copy: &Fingerprint,
+    ) -> Option<String> {
+        let index = self.index.as_ref()?;
+        let mut gone = self
+            .unmapped
+            .earlier
+            .iter()
+            .filter(|(_, sent)| sent.as_ref().is_some_and(|s| same_card_identity(s, copy)))
+            .filter(|(id, _)| match deps.store.pending_map(&self.key, id) {
+                Ok(Some(p)) => !index.by_href.contains_key(&p.href),
+                _ => false,
+            })
+            .map(|(id, _)| id.clone());
+        let server_id = gone.next()?;
+        // Two such items cannot be told apart.
+        if gone.next().is_some() {
+            return None;
+        }
+        tracing::info!(datastore = %self.key.datastore, %luid, "a changed copy of an item sent whose Map never came, gone upstream since: paired with it");
+        self.pair_as_the_map_would(deps, server_id, luid)
+    }
+
     /// Pairs `luid` with the item sent under `server_id`; its href.
     fn pair_as_the_map_would<D>(
         &mut self,
@@ -312,4 +344,14 @@ impl DatastoreRun {
         }
         Ok(())
     }
+}
+
+/// Whether a card's copy `sent` and `copy` name the same person by their digests: the
+/// same name, and the same numbers or the same e-mail addresses.
+fn same_card_identity(sent: &PhoneCopy, copy: &Fingerprint) -> bool {
+    let same = |field: &str| {
+        let a = sent.fields.get(field);
+        a.is_some() && a == copy.fields.get(field)
+    };
+    same("VCARD/N") && (same("VCARD/TEL") || same("VCARD/EMAIL"))
 }

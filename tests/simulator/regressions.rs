@@ -1041,3 +1041,48 @@ fn a_late_map_after_a_phone_that_started_over_does_not_delete_its_re_added_card(
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+#[test]
+fn a_slow_sync_re_creates_at_its_old_href_a_changed_copy_of_an_item_gone_before_its_map_came() {
+    let s = Scenario {
+        phones: vec![
+            Kind {
+                v12: true,
+                wbxml: false,
+                max_msg_size: 1593,
+                per_message: 3,
+                holds_note: false,
+            },
+            Kind {
+                v12: false,
+                wbxml: false,
+                max_msg_size: 5409,
+                per_message: 3,
+                holds_note: true,
+            },
+            Kind {
+                v12: true,
+                wbxml: true,
+                max_msg_size: 3654,
+                per_message: 3,
+                holds_note: true,
+            },
+        ],
+        ops: vec![
+            Op::ServerAdd,
+            Op::Sync(2, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(
+                0,
+                SyncKind::TwoWay,
+                Faults {
+                    restart_at: Some(3),
+                    ..Faults::default()
+                },
+            ),
+            Op::PhoneEdit(2, 2),
+            Op::ServerDelete(2),
+            Op::PhoneEdit(0, 6),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}

@@ -185,6 +185,30 @@ async fn a_map_that_comes_after_a_slow_sync_started_over_leaves_the_new_pairing(
 }
 
 #[tokio::test]
+async fn a_slow_sync_re_creates_an_edited_copy_of_an_item_gone_before_its_map_at_its_old_href() {
+    let w = world(ConflictPolicy::Merge);
+    one_upstream_card(&w);
+    w.sent_without_map("contacts").await;
+    assert!(w.dav.remove(UPSTREAM));
+    // Same name and number as the copy sent, a note added on the phone: the same person,
+    // so it comes back where another phone's edit of the card would land too.
+    let edited = "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Doe;John\r\nFN:John Doe\r\nTEL;CELL:+111\r\nNOTE:new\r\nEND:VCARD\r\n";
+    let (st, _) = w
+        .session_mapping(
+            "contacts",
+            SyncMethod::Slow,
+            vec![replace("p1", edited.as_bytes().to_vec())],
+            None,
+        )
+        .await;
+    assert_eq!(st.len(), 1);
+    assert_eq!(w.dav.hrefs(CONTACTS), vec![UPSTREAM.to_owned()]);
+    assert_eq!(w.href_of("contacts", "p1").as_deref(), Some(UPSTREAM));
+    let (_, data) = w.dav.get(UPSTREAM).expect("re-created");
+    assert!(data.contains("NOTE:new"), "{data}");
+}
+
+#[tokio::test]
 async fn a_map_sent_again_at_the_start_of_the_next_session_is_accepted() {
     let w = world(ConflictPolicy::Merge);
     one_upstream_card(&w);
