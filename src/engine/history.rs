@@ -123,6 +123,9 @@ impl DatastoreRun {
             // A collection gone and rediscovered says nothing about its items: they are
             // written anew like any other phone item.
             ServerNow::Gone if !phone_unchanged || !self.reads_collection_of(href) => None,
+            // A refresh from the phone restores what the server lost: the phone's copy
+            // is written again, never deleted from the phone.
+            ServerNow::Gone if self.method == SyncMethod::RefreshFromClient => None,
             ServerNow::Gone => {
                 tracing::info!(datastore = %self.key.datastore, %luid, %href, "the phone's copy is unchanged and the item was deleted upstream: deleted on the phone");
                 if !self.doomed.iter().any(|d| d == luid) {
@@ -140,7 +143,12 @@ impl DatastoreRun {
                     }
                     return Some(Plan::Done(ok));
                 }
-                if self.method != SyncMethod::Slow {
+                // Where the phone sends all it holds and its items are written, both
+                // sides' changes are told apart by the copy the phone had.
+                if !matches!(
+                    self.method,
+                    SyncMethod::Slow | SyncMethod::OneWaySlowToServer
+                ) {
                     return None;
                 }
                 let index = self.index.as_ref()?;
@@ -211,6 +219,22 @@ impl DatastoreRun {
             self.send_back.insert(href.clone());
         }
         self.plan_write(luid, href, etag, server, result, status)
+    }
+
+    /// Whether the phone answered the last version sent of `href` with 404 (it had
+    /// deleted the item) and that version holds what the phone never had: its delete
+    /// then did not see it.
+    pub(super) fn deleted_unseen(&self, href: &str) -> bool {
+        if !self.previous.resend.iter().any(|h| h == href) {
+            return false;
+        }
+        let Some(entry) = self.map.get(href) else {
+            return false;
+        };
+        match (&entry.phone_copy, &entry.sent_copy) {
+            (Some(held), Some(sent)) => held.whole != sent.whole,
+            _ => true,
+        }
     }
 
     /// The server's version `tree` as the phone would hold it once sent.

@@ -192,53 +192,6 @@ impl DatastoreRun {
             .map_err(store_err(&self.key))
     }
 
-    /// One-way slow to the phone: the phone's items are matched (to learn their LUIDs)
-    /// but nothing is written upstream.
-    async fn match_without_writing<D: DavItems>(
-        &mut self,
-        deps: &EngineDeps<D>,
-        changes: Vec<PhoneChange>,
-    ) -> Result<Vec<StatusCode>, EngineError> {
-        let mut statuses = Vec::with_capacity(changes.len());
-        if self.method == SyncMethod::OneWaySlowToClient {
-            self.ensure_index(deps).await?;
-        }
-        let mut map_changes = Vec::new();
-        for c in changes {
-            if let (
-                PhoneChange::Add { luid, format, data }
-                | PhoneChange::Replace { luid, format, data },
-                Some(index),
-            ) = (&c, self.index.as_ref())
-            {
-                if let Ok(tree) = items::phone_to_dav(*format, data, &deps.opts) {
-                    let zone = deps.opts.device_tz;
-                    if let Some(i) = index.find(&tree, zone, &self.taken) {
-                        let it = &index.items[i];
-                        self.taken.insert(it.href.clone());
-                        // The server's version wins: it goes back to the phone.
-                        self.send_back.insert(it.href.clone());
-                        map_changes.push(MapChange::Put(MapEntry {
-                            luid: luid.clone(),
-                            href: it.href.clone(),
-                            etag: None,
-                            phone_copy: None,
-                            sent_copy: None,
-                        }));
-                        self.luid_to_href.insert(luid.clone(), it.href.clone());
-                    }
-                }
-            }
-            statuses.push(StatusCode::Ok);
-        }
-        if !map_changes.is_empty() {
-            deps.store
-                .apply_map(&self.key, &map_changes)
-                .map_err(store_err(&self.key))?;
-        }
-        Ok(statuses)
-    }
-
     fn plan<D>(
         &mut self,
         deps: &EngineDeps<D>,
@@ -247,7 +200,7 @@ impl DatastoreRun {
         gone: &HashSet<String>,
     ) -> Plan {
         let (luid, format, data, is_add) = match change {
-            PhoneChange::Delete { luid } => return self.plan_delete(luid),
+            PhoneChange::Delete { luid } => return self.plan_delete(luid, deps.policy),
             PhoneChange::Add { luid, format, data } => (luid, format, data, true),
             PhoneChange::Replace { luid, format, data } => (luid, format, data, false),
         };
@@ -268,7 +221,10 @@ impl DatastoreRun {
         self.phone_copies.insert(luid.clone(), phone_copy(&copy));
         // Known LUID: the item it names.
         let mut known = self.luid_to_href.get(&luid).cloned();
-        if known.is_none() && self.method == SyncMethod::Slow && self.unmapped.waiting() {
+        // Every session where the phone sends all it holds pairs its copies of items
+        // whose Map never came (a refresh from the phone as a slow sync).
+        let sends_all = self.method.phone_sends_all() && self.method.writes_upstream();
+        if known.is_none() && sends_all && self.unmapped.waiting() {
             known = self
                 .pair_by_copy(deps, &luid, &copy.whole)
                 .or_else(|| self.pair_by_match(deps, &luid, &incoming))
@@ -339,6 +295,10 @@ impl DatastoreRun {
             // The phone names an item the bridge never learned: most likely one it sent
             // whose Map is still to come. It waits for the Map rather than become a copy.
             tracing::info!(datastore = %self.key.datastore, %luid, "change to an unmapped item waits for the phone's Map");
+            self.held_for_map = true;
+            if self.method == SyncMethod::RefreshFromClient {
+                self.spare_awaited_namesakes(deps, &incoming);
+            }
             return Plan::Done(StatusCode::RetryLater);
         }
         self.plan_create(luid, incoming, added)
@@ -535,12 +495,18 @@ impl DatastoreRun {
         }
     }
 
-    fn plan_delete(&mut self, luid: String) -> Plan {
+    fn plan_delete(&mut self, luid: String, policy: ConflictPolicy) -> Plan {
         let ok = StatusCode::Ok;
         let Some(href) = self.luid_to_href.get(&luid).cloned() else {
             // Already gone: nothing to do (libsynthesis answers 200 too).
             return Plan::Done(ok);
         };
+        if policy != ConflictPolicy::ClientWins && self.deleted_unseen(&href) {
+            // As a delete that meets a 412: the edit is kept and goes to the phone as
+            // new (`resend_as_new`).
+            tracing::info!(datastore = %self.key.datastore, %luid, %href, "the phone deleted an item before the newer version it answered 404 reached it: the item is kept");
+            return Plan::Done(StatusCode::ConflictResolvedServerWins);
+        }
         if !matches!(
             self.method,
             SyncMethod::TwoWay | SyncMethod::OneWayFromClient

@@ -16,6 +16,7 @@ mod incoming;
 mod index;
 pub mod items;
 pub mod memory_dav;
+mod one_way;
 mod outgoing;
 mod resume;
 mod stale_write;
@@ -169,6 +170,10 @@ pub struct DatastoreRun {
     send_back: HashSet<String>,
     /// LUIDs whose map entries go when the session completes.
     forget_luids: Vec<String>,
+    /// A one-way slow sync left an item apart: the next session is slow.
+    left_apart: bool,
+    /// A phone item was held back (417) for a Map of an earlier session.
+    held_for_map: bool,
     /// Whether anything failed upstream (anchors then stay where they were). Set by
     /// the engine alone; the session reads it through [`DatastoreRun::failed`].
     failed: bool,
@@ -375,6 +380,8 @@ impl DatastoreRun {
             taken: HashSet::new(),
             written: HashMap::new(),
             send_back: HashSet::new(),
+            left_apart: false,
+            held_for_map: false,
             forget_luids: Vec::new(),
             failed: false,
             resume: resume::ResumeBook::default(),
@@ -597,12 +604,15 @@ impl DatastoreRun {
                 .apply_map(&self.key, &changes)
                 .map_err(store_err(&self.key))?;
         }
-        let matched_all = self.method.phone_sends_all() && self.method.writes_upstream();
+        // Earlier Maps still due are dropped once every phone item was matched, unless
+        // one was held back for its Map: the Map may come after the session's end.
+        let matched_all =
+            self.method.phone_sends_all() && self.method.writes_upstream() && !self.held_for_map;
         let never_mapped = self.unmapped.never_mapped(deps, &self.key, matched_all)?;
         let mut state = self.previous.clone();
         state.phone_anchor = Some(self.phone_next.clone());
         state.server_anchor = Some(self.server_next.clone());
-        state.force_slow = never_mapped;
+        state.force_slow = never_mapped || self.left_apart();
         state.last_sync = Some(Utc::now().timestamp());
         state.last_result = Some("ok".into());
         if let Some(held) = &self.held_back {
@@ -612,6 +622,14 @@ impl DatastoreRun {
                     "ok; {} item(s) larger than the phone's MaxObjSize not sent",
                     held.len()
                 ));
+            }
+        }
+        if !self.method.sends_to_phone() {
+            // A merge the phone must get back waits for a session that sends.
+            for href in &self.send_back {
+                if !state.held_back.contains(href) {
+                    state.held_back.push(href.clone());
+                }
             }
         }
         // Only the collections of this run stay: a collection the config or the

@@ -72,9 +72,20 @@ impl DatastoreRun {
                     self.upstreams[i].next = Some(listing.state);
                 }
             }
-            SyncMethod::OneWayFromClient | SyncMethod::OneWaySlowToServer => {
+            SyncMethod::OneWayFromClient => {
                 let states = self.upstreams.iter().map(|u| u.prev.clone()).collect();
                 self.settle_states(states);
+            }
+            SyncMethod::OneWaySlowToServer => {
+                // Every phone item was matched against the whole collection: what the
+                // phone lacks of it makes the next session slow (`left_apart`), so the
+                // server is in step as of now. A change list from an older state would
+                // miss deletes that state never knew of.
+                self.ensure_index(deps).await?;
+                if let Some(index) = &self.index {
+                    let states = index.states.clone();
+                    self.settle_states(states);
+                }
             }
         }
         self.read_missing(deps, &mut o).await?;

@@ -282,6 +282,26 @@ impl DatastoreRun {
             .any(|it| self.unmapped.awaits(&self.server_id(&it.href)))
     }
 
+    /// A refresh from the phone holds back `incoming` until its Map comes: the items
+    /// awaiting their Map that it may be a copy of count as the phone's, so the refresh
+    /// does not delete them as items the phone lacks.
+    pub(super) fn spare_awaited_namesakes<D>(
+        &mut self,
+        deps: &EngineDeps<D>,
+        incoming: &Component,
+    ) {
+        let Some(index) = &self.index else {
+            return;
+        };
+        let spared: Vec<String> = index
+            .namesakes(incoming, deps.opts.device_tz)
+            .iter()
+            .filter(|it| self.unmapped.awaits(&self.server_id(&it.href)))
+            .map(|it| it.href.clone())
+            .collect();
+        self.taken.extend(spared);
+    }
+
     /// A slow sync's phone item under a LUID the bridge never learned that the matching
     /// rules pair with a server item sent in an earlier session whose Map has not come:
     /// the phone's copy of that item, changed since (else its copy would have paired it).

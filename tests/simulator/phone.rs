@@ -72,6 +72,8 @@ pub struct Phone {
     pub sessions: u32,
     /// Local writes a server delete took away, for the model to abandon.
     pub dropped: Vec<u32>,
+    /// In a one-way sync from the server: the server's versions overwrite local changes.
+    pub taking_only: bool,
 }
 
 impl Phone {
@@ -90,6 +92,7 @@ impl Phone {
             rev: 0,
             sessions: 0,
             dropped: Vec::new(),
+            taking_only: false,
         }
     }
 
@@ -473,13 +476,18 @@ impl Phone {
     }
 
     /// The server's version of an item replaces the phone's, unless the phone changed
-    /// the item since it last sent it: then the phone's change goes next sync.
+    /// the item since it last sent it: then the phone's change goes next sync. In a
+    /// one-way sync from the server it replaces the local change, which is dropped.
     fn take_server_version(&mut self, luid: &str, card: Card, settled: &mut BTreeMap<String, u64>) {
         let Some(it) = self.items.get_mut(luid) else {
             return;
         };
         let in_step = it.rev == it.synced_rev || settled.get(luid) == Some(&it.rev);
-        if in_step {
+        if !in_step && self.taking_only {
+            self.dropped.extend(it.pending.iter().map(|(t, _)| *t));
+            it.synced_rev = it.rev;
+        }
+        if in_step || self.taking_only {
             it.card = card;
             it.synced_rev = it.rev;
             it.pending.clear();
@@ -487,18 +495,24 @@ impl Phone {
         }
     }
 
-    /// A completed session: anchors move, what was settled is in step.
+    /// A completed session: anchors move, what was settled is in step. Unless
+    /// `written`, the server only matched the phone's items (a one-way sync from the
+    /// server that ran slow): the phone holds them as in step, but their writes are
+    /// still its own alone until a later sync takes them.
     pub fn complete(
         &mut self,
         next: String,
         settled: &BTreeMap<String, u64>,
         deletes_done: &BTreeSet<String>,
+        written: bool,
     ) {
         self.last_anchor = Some(next);
         for (luid, rev) in settled {
             if let Some(it) = self.items.get_mut(luid) {
                 // Writes up to the settled rev reached the server.
-                it.pending.retain(|(_, r)| r > rev);
+                if written {
+                    it.pending.retain(|(_, r)| r > rev);
+                }
                 if it.rev == *rev {
                     it.synced_rev = *rev;
                 }

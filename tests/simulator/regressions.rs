@@ -1086,3 +1086,273 @@ fn a_slow_sync_re_creates_at_its_old_href_a_changed_copy_of_an_item_gone_before_
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+#[test]
+fn a_one_way_slow_sync_to_the_server_leaves_no_server_item_off_the_phone() {
+    let s = Scenario {
+        phones: vec![phone(false, false, false), phone(true, false, false)],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::PhoneAdd(0),
+            Op::Sync(0, SyncKind::Slow, Faults::default()),
+            Op::Sync(
+                1,
+                SyncKind::Slow,
+                Faults {
+                    upstream: Armed {
+                        fail_request: Some(1),
+                        ..Armed::default()
+                    },
+                    ..Faults::default()
+                },
+            ),
+            Op::PhoneDelete(0, 2),
+            Op::Sync(1, SyncKind::OneWayFromClient, Faults::default()),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_phone_item_a_one_way_slow_sync_from_the_server_left_unwritten_goes_up_next_sync() {
+    let s = Scenario {
+        phones: vec![phone(true, true, true)],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::Sync(0, SyncKind::OneWayFromServer, Faults::default()),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_refresh_from_the_server_after_a_one_way_slow_sync_from_it_owes_nothing_it_never_wrote() {
+    let s = Scenario {
+        phones: vec![phone(true, false, true)],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::Sync(0, SyncKind::OneWayFromServer, Faults::default()),
+            Op::Sync(0, SyncKind::RefreshFromServer, Faults::default()),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_refresh_from_the_phone_that_merged_a_newer_server_edit_sends_the_merge_back_next_sync() {
+    let s = Scenario {
+        phones: vec![phone(false, false, false), phone(false, false, false)],
+        ops: vec![
+            Op::PhoneAdd(1),
+            Op::Sync(1, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneEdit(1, 1),
+            Op::Sync(1, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(0, SyncKind::RefreshFromClient, Faults::default()),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_refresh_from_the_phone_after_another_client_edited_its_card_sends_the_merge_back() {
+    let s = Scenario {
+        phones: vec![phone(true, false, false), phone(true, false, true)],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(1, SyncKind::RefreshFromServer, Faults::default()),
+            Op::ServerEdit(5),
+            Op::Sync(1, SyncKind::RefreshFromClient, Faults::default()),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_refresh_from_the_phone_re_creates_its_card_another_client_deleted() {
+    let s = Scenario {
+        phones: vec![phone(false, false, false)],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::ServerDelete(2),
+            Op::Sync(0, SyncKind::RefreshFromClient, Faults::default()),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_refresh_from_the_phone_re_creates_its_card_another_phone_deleted() {
+    let s = Scenario {
+        phones: vec![phone(false, false, false), phone(false, false, false)],
+        ops: vec![
+            Op::PhoneAdd(1),
+            Op::Sync(1, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneDelete(1, 1),
+            Op::Sync(1, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(0, SyncKind::RefreshFromClient, Faults::default()),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_one_way_slow_sync_from_the_server_keeps_a_phone_edit_of_an_item_whose_first_sync_broke() {
+    let s = Scenario {
+        phones: vec![phone(false, true, true)],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::Sync(
+                0,
+                SyncKind::Slow,
+                Faults {
+                    give_up_at: Some(3),
+                    ..Faults::default()
+                },
+            ),
+            Op::PhoneEdit(0, 4),
+            Op::Sync(0, SyncKind::OneWayFromServer, Faults::default()),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_delete_from_a_phone_that_answered_the_newer_version_with_404_does_not_delete_that_version() {
+    let s = Scenario {
+        phones: vec![phone(true, false, false), phone(false, true, false)],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneDelete(0, 5),
+            Op::Sync(1, SyncKind::TwoWay, Faults::default()),
+            Op::ServerEdit(2),
+            Op::Sync(0, SyncKind::OneWayFromServer, Faults::default()),
+            Op::PhoneEdit(1, 0),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_refresh_from_a_phone_whose_first_sync_broke_before_its_map_keeps_the_card_it_holds() {
+    let s = Scenario {
+        phones: vec![phone(true, true, true), phone(true, true, true)],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(
+                1,
+                SyncKind::OneWayFromServer,
+                Faults {
+                    restart_at: Some(3),
+                    ..Faults::default()
+                },
+            ),
+            Op::ServerEdit(6),
+            Op::Sync(1, SyncKind::RefreshFromClient, Faults::default()),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_refresh_from_the_phone_pairs_its_copy_of_a_card_gone_before_its_map_came() {
+    let s = Scenario {
+        phones: vec![phone(true, true, true), phone(true, false, false)],
+        ops: vec![
+            Op::PhoneAdd(1),
+            Op::Sync(1, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(
+                0,
+                SyncKind::TwoWay,
+                Faults {
+                    restart_at: Some(3),
+                    ..Faults::default()
+                },
+            ),
+            Op::ServerDelete(1),
+            Op::Sync(0, SyncKind::RefreshFromClient, Faults::default()),
+            Op::PhoneEdit(1, 6),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_one_way_slow_sync_from_the_server_after_a_broken_first_sync_keeps_a_newer_server_edit() {
+    let s = Scenario {
+        phones: vec![Kind {
+            v12: true,
+            wbxml: false,
+            max_msg_size: 1947,
+            per_message: 1,
+            holds_note: true,
+        }],
+        ops: vec![
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::PhoneAdd(0),
+            Op::ServerAdd,
+            Op::Sync(
+                0,
+                SyncKind::TwoWay,
+                Faults {
+                    give_up_at: Some(3),
+                    ..Faults::default()
+                },
+            ),
+            Op::ServerEdit(3),
+            Op::Sync(0, SyncKind::OneWayFromServer, Faults::default()),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_one_way_slow_sync_to_the_server_writes_a_phone_edit_over_the_server_s_older_note() {
+    let s = Scenario {
+        phones: vec![phone(true, false, true)],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(
+                0,
+                SyncKind::OneWayFromServer,
+                Faults {
+                    upstream: Armed {
+                        fail_request: Some(1),
+                        ..Armed::default()
+                    },
+                    ..Faults::default()
+                },
+            ),
+            Op::PhoneEdit(0, 3),
+            Op::Sync(0, SyncKind::OneWayFromClient, Faults::default()),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_one_way_sync_from_the_phone_after_a_restart_mid_session_keeps_the_phone_s_edit() {
+    let s = Scenario {
+        phones: vec![phone(true, true, true), phone(true, true, true)],
+        ops: vec![
+            Op::PhoneAdd(1),
+            Op::Sync(
+                1,
+                SyncKind::TwoWay,
+                Faults {
+                    restart_at: Some(3),
+                    phone_edit_at: Some((3, 1)),
+                    ..Faults::default()
+                },
+            ),
+            Op::Sync(1, SyncKind::OneWayFromClient, Faults::default()),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}

@@ -14,6 +14,9 @@ pub enum SyncKind {
     TwoWay,
     Slow,
     RefreshFromServer,
+    RefreshFromClient,
+    OneWayFromClient,
+    OneWayFromServer,
 }
 
 /// What goes wrong during one sync; message numbers count the phone's messages from 1.
@@ -103,9 +106,12 @@ impl Scenario {
                     60..=62 => Op::Restart,
                     _ => {
                         let kind = match r.gen_range(0..100) {
-                            0..=79 => SyncKind::TwoWay,
-                            80..=91 => SyncKind::Slow,
-                            _ => SyncKind::RefreshFromServer,
+                            0..=69 => SyncKind::TwoWay,
+                            70..=81 => SyncKind::Slow,
+                            82..=87 => SyncKind::RefreshFromServer,
+                            88..=91 => SyncKind::RefreshFromClient,
+                            92..=95 => SyncKind::OneWayFromClient,
+                            _ => SyncKind::OneWayFromServer,
                         };
                         let f = if r.gen_bool(0.4) {
                             faults(&mut r)

@@ -29,6 +29,8 @@ pub struct Armed {
 #[derive(Default)]
 struct State {
     armed: Armed,
+    /// The phone whose refresh runs: the bridge's deletes are its deletes.
+    deleting_for: Option<usize>,
 }
 
 /// The simulated upstream: the server's contents, the model they are judged by, the faults.
@@ -60,6 +62,19 @@ impl SimUpstream {
 
     pub fn disarm(&self) {
         lock(&self.state).armed = Armed::default();
+    }
+
+    pub fn deleting_for(&self, phone: Option<usize>) {
+        lock(&self.state).deleting_for = phone;
+    }
+
+    /// Logs a delete the bridge made for a phone's refresh: it removes what the server
+    /// held, whether the phone had seen it or not.
+    fn log_refresh_delete(&self, removed: Option<Card>) {
+        let phone = lock(&self.state).deleting_for;
+        if let (Some(p), Some(card)) = (phone, removed) {
+            lock(&self.model).delete(card.k, card.tags(), Author::Phone(p));
+        }
     }
 
     /// The server's cards by href (unreadable ones as errors).
@@ -214,7 +229,10 @@ impl UserUpstream for SimUpstream {
         Box::pin(async move {
             self.request("DELETE", href)?;
             self.before_write(href);
-            DavItems::delete(&self.dav, href, etag).await
+            let removed = self.dav.get(href).and_then(|(_, d)| parse(&d).ok());
+            DavItems::delete(&self.dav, href, etag).await?;
+            self.log_refresh_delete(removed);
+            Ok(())
         })
     }
 

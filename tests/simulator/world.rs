@@ -126,6 +126,9 @@ impl World {
     /// One sync of phone `p`, started over at once if the phone does that.
     pub async fn sync(&mut self, p: usize, kind: SyncKind, faults: Faults) -> Result<(), String> {
         self.upstream.arm(faults.upstream);
+        // The server items a refresh from the phone deletes are deleted by the phone.
+        self.upstream
+            .deleting_for((kind == SyncKind::RefreshFromClient).then_some(p));
         let mut talk = Talk {
             session: {
                 self.phones[p].sessions += 1;
@@ -144,6 +147,7 @@ impl World {
             result = self.session(p, kind, &mut talk).await;
         }
         self.upstream.disarm();
+        self.upstream.deleting_for(None);
         match result {
             Ok(()) => Ok(()),
             Err(Broke::Failed(why)) => Err(why),
@@ -238,10 +242,14 @@ impl World {
             SyncKind::TwoWay => AlertCode::TwoWay,
             SyncKind::Slow => AlertCode::SlowSync,
             SyncKind::RefreshFromServer => AlertCode::RefreshFromServer,
+            SyncKind::RefreshFromClient => AlertCode::RefreshFromClient,
+            SyncKind::OneWayFromClient => AlertCode::OneWayFromClient,
+            SyncKind::OneWayFromServer => AlertCode::OneWayFromServer,
         };
         let (pkg1, next) = self.phones[p].package1(asked);
         let reply = self.exchange(p, talk, pkg1, true).await?;
-        let (slow, changes) = self.start_sync(p, &reply)?;
+        let (mode, changes) = self.start_sync(p, &reply)?;
+        self.phones[p].taking_only = mode == AlertCode::OneWayFromServer;
         let mut answers = answer_all(&reply, |_| StatusCode::Ok);
         // Package 3, a few item commands per message.
         let per = self.phones[p].kind.per_message.max(1);
@@ -328,17 +336,23 @@ impl World {
                 return Err(Broke::Failed("the answer to package 5 is not final".into()));
             }
         }
-        if slow {
+        match mode {
             // The slow sync carried no deletes: the server's copies came back instead.
-            self.phones[p].drop_deletes(&mut lock(&self.model));
+            AlertCode::SlowSync => self.phones[p].drop_deletes(&mut lock(&self.model)),
+            // The server now holds what the phone holds: what it deleted is gone there.
+            AlertCode::RefreshFromClient => self.phones[p].deleted.clear(),
+            _ => {}
         }
-        self.phones[p].complete(next, &settled, &deletes_done);
+        // Asked one way from the server, the phone is told to run slow: the bridge
+        // matches its items but writes none of them.
+        let written = !(kind == SyncKind::OneWayFromServer && mode == AlertCode::SlowSync);
+        self.phones[p].complete(next, &settled, &deletes_done, written);
         Ok(())
     }
 
     /// The server's answer to the sync Alert: which sync runs, and the phone's changes
     /// for it (noted in the model where they are sent again or unmapped).
-    fn start_sync(&mut self, p: usize, reply: &Message) -> Result<(bool, Changes), Broke> {
+    fn start_sync(&mut self, p: usize, reply: &Message) -> Result<(AlertCode, Changes), Broke> {
         let alert_status = statuses(reply)
             .find(|s| s.cmd == "Alert")
             .map(|s| s.code)
@@ -357,9 +371,11 @@ impl World {
                 _ => None,
             })
             .ok_or_else(|| Broke::Failed("no sync Alert from the server".into()))?;
-        let slow = match mode {
-            AlertCode::TwoWay => false,
-            AlertCode::SlowSync => {
+        let all = match mode {
+            AlertCode::TwoWay | AlertCode::OneWayFromClient => false,
+            AlertCode::SlowSync | AlertCode::RefreshFromClient => {
+                // Every item goes again: deletes of them the phone did not see are
+                // answered by keeping the item.
                 let mut model = lock(&self.model);
                 for it in self.phones[p].items.values() {
                     model.slow_resend(&it.card);
@@ -368,18 +384,20 @@ impl World {
             }
             AlertCode::RefreshFromServer => {
                 self.phones[p].wipe(&mut lock(&self.model));
-                return Ok((false, Vec::new()));
+                return Ok((mode, Vec::new()));
             }
+            // The phone's changes wait for a sync that takes them.
+            AlertCode::OneWayFromServer => return Ok((mode, Vec::new())),
             other => return Err(Broke::Failed(format!("unexpected sync type {other:?}"))),
         };
-        let changes = self.phones[p].changes(slow);
+        let changes = self.phones[p].changes(all);
         let phone = &mut self.phones[p];
         for (_, luid, rev) in &changes {
             if let Some(it) = phone.items.get_mut(luid) {
                 it.sent_rev = Some(*rev);
             }
         }
-        Ok((slow, changes))
+        Ok((mode, changes))
     }
 
     /// Settles everything: a few clean two-way syncs of every phone.

@@ -145,8 +145,8 @@ async fn a_merge_conflict_keeps_the_fields_only_the_server_changed() {
 
 /// A server edit of the phone's card goes to the phone as a Replace, which it answers
 /// with 404. The world and the card's href.
-async fn replace_answered_404() -> (World, String) {
-    let w = world(ConflictPolicy::Merge);
+async fn replace_answered_404(policy: ConflictPolicy) -> (World, String) {
+    let w = world(policy);
     let href = phone_card(&w, "+111").await;
     w.edit(&href, &server_card("doe", "Doe", "+999"));
     let mut run = w.contacts(SyncMethod::TwoWay);
@@ -166,7 +166,7 @@ async fn replace_answered_404() -> (World, String) {
 #[tokio::test]
 async fn a_replace_the_phone_answers_with_404_goes_as_new_next_session() {
     // The phone lost the card (a session that broke after it applied a Delete).
-    let (w, _) = replace_answered_404().await;
+    let (w, _) = replace_answered_404(ConflictPolicy::Merge).await;
 
     let (_, out) = w.session(&mut w.contacts(SyncMethod::TwoWay), vec![]).await;
     let [ServerChange::Add { data, .. }] = &out[..] else {
@@ -184,9 +184,26 @@ async fn a_replace_the_phone_answers_with_404_goes_as_new_next_session() {
 }
 
 #[tokio::test]
-async fn a_card_the_phone_answered_404_and_then_deleted_is_deleted_not_sent_again() {
-    // The user deleted the card while the session ran: the Delete comes next session.
-    let (w, href) = replace_answered_404().await;
+async fn a_card_the_phone_deleted_before_the_newer_version_it_answered_404_is_kept() {
+    // The user deleted the card before the server's edit reached the phone: the delete
+    // never saw the edit, so, as a delete meeting a 412, the edit stays and comes back.
+    let (w, href) = replace_answered_404(ConflictPolicy::Merge).await;
+
+    let delete = PhoneChange::Delete { luid: "p1".into() };
+    let (st, out) = w
+        .session(&mut w.contacts(SyncMethod::TwoWay), vec![delete])
+        .await;
+    assert_eq!(st, vec![StatusCode::ConflictResolvedServerWins]);
+    assert!(w.dav.get(&href).is_some(), "the unseen edit was deleted");
+    let [ServerChange::Add { data, .. }] = &out[..] else {
+        panic!("the kept card did not go back as new: {out:?}");
+    };
+    assert!(String::from_utf8_lossy(data).contains("+999"));
+}
+
+#[tokio::test]
+async fn under_client_wins_a_card_the_phone_answered_404_and_then_deleted_is_deleted() {
+    let (w, href) = replace_answered_404(ConflictPolicy::ClientWins).await;
 
     let delete = PhoneChange::Delete { luid: "p1".into() };
     let (st, out) = w
