@@ -605,9 +605,11 @@ impl DatastoreRun {
                 .map_err(store_err(&self.key))?;
         }
         // Earlier Maps still due are dropped once every phone item was matched, unless
-        // one was held back for its Map: the Map may come after the session's end.
-        let matched_all =
-            self.method.phone_sends_all() && self.method.writes_upstream() && !self.held_for_map;
+        // one was held back for its Map in a session without a Map phase of its own (a
+        // refresh from the phone): then the next session, slow, decides.
+        let matched_all = self.method.phone_sends_all()
+            && self.method.writes_upstream()
+            && !(self.held_for_map && self.method != SyncMethod::Slow);
         let never_mapped = self.unmapped.never_mapped(deps, &self.key, matched_all)?;
         let mut state = self.previous.clone();
         state.phone_anchor = Some(self.phone_next.clone());
@@ -625,10 +627,16 @@ impl DatastoreRun {
             }
         }
         if !self.method.sends_to_phone() {
-            // A merge the phone must get back waits for a session that sends.
+            // A merge the phone must get back, and a delete of its unchanged copy of an
+            // item deleted upstream, wait for a session that sends.
             for href in &self.send_back {
                 if !state.held_back.contains(href) {
                     state.held_back.push(href.clone());
+                }
+            }
+            for luid in &self.doomed {
+                if !state.owed_deletes.contains(luid) {
+                    state.owed_deletes.push(luid.clone());
                 }
             }
         }

@@ -31,19 +31,32 @@ impl DatastoreRun {
             else {
                 continue;
             };
-            let Some(index) = self.index.as_ref() else {
+            if self.index.is_none() {
                 continue;
-            };
+            }
             let Ok(tree) = items::phone_to_dav(*format, data, &deps.opts) else {
                 continue;
             };
-            // Its LUID's pairing first: identity matching misses an item the phone edited.
-            let paired = self
-                .luid_to_href
-                .get(luid)
-                .and_then(|h| index.by_href.get(h).copied());
+            let copy = fingerprint::of(&tree);
+            // Its LUID's pairing first: identity matching misses an item the phone
+            // edited. A copy of an item whose Map never came pairs as in a slow sync.
+            let mut known = self.luid_to_href.get(luid).cloned();
+            if known.is_none() && self.unmapped.waiting() {
+                known = self
+                    .pair_by_copy(deps, luid, &copy.whole)
+                    .or_else(|| self.pair_by_match(deps, luid, &tree));
+            }
+            let Some(index) = self.index.as_ref() else {
+                continue;
+            };
+            let paired = known.and_then(|h| index.by_href.get(&h).copied());
             let found = paired.or_else(|| index.find(&tree, deps.opts.device_tz, &self.taken));
             let Some(i) = found else {
+                if self.may_await_map(deps, &tree) {
+                    // A changed copy of an item sent whose Map is still due: that item is
+                    // not sent again over it; the next, slow, sync pairs them.
+                    self.spare_awaited_namesakes(deps, &tree);
+                }
                 tracing::info!(datastore = %self.key.datastore, %luid, "one-way slow sync: a phone item the server lacks waits for the next sync, which is slow");
                 self.left_apart = true;
                 continue;
@@ -51,7 +64,6 @@ impl DatastoreRun {
             let it = &index.items[i];
             let (href, server_tree) = (it.href.clone(), it.tree.clone());
             self.taken.insert(href.clone());
-            let copy = fingerprint::of(&tree);
             let entry = self.map.get(&href).filter(|e| e.luid == *luid);
             let unchanged = entry
                 .and_then(copies_held)

@@ -282,9 +282,10 @@ impl DatastoreRun {
             .any(|it| self.unmapped.awaits(&self.server_id(&it.href)))
     }
 
-    /// A refresh from the phone holds back `incoming` until its Map comes: the items
-    /// awaiting their Map that it may be a copy of count as the phone's, so the refresh
-    /// does not delete them as items the phone lacks.
+    /// The phone's `incoming` may be its copy of an item awaiting its Map: in a session
+    /// whose next one is slow, those items count as the phone's, so they are neither sent
+    /// again over the phone's copy nor, in a refresh from the phone, deleted as items the
+    /// phone lacks. The slow sync after sends any the phone turns out not to hold.
     pub(super) fn spare_awaited_namesakes<D>(
         &mut self,
         deps: &EngineDeps<D>,

@@ -1356,3 +1356,59 @@ fn a_one_way_sync_from_the_phone_after_a_restart_mid_session_keeps_the_phone_s_e
     };
     assert_eq!(run(&s), Ok(()));
 }
+
+#[test]
+fn a_one_way_sync_from_the_phone_started_over_leaves_a_server_delete_for_the_next_sync() {
+    let s = Scenario {
+        phones: vec![phone(true, false, true)],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::Sync(0, SyncKind::TwoWay, Faults::default()),
+            Op::ServerDelete(6),
+            Op::Sync(
+                0,
+                SyncKind::OneWayFromClient,
+                Faults {
+                    start_over_at: Some(3),
+                    ..Faults::default()
+                },
+            ),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
+
+#[test]
+fn a_one_way_slow_sync_from_the_server_pairs_an_edited_copy_whose_map_never_came_and_keeps_the_edit(
+) {
+    let s = Scenario {
+        phones: vec![
+            Kind {
+                v12: false,
+                wbxml: true,
+                max_msg_size: 3888,
+                per_message: 1,
+                holds_note: true,
+            },
+            phone(true, true, false),
+        ],
+        ops: vec![
+            Op::PhoneAdd(0),
+            Op::PhoneAdd(0),
+            Op::PhoneAdd(1),
+            Op::ServerAdd,
+            Op::Sync(1, SyncKind::TwoWay, Faults::default()),
+            Op::Sync(
+                0,
+                SyncKind::TwoWay,
+                Faults {
+                    restart_at: Some(4),
+                    ..Faults::default()
+                },
+            ),
+            Op::PhoneEdit(0, 6),
+            Op::Sync(0, SyncKind::OneWayFromServer, Faults::default()),
+        ],
+    };
+    assert_eq!(run(&s), Ok(()));
+}
